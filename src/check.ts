@@ -1,0 +1,78 @@
+/**
+ * `keyward check`: validate a config and print its route table, with warnings for what
+ * would fail at run time (a key that is not set).
+ *
+ * @module
+ */
+import { ConfigError, loadConfigFile } from "./config/load.ts";
+import type { KeyReaders } from "./keys/source.ts";
+import { type CompiledRoute, compileRoute } from "./route.ts";
+
+/** The outcome of checking a config: a printable report and whether it is usable. */
+export interface CheckResult {
+  /** True when the config is valid (warnings allowed). */
+  ok: boolean;
+  /** The route table and warnings, or every error as `FILE:LINE:COL message`. */
+  report: string;
+}
+
+/**
+ * Validates a config file and describes it.
+ *
+ * @example
+ * ```ts
+ * const { ok, report } = await checkConfig("routes.yaml");
+ * console.log(report);
+ * ```
+ */
+export async function checkConfig(path: string, readers?: KeyReaders): Promise<CheckResult> {
+  let loaded;
+  try {
+    loaded = await loadConfigFile(path);
+  } catch (error) {
+    if (error instanceof ConfigError) return { ok: false, report: error.message };
+    throw error;
+  }
+  const routes = loaded.config.routes.map((route) => compileRoute(route, readers));
+  const defaultAuth = loaded.config.server?.auth ?? "none";
+  const rows = routes.map((route) => [
+    route.name,
+    route.path,
+    route.target ? "target" : "path",
+    destination(route),
+    String(route.allowList.length),
+    route.keys ? route.keys.keys.map((k) => k.origin).concat(route.keys.missing).join(",") : "-",
+    authName(route.config.auth ?? defaultAuth),
+  ]);
+  const lines = [`${path}: ${routes.length} route${routes.length === 1 ? "" : "s"}`, ""];
+  lines.push(...table(["NAME", "PATH", "MODE", "UPSTREAM", "ALLOW", "KEY", "AUTH"], rows));
+  const warnings: string[] = [];
+  routes.forEach((route, i) => {
+    for (const missing of route.keys?.missing ?? []) {
+      const at = loaded.locate(route.config.key ? ["routes", i, "key"] : ["routes", i]);
+      warnings.push(
+        `warning: ${path}:${at.line}:${at.col} route ${route.name}: key ${missing} is not set; ` +
+          "its requests will get 503",
+      );
+    }
+  });
+  if (warnings.length) lines.push("", ...warnings);
+  return { ok: true, report: lines.join("\n") };
+}
+
+function destination(route: CompiledRoute): string {
+  if (route.upstream) return route.upstream.href.replace(/\/$/, "");
+  return route.targetConfig!.hosts.join(" ");
+}
+
+function authName(auth: unknown): string {
+  if (typeof auth === "string") return auth;
+  return Object.keys(auth as object)[0] ?? "none";
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => i === cells.length - 1 ? cell : cell.padEnd(widths[i])).join("  ");
+  return [line(header), ...rows.map(line)];
+}

@@ -1,0 +1,283 @@
+/**
+ * The zod schema of routes.yaml (version 1). It rejects unknown keys, parses units into
+ * numbers, and is the single source of the JSON Schema printed by `main.ts schema`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { isLoopback } from "../proxy/loopback.ts";
+import { parseAllowEntry } from "../rules/allow.ts";
+import { parseHostRule } from "../rules/target.ts";
+import { PRESET_NAMES, PRESETS } from "./presets/mod.ts";
+import type { Config } from "./types.ts";
+import { parseDuration, parseRate, parseSize } from "./units.ts";
+
+export type { AuthConfig, Config, KeyConfig, LimitsConfig, RouteConfig } from "./types.ts";
+
+function unit<T>(parse: (text: string) => T, what: string) {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    try {
+      return parse(value as string);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message || `Invalid ${what}` });
+      return z.NEVER;
+    }
+  });
+}
+
+/** A duration such as `30s`, parsed to milliseconds. */
+const Duration = unit(parseDuration, "duration").describe("a duration: 500ms, 30s, 2m, 1h");
+/** A size such as `1mb`, parsed to bytes. */
+const Size = unit(parseSize, "size").describe("a size: 512kb, 1mb, 2gb");
+/** A rate such as `60/min`, parsed to `{ limit, windowMs }`. */
+const RateSchema = z.string().transform((value, ctx) => {
+  try {
+    return parseRate(value);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+}).describe("a rate: N/s, N/min, N/hour, N/day");
+
+function checked(parse: (text: string) => unknown) {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+    }
+  });
+}
+
+const KeyOrigin = z.union([
+  z.strictObject({ env: z.string().min(1).describe("environment variable holding the key") }),
+  z.strictObject({ file: z.string().min(1).describe("file holding the key (trimmed)") }),
+]);
+
+/** Where a route's upstream key comes from and how it is injected. */
+const KeySchema = z.strictObject({
+  env: z.string().min(1).optional().describe("environment variable holding the key"),
+  file: z.string().min(1).optional().describe("file holding the key (trimmed)"),
+  pool: z.array(KeyOrigin).min(1).optional().describe("several keys used in turn"),
+  header: z.string().min(1).optional().describe("header that carries the key"),
+  format: z.string().includes("{key}").optional().describe('header value, "{key}" is the key'),
+  query: z.string().min(1).optional().describe("query parameter that carries the key instead"),
+}).superRefine((key, ctx) => {
+  const origins = [key.env, key.file, key.pool].filter((o) => o !== undefined).length;
+  if (origins > 1) {
+    ctx.addIssue({ code: "custom", message: "Use only one of env, file or pool" });
+  }
+  if (key.query !== undefined && (key.header !== undefined || key.format !== undefined)) {
+    ctx.addIssue({ code: "custom", message: "Use either query or header/format, not both" });
+  }
+});
+
+const JwtSchema = z.strictObject({
+  secret: z.string().min(1).optional().describe("HS256 shared secret"),
+  jwks: z.url().optional().describe("URL of a JSON Web Key Set"),
+  issuer: z.string().optional(),
+  audience: z.union([z.string(), z.array(z.string())]).optional(),
+}).refine((jwt) => (jwt.secret === undefined) !== (jwt.jwks === undefined), {
+  message: "Set exactly one of secret or jwks",
+});
+
+const ForwardSchema = z.strictObject({
+  url: z.url().describe("the app's session endpoint"),
+  client_header: z.string().min(1).optional().describe("response header naming the client"),
+  cache: Duration.optional().describe("how long an answer is reused"),
+});
+
+/** A route's (or the server's default) client authentication. */
+const AuthSchema = z.union([
+  z.enum(["none", "token"]),
+  z.strictObject({ jwt: JwtSchema }),
+  z.strictObject({ forward: ForwardSchema }),
+]);
+
+/** Limits per client on a route. */
+const LimitsSchema = z.strictObject({
+  requests: RateSchema.optional(),
+  concurrent: z.number().int().positive().optional(),
+  tokens: RateSchema.optional(),
+  body: Size.optional(),
+  timeout: Duration.optional(),
+});
+
+/** Rules over JSON request bodies. */
+const BodyRulesSchema = z.strictObject({
+  models: z.array(z.string().min(1)).min(1).optional(),
+  max_tokens: z.number().int().positive().optional(),
+  deny: z.array(z.string().min(1)).optional().describe("case-insensitive regexes"),
+}).superRefine((body, ctx) => {
+  for (const [i, pattern] of (body.deny ?? []).entries()) {
+    try {
+      new RegExp(pattern, "i");
+    } catch (error) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["deny", i],
+        message: `Cannot compile pattern: ${(error as Error).message}`,
+      });
+    }
+  }
+});
+
+/** Target mode: the client names the full upstream URL in a header or query parameter. */
+const TargetSchema = z.strictObject({
+  header: z.string().min(1).optional(),
+  query: z.string().min(1).optional(),
+  hosts: z.array(checked(parseHostRule)).min(1)
+    .describe('exact hosts; "*.example.com"; "host:port"'),
+}).refine((t) => t.header !== undefined || t.query !== undefined, {
+  message: "Set header, query or both",
+});
+
+/** One route: a path prefix (path mode) or a target header (target mode). */
+const RouteSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "Use letters, digits, '_', '-' or '.'"),
+  path: z.string().regex(/^\/[^?#\s]*$/, "Start with '/' and hold no query or spaces"),
+  upstream: z.url({ protocol: /^https?$/ }).optional(),
+  preset: z.enum(PRESET_NAMES).optional(),
+  target: TargetSchema.optional(),
+  key: KeySchema.optional(),
+  allow: z.array(checked(parseAllowEntry)).optional()
+    .describe("METHOD PATH-GLOB; * one segment, ** any"),
+  auth: AuthSchema.optional(),
+  limits: LimitsSchema.optional(),
+  body: BodyRulesSchema.optional(),
+  headers: z.record(z.string(), z.string()).optional().describe("extra headers sent upstream"),
+  usage: z.enum(["openai", "anthropic", "gemini"]).optional()
+    .describe("how the upstream reports tokens, when no preset says"),
+}).superRefine((route, ctx) => {
+  const preset = route.preset ? PRESETS[route.preset] : undefined;
+  if (route.upstream !== undefined && route.target !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["target"],
+      message: "Use upstream (path mode) or target (target mode), not both",
+    });
+  }
+  if (route.upstream === undefined && route.target === undefined && !preset) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["upstream"],
+      message: "Set upstream (path mode), target (target mode) or a preset",
+    });
+  }
+  if (route.allow === undefined && !preset) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["allow"],
+      message: "Set allow: routes deny every path that is not listed",
+    });
+  }
+  if (route.upstream !== undefined) {
+    const url = new URL(route.upstream);
+    if (url.protocol !== "https:" && !isLoopback(url.hostname)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["upstream"],
+        message: "Upstream must use https (http only for loopback hosts)",
+      });
+    }
+    if (url.username || url.password || url.search || url.hash) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["upstream"],
+        message: "Upstream must not carry credentials, a query or a fragment",
+      });
+    }
+  }
+});
+
+const CorsSchema = z.strictObject({
+  origins: z.array(z.string().min(1)).min(1),
+  credentials: z.boolean().optional(),
+  headers: z.array(z.string()).optional().describe("extra allowed request headers"),
+  max_age: Duration.optional(),
+}).refine((cors) => !(cors.credentials && cors.origins.includes("*")), {
+  message: 'origins "*" cannot be used with credentials',
+});
+
+/** The `server:` section. */
+const ServerSchema = z.strictObject({
+  port: z.number().int().min(0).max(65535).optional(),
+  hostname: z.string().min(1).optional(),
+  trust_forwarded: z.boolean().optional(),
+  cors: CorsSchema.optional(),
+  metrics: z.string().regex(/^\//).optional(),
+  status: z.string().regex(/^\//).optional().describe("key health JSON endpoint"),
+  auth: AuthSchema.optional(),
+  drain: Duration.optional().describe("how long shutdown waits for in-flight requests"),
+});
+
+/** The `store:` section. */
+const StoreSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("memory") }),
+  z.strictObject({ kind: z.literal("redis"), url: z.string().regex(/^rediss?:\/\//) }),
+  z.strictObject({ kind: z.literal("kv"), path: z.string().min(1).optional() }),
+]);
+
+/** One client allowed to call `auth: token` routes. */
+const ClientSchema = z.strictObject({
+  id: z.string().min(1),
+  token: z.string().min(1).optional(),
+  token_sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "Use 64 hex digits").optional(),
+  limits: LimitsSchema.optional(),
+}).refine((c) => (c.token === undefined) !== (c.token_sha256 === undefined), {
+  message: "Set exactly one of token or token_sha256",
+});
+
+/** The whole routes.yaml. */
+const configSchema = z.strictObject({
+  version: z.literal(1).optional(),
+  server: ServerSchema.optional(),
+  store: StoreSchema.optional(),
+  clients: z.array(ClientSchema).optional(),
+  routes: z.array(RouteSchema).min(1),
+}).superRefine((config, ctx) => {
+  const names = new Map<string, number>();
+  const paths = new Map<string, number>();
+  config.routes.forEach((route, i) => {
+    const path = route.path.length > 1 ? route.path.replace(/\/+$/, "") : route.path;
+    if (names.has(route.name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["routes", i, "name"],
+        message: `Route name "${route.name}" is already used by routes[${names.get(route.name)}]`,
+      });
+    } else names.set(route.name, i);
+    if (paths.has(path)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["routes", i, "path"],
+        message: `Path "${path}" is already used by routes[${paths.get(path)}]`,
+      });
+    } else paths.set(path, i);
+    if (path === "/healthz" || path.startsWith("/healthz/")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["routes", i, "path"],
+        message: "/healthz is reserved",
+      });
+    }
+  });
+});
+
+/** The zod schema of the whole routes.yaml; its output is a {@linkcode Config}. */
+export const ConfigSchema: z.ZodType<Config> = configSchema;
+
+/**
+ * The JSON Schema of routes.yaml, as users' editors want it.
+ *
+ * @example
+ * ```ts
+ * console.log(JSON.stringify(configJsonSchema(), null, 2));
+ * ```
+ */
+export function configJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(ConfigSchema, { io: "input", unrepresentable: "any" }),
+    title: "keyward routes.yaml",
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * The validated shape of routes.yaml, written out so the library's public types are explicit.
+ * `schema.ts` checks at compile time that its zod output is assignable to these.
+ *
+ * @module
+ */
+import type { Rate } from "./units.ts";
+
+/** One key origin inside a pool. */
+export type KeyOrigin = { env: string } | { file: string };
+
+/** Where a route's key comes from and how it is injected. */
+export interface KeyConfig {
+  /** Environment variable holding the key. */
+  env?: string;
+  /** File holding the key (trimmed). */
+  file?: string;
+  /** Several keys used in turn. */
+  pool?: KeyOrigin[];
+  /** Header that carries the key (default `authorization`). */
+  header?: string;
+  /** Header value with `{key}` (default `Bearer {key}`). */
+  format?: string;
+  /** Query parameter that carries the key instead of a header. */
+  query?: string;
+}
+
+/** JWT client authentication. */
+export interface JwtConfig {
+  /** HS256 shared secret. */
+  secret?: string;
+  /** JSON Web Key Set URL. */
+  jwks?: string;
+  /** Required `iss`. */
+  issuer?: string;
+  /** Required `aud`. */
+  audience?: string | string[];
+}
+
+/** Forward authentication against the app's own session endpoint. */
+export interface ForwardAuthConfig {
+  /** The session endpoint. */
+  url: string;
+  /** Response header naming the client. */
+  client_header?: string;
+  /** How long an answer is reused, in milliseconds. */
+  cache?: number;
+}
+
+/** A route's (or the server's default) client authentication. */
+export type AuthConfig = "none" | "token" | { jwt: JwtConfig } | { forward: ForwardAuthConfig };
+
+/** Limits per client. */
+export interface LimitsConfig {
+  /** Requests per window. */
+  requests?: Rate;
+  /** In-flight requests. */
+  concurrent?: number;
+  /** Upstream-reported tokens per window. */
+  tokens?: Rate;
+  /** Request body cap in bytes. */
+  body?: number;
+  /** Upstream first-byte (and idle) timeout in milliseconds. */
+  timeout?: number;
+}
+
+/** Rules over JSON request bodies. */
+export interface BodyRulesConfig {
+  /** Allowed values of `model`. */
+  models?: string[];
+  /** Clamp for max_tokens and its relatives. */
+  max_tokens?: number;
+  /** Case-insensitive regexes refused in message text. */
+  deny?: string[];
+}
+
+/** Target mode settings. */
+export interface TargetSettings {
+  /** Header holding the target URL. */
+  header?: string;
+  /** Query parameter holding the target URL. */
+  query?: string;
+  /** Allowed hosts. */
+  hosts: string[];
+}
+
+/** One route. */
+export interface RouteConfig {
+  /** Unique name, used in logs and metrics. */
+  name: string;
+  /** Path prefix (path mode) or exact path (target mode). */
+  path: string;
+  /** Upstream base URL (path mode). */
+  upstream?: string;
+  /** A preset that fills upstream, key injection, allow list and usage parsing. */
+  preset?: "openai" | "anthropic" | "gemini" | "inference.sh" | "fal";
+  /** Target mode settings. */
+  target?: TargetSettings;
+  /** Key origin and injection. */
+  key?: KeyConfig;
+  /** `METHOD /glob` entries. */
+  allow?: string[];
+  /** Client authentication. */
+  auth?: AuthConfig;
+  /** Limits per client. */
+  limits?: LimitsConfig;
+  /** Rules over JSON request bodies. */
+  body?: BodyRulesConfig;
+  /** Extra headers sent upstream. */
+  headers?: Record<string, string>;
+  /** How the upstream reports usage. */
+  usage?: "openai" | "anthropic" | "gemini";
+}
+
+/** CORS for browser apps. */
+export interface CorsConfig {
+  /** Exact origins, or `*`. */
+  origins: string[];
+  /** Whether credentials are allowed. */
+  credentials?: boolean;
+  /** Extra allowed request headers. */
+  headers?: string[];
+  /** Preflight cache time in milliseconds. */
+  max_age?: number;
+}
+
+/** The `server:` section. */
+export interface ServerConfig {
+  /** Port to listen on. */
+  port?: number;
+  /** Address to listen on. */
+  hostname?: string;
+  /** Take the client IP from forwarding headers. */
+  trust_forwarded?: boolean;
+  /** CORS. */
+  cors?: CorsConfig;
+  /** Path of the Prometheus metrics endpoint. */
+  metrics?: string;
+  /** Path of the key health endpoint. */
+  status?: string;
+  /** Default auth for every route. */
+  auth?: AuthConfig;
+  /** Shutdown drain bound in milliseconds. */
+  drain?: number;
+}
+
+/** The `store:` section. */
+export type StoreConfig =
+  | { kind: "memory" }
+  | { kind: "redis"; url: string }
+  | { kind: "kv"; path?: string };
+
+/** One client of `auth: token` routes. */
+export interface ClientConfig {
+  /** Client id, used as the limit key and in logs. */
+  id: string;
+  /** The token in clear (from the environment, preferably). */
+  token?: string;
+  /** The token's sha256 in hex. */
+  token_sha256?: string;
+  /** Per-client limits that override a route's. */
+  limits?: LimitsConfig;
+}
+
+/** The whole routes.yaml after validation. */
+export interface Config {
+  /** Config format version. */
+  version?: 1;
+  /** Server settings. */
+  server?: ServerConfig;
+  /** Counter store for limits. */
+  store?: StoreConfig;
+  /** Token clients. */
+  clients?: ClientConfig[];
+  /** The routes. */
+  routes: RouteConfig[];
+}

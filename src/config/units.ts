@@ -1,0 +1,106 @@
+/**
+ * Parsers for the human units routes.yaml speaks: durations (`120s`), sizes (`1mb`) and
+ * rates (`60/min`). Each returns a plain number (or pair) so nothing is parsed per request.
+ *
+ * @module
+ */
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?$/i;
+const DURATION_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * Parses a duration such as `500ms`, `30s`, `2m`, `1h` or `1d` into milliseconds.
+ * A bare number is seconds.
+ *
+ * @example
+ * ```ts
+ * parseDuration("120s"); // 120000
+ * ```
+ */
+export function parseDuration(text: string | number): number {
+  if (typeof text === "number") return text * 1000;
+  const match = DURATION.exec(text.trim());
+  if (!match) {
+    throw new Error(`Cannot parse duration "${text}": use a number with ms, s, m, h or d`);
+  }
+  return Math.round(Number(match[1]) * DURATION_MS[(match[2] ?? "s").toLowerCase()]);
+}
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|k|mb|mib|m|gb|gib|g)?$/i;
+const SIZE_BYTES: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/**
+ * Parses a size such as `512kb`, `1mb` or `2gb` (powers of 1024) into bytes.
+ * A bare number is bytes.
+ *
+ * @example
+ * ```ts
+ * parseSize("1mb"); // 1048576
+ * ```
+ */
+export function parseSize(text: string | number): number {
+  if (typeof text === "number") return text;
+  const match = SIZE.exec(text.trim());
+  if (!match) throw new Error(`Cannot parse size "${text}": use a number with b, kb, mb or gb`);
+  return Math.floor(Number(match[1]) * SIZE_BYTES[(match[2] ?? "b").toLowerCase()]);
+}
+
+/** A rate: at most `limit` events per `windowMs` milliseconds. */
+export interface Rate {
+  /** How many events a window allows. */
+  limit: number;
+  /** The window's length in milliseconds. */
+  windowMs: number;
+}
+
+const RATE = /^(\d+)\s*\/\s*(\d+\s*)?(ms|s|sec|second|m|min|minute|h|hour|d|day)$/i;
+const RATE_UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  second: 1000,
+  m: 60_000,
+  min: 60_000,
+  minute: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+};
+
+/**
+ * Parses a rate such as `60/min`, `100/hour`, `5/s` or `1000/10min`.
+ *
+ * @example
+ * ```ts
+ * parseRate("60/min"); // { limit: 60, windowMs: 60000 }
+ * ```
+ */
+export function parseRate(text: string): Rate {
+  const match = RATE.exec(text.trim());
+  if (!match) {
+    throw new Error(`Cannot parse rate "${text}": use N/s, N/min, N/hour or N/day`);
+  }
+  const times = match[2] ? Number(match[2]) : 1;
+  const windowMs = times * RATE_UNIT_MS[match[3].toLowerCase()];
+  if (windowMs <= 0) throw new Error(`Cannot parse rate "${text}": the window is empty`);
+  return { limit: Number(match[1]), windowMs };
+}

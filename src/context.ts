@@ -1,0 +1,57 @@
+/**
+ * What travels with one request through the rules chain: its log record, the matched route,
+ * where it is going, and what must run when its response ends.
+ *
+ * @module
+ */
+import type { Hono, MiddlewareHandler } from "hono";
+import type { RequestRecord } from "./observe/log.ts";
+import type { CompiledRoute } from "./route.ts";
+
+/** Per-request state shared by the rules and the forwarder. */
+export interface RequestState {
+  /** The log record, filled in as the request proceeds. */
+  record: RequestRecord;
+  /** `performance.now()` at arrival. */
+  start: number;
+  /** The decoded upstream path the allow list is checked against. */
+  upstreamPath?: string;
+  /** The URL the request will be sent to (without the key). */
+  upstreamUrl?: URL;
+  /** Set when the response body is a stream that ends later than the handler. */
+  streaming: boolean;
+  /** Run once when the response (stream included) has ended, in order. */
+  finally: (() => void)[];
+  /** Writes the log line; runs after every `finally` callback. */
+  log: () => void;
+}
+
+/** The Hono environment of keyward's app. */
+export type GatewayEnv = {
+  Variables: {
+    state: RequestState;
+    route: CompiledRoute;
+  };
+};
+
+/** A keyward middleware. */
+export type Rule = MiddlewareHandler<GatewayEnv>;
+
+/** keyward's Hono app type. */
+export type GatewayApp = Hono<GatewayEnv>;
+
+/** Runs a request's `finally` callbacks, then its log line, exactly once. */
+export function finish(state: RequestState): void {
+  const callbacks = state.finally;
+  const log = state.log;
+  state.finally = [];
+  state.log = () => {};
+  for (const callback of callbacks) {
+    try {
+      callback();
+    } catch {
+      // one failing callback must not keep the others (or the log line) from running
+    }
+  }
+  log();
+}

@@ -1,0 +1,185 @@
+/**
+ * Config in, Hono app out: every route compiled once into a chain of rules ending in the
+ * forwarder, plus `/healthz`, JSON 404s and the per-request log line.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Config } from "./config/schema.ts";
+import {
+  finish,
+  type GatewayApp,
+  type GatewayEnv,
+  type RequestState,
+  type Rule,
+} from "./context.ts";
+import { Secret } from "./keys/secret.ts";
+import type { KeyEntry, KeyReaders } from "./keys/source.ts";
+import { type LogSink, stdoutSink } from "./observe/log.ts";
+import { errorResponse } from "./proxy/errors.ts";
+import { forward } from "./proxy/forward.ts";
+import { type CompiledRoute, compileRoute } from "./route.ts";
+import { allowRule } from "./rules/allow.ts";
+import { resolveRule } from "./rules/resolve.ts";
+
+/** What a hook learns about the route a request matched. */
+export interface RouteInfo {
+  /** The route's name. */
+  name: string;
+  /** The route's path. */
+  path: string;
+  /** The URL the request is about to be sent to (no key on it yet). */
+  upstreamUrl: URL;
+}
+
+/** Code hooks for what a config cannot say. */
+export interface GatewayHooks {
+  /**
+   * Supplies the key for a request (a secrets manager, a per-tenant key). Return undefined
+   * to fall back to the route's configured key.
+   */
+  resolveKey?(route: RouteInfo, request: Request): string | undefined | Promise<string | undefined>;
+  /**
+   * The app's own session check, run before a route's rules. Return a client id to allow,
+   * a Response to answer with it, or false/undefined to refuse with 401.
+   */
+  authorize?(
+    request: Request,
+  ): string | Response | false | undefined | Promise<string | Response | false | undefined>;
+}
+
+/** Options for {@linkcode buildGateway}. */
+export interface BuildOptions {
+  /** Code hooks. */
+  hooks?: GatewayHooks;
+  /** Where request records go (standard output by default). */
+  log?: LogSink;
+  /** How keys are read (environment and files by default). */
+  readers?: KeyReaders;
+}
+
+/** A built gateway: the Hono app and the routes it serves. */
+export interface BuiltGateway {
+  /** The Hono app; `app.fetch(request, info?)` serves a request. */
+  app: GatewayApp;
+  /** The compiled routes, in config order. */
+  routes: readonly CompiledRoute[];
+}
+
+let sequence = 0;
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+function requestId(incoming: string | undefined): string {
+  if (incoming && REQUEST_ID.test(incoming)) return incoming;
+  sequence = (sequence + 1) % 0x100000000;
+  return `${Date.now().toString(36)}-${sequence.toString(36)}`;
+}
+
+/**
+ * Builds the Hono app for a validated config.
+ *
+ * @example
+ * ```ts
+ * const { app } = buildGateway(config);
+ * Deno.serve(app.fetch);
+ * ```
+ */
+export function buildGateway(config: Config, options: BuildOptions = {}): BuiltGateway {
+  const sink = options.log ?? stdoutSink;
+  const hooks = options.hooks ?? {};
+  const routes = config.routes.map((route) => compileRoute(route, options.readers));
+  const app: GatewayApp = new Hono<GatewayEnv>();
+
+  app.use(async (c, next) => {
+    const raw = c.req.raw;
+    const record = {
+      time: new Date().toISOString(),
+      id: requestId(raw.headers.get("x-request-id") ?? undefined),
+      method: raw.method,
+      path: c.req.path,
+      status: 0,
+      duration_ms: 0,
+    } as RequestState["record"];
+    const start = performance.now();
+    const state: RequestState = {
+      record,
+      start,
+      streaming: false,
+      finally: [],
+      log: () => {
+        record.duration_ms = Math.round((performance.now() - start) * 10) / 10;
+        sink(record);
+      },
+    };
+    c.set("state", state);
+    await next();
+    record.status = c.res.status;
+    c.res.headers.set("x-request-id", record.id);
+    if (!state.streaming) finish(state);
+  });
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  for (const route of routes) {
+    const chain: Rule[] = [bind(route), resolveRule(route), allowRule(route)];
+    if (hooks.authorize) chain.push(authorizeRule(hooks.authorize));
+    chain.push(forwardHandler(route, hooks.resolveKey));
+    // Hono's typings want a fixed arity; the chain's length depends on the route's rules.
+    const all = app.all.bind(app) as unknown as (path: string, ...handlers: Rule[]) => void;
+    if (route.target) {
+      all(route.path, ...chain);
+    } else {
+      const prefix = route.path === "/" ? "" : route.path;
+      if (prefix) all(prefix, ...chain);
+      all(`${prefix}/*`, ...chain);
+    }
+  }
+
+  app.notFound((c) => errorResponse("not_found", `No route for ${c.req.path}`));
+  app.onError((error, c) => {
+    const state = c.var.state;
+    if (state) state.record.error = `internal: ${error.name}`;
+    return errorResponse("internal_error", "The gateway failed to handle the request");
+  });
+  return { app, routes };
+}
+
+function bind(route: CompiledRoute): Rule {
+  const name = route.name;
+  return async (c, next) => {
+    c.set("route", route);
+    c.var.state.record.route = name;
+    await next();
+  };
+}
+
+function authorizeRule(authorize: NonNullable<GatewayHooks["authorize"]>): Rule {
+  return async (c, next) => {
+    const verdict = await authorize(c.req.raw);
+    if (verdict instanceof Response) return verdict;
+    if (!verdict) return errorResponse("unauthorized", "The request is not authorized");
+    c.var.state.record.client = verdict;
+    await next();
+  };
+}
+
+function forwardHandler(route: CompiledRoute, resolveKey: GatewayHooks["resolveKey"]): Rule {
+  const info = { name: route.name, path: route.path };
+  return async (c) => {
+    const state = c.var.state;
+    const url = state.upstreamUrl!;
+    let key: KeyEntry | undefined;
+    if (resolveKey) {
+      const value = await resolveKey({ ...info, upstreamUrl: url }, c.req.raw);
+      if (value) key = { origin: "hook", secret: new Secret(value) };
+    }
+    if (!key && route.keys) {
+      key = route.keys.pick();
+      if (!key) {
+        state.record.error = `no key configured (${route.keys.missing.join(", ")})`;
+        return errorResponse("key_unavailable", `Route ${route.name} has no key configured`);
+      }
+    }
+    return await forward(route, state, { request: c.req.raw, url, key });
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * How a key is put on the upstream request: a header with a format (`Bearer {key}`) or a
+ * query parameter (Gemini's `?key=`).
+ *
+ * @module
+ */
+import type { Secret } from "./secret.ts";
+
+/** Puts a key on an outgoing request's headers or URL. */
+export type KeyInjector = (headers: Headers, url: URL, key: Secret) => void;
+
+/** How a route injects its key. */
+export interface InjectionConfig {
+  /** Header name (lower case), when the key travels in a header. */
+  header?: string;
+  /** Header value template holding `{key}`. */
+  format?: string;
+  /** Query parameter name, when the key travels in the URL. */
+  query?: string;
+}
+
+/**
+ * Compiles an injection config into a function; the format is split once, here.
+ *
+ * @example
+ * ```ts
+ * const inject = compileInjector({ header: "authorization", format: "Bearer {key}" });
+ * ```
+ */
+export function compileInjector(config: InjectionConfig): KeyInjector {
+  if (config.query) {
+    const name = config.query;
+    return (_headers, url, key) => url.searchParams.set(name, key.reveal());
+  }
+  const header = (config.header ?? "authorization").toLowerCase();
+  const [before, after] = splitFormat(config.format ?? "Bearer {key}");
+  return (headers, _url, key) => headers.set(header, before + key.reveal() + after);
+}
+
+function splitFormat(format: string): [string, string] {
+  const at = format.indexOf("{key}");
+  return [format.slice(0, at), format.slice(at + "{key}".length)];
+}
+
+/** The header or query name that carries the key, so a client's own value can be dropped. */
+export function injectionName(config: InjectionConfig): { header?: string; query?: string } {
+  return config.query
+    ? { query: config.query }
+    : { header: (config.header ?? "authorization").toLowerCase() };
+}

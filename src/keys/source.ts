@@ -1,0 +1,92 @@
+/**
+ * Where a route's keys come from (`env`, `file`, or a `pool` of them) and how one is picked
+ * for a request. Keys are read once when the config is compiled, never per request.
+ *
+ * @module
+ */
+import type { KeyConfig } from "../config/schema.ts";
+import { Secret } from "./secret.ts";
+
+/** Reads an environment variable or a file; injectable for tests and libraries. */
+export interface KeyReaders {
+  /** Reads an environment variable. */
+  env(name: string): string | undefined;
+  /** Reads a file's text. */
+  file(path: string): string | undefined;
+}
+
+/** The default readers: the process environment and the file system. */
+export const defaultReaders: KeyReaders = {
+  env(name) {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  },
+  file(path) {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** One key of a route, with a name that says where it came from (never the key). */
+export interface KeyEntry {
+  /** Where the key came from: `env:OPENAI_API_KEY`, `file:/run/secrets/x`. */
+  origin: string;
+  /** The key. */
+  secret: Secret;
+}
+
+/** The keys of one route. */
+export interface KeySource {
+  /** The keys that were found, in pool order. */
+  readonly keys: readonly KeyEntry[];
+  /** Where keys were expected but not found (`env:NAME`, `file:PATH`), for `check` warnings. */
+  readonly missing: readonly string[];
+  /** Picks the key for the next request, or undefined when none is configured. */
+  pick(): KeyEntry | undefined;
+}
+
+type Origin = { env: string } | { file: string };
+
+function originsOf(config: KeyConfig): Origin[] {
+  if (config.pool) return config.pool;
+  if (config.env !== undefined) return [{ env: config.env }];
+  if (config.file !== undefined) return [{ file: config.file }];
+  return [];
+}
+
+/**
+ * Reads the keys a `key:` section names and returns a round-robin picker over them.
+ *
+ * @example
+ * ```ts
+ * const source = compileKeySource({ env: "OPENAI_API_KEY" });
+ * source.pick()?.secret; // Secret, prints as [redacted]
+ * ```
+ */
+export function compileKeySource(config: KeyConfig, readers = defaultReaders): KeySource {
+  const keys: KeyEntry[] = [];
+  const missing: string[] = [];
+  for (const origin of originsOf(config)) {
+    const name = "env" in origin ? `env:${origin.env}` : `file:${origin.file}`;
+    const value = "env" in origin ? readers.env(origin.env) : readers.file(origin.file)?.trim();
+    if (value) keys.push({ origin: name, secret: new Secret(value) });
+    else missing.push(name);
+  }
+  let next = 0;
+  return {
+    keys,
+    missing,
+    pick() {
+      if (keys.length === 0) return undefined;
+      const entry = keys[next];
+      next = (next + 1) % keys.length;
+      return entry;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * `createGateway`: the gateway from YAML text, a config object, or a file path.
+ *
+ * @module
+ */
+import { loadConfigFile, loadConfigText, type LoadedConfig } from "./config/load.ts";
+import { type Config, ConfigSchema } from "./config/schema.ts";
+import { buildGateway, type BuildOptions, type GatewayHooks } from "./gateway.ts";
+import type { GatewayApp } from "./context.ts";
+import { ConfigError } from "./config/load.ts";
+
+/** A config as YAML text, a path to a YAML file, or an object shaped like routes.yaml. */
+export type GatewayInput = string | URL | Record<string, unknown>;
+
+/** A gateway to mount in an app. */
+export interface Gateway {
+  /** Serves one request. */
+  fetch(request: Request): Promise<Response>;
+  /** The Hono app behind `fetch`. */
+  app: GatewayApp;
+  /** The validated config. */
+  config: Config;
+}
+
+function looksLikeYaml(text: string): boolean {
+  return text.includes("\n") || /^\s*[\w-]+\s*:/.test(text);
+}
+
+async function load(input: GatewayInput): Promise<LoadedConfig> {
+  if (input instanceof URL) return await loadConfigFile(input.pathname);
+  if (typeof input === "string") {
+    return looksLikeYaml(input) ? loadConfigText(input) : await loadConfigFile(input);
+  }
+  const result = ConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => ({
+      file: "<object>",
+      line: 1,
+      col: 1,
+      message: `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    })));
+  }
+  return { config: result.data, file: "<object>", locate: () => ({ line: 1, col: 1 }) };
+}
+
+/**
+ * Creates a gateway from a config and optional hooks.
+ *
+ * @throws {ConfigError} when the config is invalid
+ * @example
+ * ```ts
+ * const gateway = await createGateway(`
+ * routes:
+ *   - name: openai
+ *     path: /openai
+ *     preset: openai
+ * `);
+ * Deno.serve(gateway.fetch);
+ * ```
+ */
+export async function createGateway(
+  input: GatewayInput,
+  hooks?: GatewayHooks,
+  options: Omit<BuildOptions, "hooks"> = {},
+): Promise<Gateway> {
+  const { config } = await load(input);
+  const { app } = buildGateway(config, { ...options, hooks });
+  return { fetch: (request) => Promise.resolve(app.fetch(request)), app, config };
+}

@@ -1,0 +1,41 @@
+/**
+ * The JSON error model: `{"error":{"type":"...","message":"..."}}` with the status that
+ * says what happened. Messages never hold a key, a token or a cookie.
+ *
+ * @module
+ */
+
+/** The error types keyward answers with, and their statuses. */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal_error: 500,
+  bad_gateway: 502,
+  key_unavailable: 503,
+  gateway_timeout: 504,
+} as const;
+
+/** One of keyward's error types. */
+export type ErrorType = keyof typeof ERROR_STATUS;
+
+/**
+ * Builds a JSON error response.
+ *
+ * @example
+ * ```ts
+ * errorResponse("forbidden", "POST /v1/files is not allowed on route openai");
+ * ```
+ */
+export function errorResponse(type: ErrorType, message: string, headers?: HeadersInit): Response {
+  const response = new Response(JSON.stringify({ error: { type, message } }), {
+    status: ERROR_STATUS[type],
+    headers,
+  });
+  response.headers.set("content-type", "application/json");
+  return response;
+}

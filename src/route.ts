@@ -1,0 +1,113 @@
+/**
+ * A route compiled once at config load: presets merged in, allow list and target hosts
+ * compiled, keys read, header sets built. Nothing here is computed per request.
+ *
+ * @module
+ */
+import { type Preset, PRESETS, type UsageFormat } from "./config/presets/mod.ts";
+import type { KeyConfig, RouteConfig } from "./config/schema.ts";
+import { compileInjector, injectionName, type KeyInjector } from "./keys/inject.ts";
+import {
+  compileKeySource,
+  defaultReaders,
+  type KeyReaders,
+  type KeySource,
+} from "./keys/source.ts";
+import { requestDropSet } from "./proxy/headers.ts";
+import { type AllowMatcher, compileAllow } from "./rules/allow.ts";
+import { compileTarget, type TargetConfig, type TargetResult } from "./rules/target.ts";
+
+/** Default time to wait for the upstream's response headers. */
+export const DEFAULT_TIMEOUT_MS = 300_000;
+
+/** A route ready to serve. */
+export interface CompiledRoute {
+  /** The route's name. */
+  readonly name: string;
+  /** The path prefix (path mode) or exact path (target mode), without trailing slash. */
+  readonly path: string;
+  /** The validated route as written. */
+  readonly config: RouteConfig;
+  /** Upstream base URL in path mode. */
+  readonly upstream?: URL;
+  /** Resolves the target URL in target mode. */
+  readonly target?: (url: URL, headers: Headers) => TargetResult;
+  /** The merged target settings in target mode. */
+  readonly targetConfig?: TargetConfig;
+  /** The merged allow list as written. */
+  readonly allowList: readonly string[];
+  /** The compiled allow list. */
+  readonly allow: AllowMatcher;
+  /** The merged key settings, or undefined when the route injects no key. */
+  readonly keyConfig?: KeyConfig;
+  /** The route's keys, or undefined when it injects none. */
+  readonly keys?: KeySource;
+  /** Puts a key on the upstream request. */
+  readonly inject: KeyInjector;
+  /** Request headers never forwarded on this route. */
+  readonly dropHeaders: ReadonlySet<string>;
+  /** Query parameters never forwarded on this route (the key's, the target's). */
+  readonly dropQuery: readonly string[];
+  /** Milliseconds to wait for the upstream's first byte (and between bytes after). */
+  readonly timeoutMs: number;
+  /** How the upstream reports token usage, when known. */
+  readonly usage?: UsageFormat;
+  /** Extra headers set on every upstream request. */
+  readonly headers: readonly [string, string][];
+}
+
+/** Merges a route's key section over its preset's. */
+export function mergeKey(preset: Preset | undefined, own: KeyConfig | undefined) {
+  if (!preset) return own;
+  if (!own) return { ...preset.key } as KeyConfig;
+  const hasOrigin = own.env !== undefined || own.file !== undefined || own.pool !== undefined;
+  const base: KeyConfig = hasOrigin ? {} : { env: preset.key.env };
+  if (own.query === undefined) {
+    if (preset.key.query) base.query = preset.key.query;
+    else {
+      base.header = preset.key.header;
+      base.format = preset.key.format;
+    }
+  }
+  return { ...base, ...own } as KeyConfig;
+}
+
+/**
+ * Compiles one validated route.
+ *
+ * @example
+ * ```ts
+ * const route = compileRoute({ name: "openai", path: "/openai", preset: "openai" });
+ * route.allow("POST", "/v1/chat/completions"); // true
+ * ```
+ */
+export function compileRoute(
+  config: RouteConfig,
+  readers: KeyReaders = defaultReaders,
+): CompiledRoute {
+  const preset = config.preset ? PRESETS[config.preset] : undefined;
+  const keyConfig = mergeKey(preset, config.key);
+  const targetConfig = config.target ?? (config.upstream ? undefined : preset?.target);
+  const upstreamText = config.upstream ?? (targetConfig ? undefined : preset?.upstream);
+  const allowList = config.allow ?? preset?.allow ?? [];
+  const keyNames = keyConfig ? injectionName(keyConfig) : {};
+  const path = config.path.length > 1 ? config.path.replace(/\/+$/, "") : config.path;
+  return {
+    name: config.name,
+    path,
+    config,
+    upstream: upstreamText ? new URL(upstreamText) : undefined,
+    target: targetConfig ? compileTarget(targetConfig) : undefined,
+    targetConfig,
+    allowList,
+    allow: compileAllow(allowList),
+    keyConfig,
+    keys: keyConfig ? compileKeySource(keyConfig, readers) : undefined,
+    inject: compileInjector(keyConfig ?? {}),
+    dropHeaders: requestDropSet([keyNames.header, targetConfig?.header]),
+    dropQuery: [keyNames.query, targetConfig?.query].filter((q): q is string => !!q),
+    timeoutMs: config.limits?.timeout ?? DEFAULT_TIMEOUT_MS,
+    usage: config.usage ?? preset?.usage,
+    headers: Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+  };
+}

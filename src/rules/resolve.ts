@@ -1,0 +1,68 @@
+/**
+ * Works out where a request goes: in path mode the part of the path under the route's prefix
+ * joined to `upstream`; in target mode the URL the client named. Either way the path is
+ * checked for traversal tricks before any allow list sees it.
+ *
+ * @module
+ */
+import type { Rule } from "../context.ts";
+import { errorResponse } from "../proxy/errors.ts";
+import { checkPath } from "../proxy/path.ts";
+import type { CompiledRoute } from "../route.ts";
+
+/**
+ * Compiles the rule that sets `state.upstreamUrl` and `state.upstreamPath` for a route.
+ *
+ * @example
+ * ```ts
+ * app.all("/openai/*", resolveRule(route), allowRule(route), handler);
+ * ```
+ */
+export function resolveRule(route: CompiledRoute): Rule {
+  const drop = route.dropQuery;
+  const cleanQuery = (url: URL) => {
+    for (const name of drop) url.searchParams.delete(name);
+  };
+  if (route.target) {
+    const target = route.target;
+    return async (c, next) => {
+      const requestUrl = new URL(c.req.url);
+      const result = target(requestUrl, c.req.raw.headers);
+      if (!result.ok) {
+        return errorResponse(
+          result.status === 400 ? "invalid_request" : "forbidden",
+          result.message,
+        );
+      }
+      const check = checkPath(result.url.pathname);
+      if (!check.ok) return errorResponse("invalid_request", check.reason);
+      const state = c.var.state;
+      cleanQuery(result.url);
+      state.upstreamUrl = result.url;
+      state.upstreamPath = check.decoded;
+      state.record.target = result.url.host + result.url.pathname;
+      await next();
+    };
+  }
+  const base = route.upstream!;
+  const basePath = base.pathname.replace(/\/+$/, "");
+  const prefix = route.path === "/" ? "" : route.path;
+  return async (c, next) => {
+    const requestUrl = new URL(c.req.url);
+    const raw = requestUrl.pathname;
+    if (!raw.startsWith(prefix) || (raw.length > prefix.length && raw[prefix.length] !== "/")) {
+      return errorResponse("invalid_request", "The route prefix must not be percent-encoded");
+    }
+    const rest = raw.slice(prefix.length) || "/";
+    const check = checkPath(rest);
+    if (!check.ok) return errorResponse("invalid_request", check.reason);
+    const url = new URL(base);
+    url.pathname = basePath + rest;
+    url.search = requestUrl.search;
+    if (drop.length > 0) cleanQuery(url);
+    const state = c.var.state;
+    state.upstreamUrl = url;
+    state.upstreamPath = check.decoded;
+    await next();
+  };
+}

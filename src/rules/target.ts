@@ -1,0 +1,120 @@
+/**
+ * Target mode: the client names the whole upstream URL in a header (or, for EventSource, a
+ * query parameter), as the @inferencesh/sdk and @fal-ai/client browser SDKs do. The URL must
+ * parse without any normalisation of its host, use https (http only to loopback), carry no
+ * userinfo or fragment, and its host must match `hosts` exactly.
+ *
+ * @module
+ */
+import { isLoopback } from "../proxy/loopback.ts";
+
+/** The outcome of resolving a target: the URL to call, or a refusal with its status. */
+export type TargetResult =
+  | { ok: true; url: URL }
+  | { ok: false; status: 400 | 403; message: string };
+
+/** A route's target settings. */
+export interface TargetConfig {
+  /** Header holding the target URL. */
+  header?: string;
+  /** Query parameter holding the target URL (EventSource fallback). */
+  query?: string;
+  /** Allowed hosts: `example.com`, `*.example.com`, `example.com:8443`. */
+  hosts: readonly string[];
+}
+
+/** One compiled `hosts` entry. */
+export interface HostRule {
+  /** Lower-case host name without port, or the suffix (with the leading dot) for wildcards. */
+  name: string;
+  wildcard: boolean;
+  /** Required port as written, or "" for the scheme's default. */
+  port: string;
+}
+
+/**
+ * Parses one `hosts` entry.
+ *
+ * @throws {Error} when the entry is not a host name, `*.host`, or `host:port`
+ */
+export function parseHostRule(entry: string): HostRule {
+  const match = /^(\*\.)?((?:\[[0-9a-f:.]+\])|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(entry.trim());
+  if (!match || match[2].startsWith(".") || match[2].endsWith(".")) {
+    throw new Error(`Cannot parse host "${entry}": use host, *.host or host:port`);
+  }
+  const wildcard = match[1] !== undefined;
+  const name = match[2].toLowerCase();
+  return { name: wildcard ? `.${name}` : name, wildcard, port: match[3] ?? "" };
+}
+
+// deno-lint-ignore no-control-regex -- control characters are exactly what is refused
+const FORBIDDEN_RAW = /[\s\\\0-\x1f\x7f#]/;
+
+/**
+ * Compiles a target config into a resolver over the request's URL and headers.
+ *
+ * @example
+ * ```ts
+ * const resolve = compileTarget({ header: "x-inf-target-url", hosts: ["api.inference.sh"] });
+ * ```
+ */
+export function compileTarget(
+  config: TargetConfig,
+): (url: URL, headers: Headers) => TargetResult {
+  const rules = config.hosts.map(parseHostRule);
+  const header = config.header?.toLowerCase();
+  const query = config.query;
+  const names = [header && `the ${header} header`, query && `the ${query} query parameter`]
+    .filter(Boolean).join(" or ");
+  return (requestUrl, headers) => {
+    let raw = header ? headers.get(header) : null;
+    if (raw === null && query) raw = requestUrl.searchParams.get(query);
+    if (raw === null || raw === "") {
+      return { ok: false, status: 400, message: `Missing target URL: set ${names}` };
+    }
+    return checkTarget(raw, rules);
+  };
+}
+
+function checkTarget(raw: string, rules: readonly HostRule[]): TargetResult {
+  if (raw.length > 8192) return { ok: false, status: 400, message: "Target URL is too long" };
+  if (FORBIDDEN_RAW.test(raw)) {
+    return {
+      ok: false,
+      status: 400,
+      message: "Target URL holds spaces, backslashes, control characters or a fragment",
+    };
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, status: 400, message: "Target URL does not parse" };
+  }
+  if (url.username !== "" || url.password !== "" || /^[a-z]+:\/\/[^/?]*@/i.test(raw)) {
+    return { ok: false, status: 400, message: "Target URL must not carry credentials" };
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+    return { ok: false, status: 400, message: "Target URL must use https" };
+  }
+  // The host as written must be the host as parsed: no IP spellings, escapes or IDNA tricks.
+  const writtenHost = /^[a-z]+:\/\/([^/?]*)/i.exec(raw)?.[1]?.toLowerCase();
+  const defaultPort = url.protocol === "https:" ? "443" : "80";
+  const normalisedWritten = writtenHost?.endsWith(`:${defaultPort}`)
+    ? writtenHost.slice(0, -defaultPort.length - 1)
+    : writtenHost;
+  if (normalisedWritten !== url.host) {
+    return { ok: false, status: 403, message: `Target host "${url.host}" is not allowed` };
+  }
+  if (!rules.some((rule) => hostMatches(rule, url.hostname, url.port))) {
+    return { ok: false, status: 403, message: `Target host "${url.host}" is not allowed` };
+  }
+  return { ok: true, url };
+}
+
+function hostMatches(rule: HostRule, hostname: string, port: string): boolean {
+  if (rule.port !== port) return false;
+  return rule.wildcard
+    ? hostname.endsWith(rule.name) && hostname.length > rule.name.length
+    : hostname === rule.name;
+}

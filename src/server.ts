@@ -1,0 +1,154 @@
+/**
+ * The standalone server: Deno.serve over the gateway, reload on SIGHUP or a changed file
+ * (a bad file keeps the old config serving), and graceful shutdown on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { ConfigError, loadConfigFile, type LoadedConfig } from "./config/load.ts";
+import { buildGateway, type BuildOptions, type BuiltGateway } from "./gateway.ts";
+import { logEvent } from "./observe/log.ts";
+import { parseDuration } from "./config/units.ts";
+
+/** Options for {@linkcode serve}. */
+export interface ServeOptions extends BuildOptions {
+  /** Path of routes.yaml. */
+  configPath: string;
+  /** Port; beats `PORT` and the file. */
+  port?: number;
+  /** Listen address; beats the file. */
+  hostname?: string;
+  /** Reload when the file changes (default true). */
+  watch?: boolean;
+  /** Install SIGHUP/SIGINT/SIGTERM handlers (default true). */
+  signals?: boolean;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** The address it listens on. */
+  addr: Deno.NetAddr;
+  /** The gateway currently serving new requests. */
+  current(): BuiltGateway;
+  /** Reloads the config file; false when it was invalid and the old config stays. */
+  reload(): Promise<boolean>;
+  /** Stops accepting, lets in-flight requests finish (bounded), and resolves when done. */
+  shutdown(): Promise<void>;
+  /** Resolves when the server has stopped. */
+  finished: Promise<void>;
+}
+
+const DEFAULT_DRAIN_MS = 30_000;
+
+/**
+ * Loads the config and serves it until shutdown.
+ *
+ * @throws {ConfigError} when the initial config is invalid
+ * @example
+ * ```ts
+ * const server = await serve({ configPath: "routes.yaml", port: 8080 });
+ * await server.finished;
+ * ```
+ */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const loaded = await loadConfigFile(options.configPath);
+  let gateway = buildGateway(loaded.config, options);
+  let drainMs = loaded.config.server?.drain ?? DEFAULT_DRAIN_MS;
+  const envPort = Deno.env.get("PORT");
+  const port = options.port ?? (envPort ? Number(envPort) : undefined) ??
+    loaded.config.server?.port ?? 8080;
+  const hostname = options.hostname ?? loaded.config.server?.hostname ?? "0.0.0.0";
+
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    port,
+    hostname,
+    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+  }, (request, info) => gateway.app.fetch(request, info));
+  const addr = await listening.promise;
+  logEvent("listening", {
+    hostname: addr.hostname,
+    port: addr.port,
+    routes: gateway.routes.length,
+  });
+
+  const reload = async (): Promise<boolean> => {
+    let next: LoadedConfig;
+    try {
+      next = await loadConfigFile(options.configPath);
+    } catch (error) {
+      const issues = error instanceof ConfigError ? error.message : String(error);
+      logEvent("reload_failed", { file: options.configPath, issues: issues.split("\n") });
+      return false;
+    }
+    gateway = buildGateway(next.config, options);
+    drainMs = next.config.server?.drain ?? DEFAULT_DRAIN_MS;
+    logEvent("reloaded", { file: options.configPath, routes: gateway.routes.length });
+    return true;
+  };
+
+  const cleanups: (() => void)[] = [];
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      logEvent("stopping", { drain_ms: drainMs });
+      for (const cleanup of cleanups) cleanup();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, drainMs));
+      await Promise.race([server.shutdown(), bound]);
+      clearTimeout(timer);
+      logEvent("stopped");
+    })();
+    return stopping;
+  };
+
+  if (options.signals !== false) {
+    const onHup = () => void reload();
+    const onStop = () => void shutdown().then(() => Deno.exit(0));
+    Deno.addSignalListener("SIGHUP", onHup);
+    Deno.addSignalListener("SIGINT", onStop);
+    Deno.addSignalListener("SIGTERM", onStop);
+    cleanups.push(() => {
+      Deno.removeSignalListener("SIGHUP", onHup);
+      Deno.removeSignalListener("SIGINT", onStop);
+      Deno.removeSignalListener("SIGTERM", onStop);
+    });
+  }
+  if (options.watch !== false) cleanups.push(watchFile(options.configPath, reload));
+
+  return {
+    addr,
+    current: () => gateway,
+    reload,
+    shutdown,
+    finished: server.finished,
+  };
+}
+
+function watchFile(path: string, reload: () => Promise<boolean>): () => void {
+  // Watch the folder, not the file: editors and deploy tools replace files by renaming.
+  let watcher: Deno.FsWatcher;
+  let target: string;
+  try {
+    target = Deno.realPathSync(path);
+    watcher = Deno.watchFs(target.slice(0, target.lastIndexOf("/")) || "/", { recursive: false });
+  } catch {
+    return () => {};
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  (async () => {
+    try {
+      for await (const event of watcher) {
+        if (event.kind === "access" || !event.paths.includes(target)) continue;
+        // Editors write in several steps; reload once the file has settled.
+        clearTimeout(timer);
+        timer = setTimeout(() => void reload(), parseDuration("100ms"));
+      }
+    } catch {
+      // the watcher was closed
+    }
+  })();
+  return () => {
+    clearTimeout(timer);
+    watcher.close();
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * Starts keyward in this process on a free loopback port, from YAML text, collecting its
+ * log records.
+ *
+ * @module
+ */
+import { loadConfigText } from "../../src/config/load.ts";
+import { buildGateway, type GatewayHooks } from "../../src/gateway.ts";
+import type { KeyReaders } from "../../src/keys/source.ts";
+import type { RequestRecord } from "../../src/observe/log.ts";
+
+/** A running in-process gateway. */
+export interface TestGateway {
+  /** Base URL, e.g. `http://127.0.0.1:41235`. */
+  url: string;
+  /** Every finished request's log record. */
+  logs: RequestRecord[];
+  /** Stops the server. */
+  close(): Promise<void>;
+}
+
+/** Environment for tests: only the variables given, nothing from the real environment. */
+export function fakeEnv(vars: Record<string, string>): KeyReaders["env"] {
+  return (name) => vars[name];
+}
+
+/** Starts a gateway for `yaml`, reading keys and `${VAR}`s from `env` only. */
+export async function startGateway(
+  yaml: string,
+  env: Record<string, string> = {},
+  hooks?: GatewayHooks,
+): Promise<TestGateway> {
+  const { config } = loadConfigText(yaml, "test.yaml", fakeEnv(env));
+  const logs: RequestRecord[] = [];
+  const { app } = buildGateway(config, {
+    hooks,
+    log: (record) => logs.push(structuredClone(record)),
+    readers: { env: fakeEnv(env), file: (path) => Deno.readTextFileSync(path) },
+  });
+  const ready = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: (addr) => ready.resolve(addr),
+  }, (request, info) => app.fetch(request, info));
+  const addr = await ready.promise;
+  return { url: `http://127.0.0.1:${addr.port}`, logs, close: () => server.shutdown() };
+}

@@ -196,7 +196,7 @@ const CorsSchema = z.strictObject({
   headers: z.array(z.string()).optional().describe("extra allowed request headers"),
   max_age: Duration.optional(),
 }).refine((cors) => !(cors.credentials && cors.origins.includes("*")), {
-  message: 'origins "*" cannot be used with credentials',
+  message: 'Use exact origins: "*" cannot be used with credentials',
 });
 
 /** The `server:` section. */
@@ -262,7 +262,8 @@ const configSchema = z.strictObject({
       });
     }
   });
-});
+  // Run even when a route has other problems, so every error is reported at once.
+}, { when: () => true });
 
 /** The zod schema of the whole routes.yaml; its output is a {@linkcode Config}. */
 export const ConfigSchema: z.ZodType<Config> = configSchema;

@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfigText } from "./load.ts";
+
+const env = (vars: Record<string, string>) => (name: string) => vars[name];
+
+function issuesOf(yaml: string, vars: Record<string, string> = {}): string[] {
+  try {
+    loadConfigText(yaml, "routes.yaml", env(vars));
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`);
+  }
+  throw new Error("expected the config to be refused");
+}
+
+const ROUTE = `routes:
+  - name: openai
+    path: /openai
+    upstream: https://api.openai.com
+    allow: ["POST /v1/chat/completions"]
+`;
+
+Deno.test("a valid config loads with units parsed", () => {
+  const { config } = loadConfigText(
+    ROUTE + "    limits: { requests: 60/min, body: 1mb, timeout: 120s }\n",
+    "routes.yaml",
+    env({}),
+  );
+  assert.deepEqual(config.routes[0].limits, {
+    requests: { limit: 60, windowMs: 60_000 },
+    body: 1_048_576,
+    timeout: 120_000,
+  });
+});
+
+Deno.test("a typo points at its line and suggests the right key", () => {
+  const issues = issuesOf(`routes:
+  - name: openai
+    path: /openai
+    upstrem: https://api.openai.com
+    allow: ["POST /v1/chat/completions"]
+`);
+  assert.ok(
+    issues.some((i) =>
+      i.startsWith("routes.yaml:4:5 routes[0].upstrem: Unknown key") &&
+      i.includes('did you mean "upstream"')
+    ),
+    issues.join("\n"),
+  );
+});
+
+Deno.test("${VAR} and ${VAR:-default} interpolate; an unset variable names itself and its line", () => {
+  const { config } = loadConfigText(
+    "server:\n  port: ${PORT:-9000}\n  hostname: ${HOST}\n" + ROUTE,
+    "routes.yaml",
+    env({ HOST: "127.0.0.1" }),
+  );
+  assert.equal(config.server?.port, 9000);
+  assert.equal(config.server?.hostname, "127.0.0.1");
+  const issues = issuesOf("server:\n  hostname: ${MISSING_HOST}\n" + ROUTE);
+  assert.deepEqual(issues, [
+    "routes.yaml:2:13 Environment variable MISSING_HOST is not set (use ${MISSING_HOST:-default})",
+  ]);
+});
+
+Deno.test("broken YAML reports its position", () => {
+  const issues = issuesOf("routes:\n  - name: a\n    path: [unclosed\n");
+  assert.equal(issues.length >= 1, true);
+  assert.match(issues[0], /^routes\.yaml:\d+:\d+ /);
+});
+
+Deno.test("every error is reported at once, in file order, with its own line", () => {
+  const issues = issuesOf(`routes:
+  - name: a
+    path: /a
+    upstream: http://api.example.com
+    allow: ["FETCH /x"]
+  - name: a
+    path: b
+    upstream: https://example.com
+    allow: ["GET /**"]
+    limits: { requests: 10 per minute }
+`);
+  assert.deepEqual(issues.map((i) => i.split(" ")[0]), [
+    "routes.yaml:4:15",
+    "routes.yaml:5:13",
+    "routes.yaml:6:11",
+    "routes.yaml:7:11",
+    "routes.yaml:10:25",
+  ]);
+  assert.match(issues[0], /Upstream must use https/);
+  assert.match(issues[1], /unknown method FETCH/);
+  assert.match(issues[2], /already used by routes\[0\]/);
+  assert.match(issues[4], /Cannot parse rate/);
+});
+
+Deno.test("a route needs an upstream, a target or a preset, and an allow list", () => {
+  const issues = issuesOf("routes:\n  - name: a\n    path: /a\n");
+  assert.ok(issues.some((i) => i.includes("Set upstream (path mode), target")), issues.join("\n"));
+  assert.ok(issues.some((i) => i.includes("Set allow")), issues.join("\n"));
+  const { config } = loadConfigText(
+    "routes:\n  - { name: a, path: /a, preset: openai }\n",
+    "routes.yaml",
+    env({}),
+  );
+  assert.equal(config.routes[0].preset, "openai");
+});
+
+Deno.test("target hosts and key settings are checked", () => {
+  const issues = issuesOf(`routes:
+  - name: t
+    path: /t
+    target: { header: x-target, hosts: ["https://bad.example"] }
+    key: { env: A, file: /b }
+    allow: ["GET /**"]
+`);
+  assert.ok(issues.some((i) => i.startsWith("routes.yaml:4:") && i.includes("Cannot parse host")));
+  assert.ok(issues.some((i) => i.startsWith("routes.yaml:5:") && i.includes("only one of env")));
+});

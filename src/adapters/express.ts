@@ -1,0 +1,43 @@
+/**
+ * Express adapter: mount keyward as middleware. No body parser is needed (the body streams
+ * through); if one already ran, its parsed body is sent on.
+ *
+ * @example
+ * ```ts
+ * import express from "express";
+ * import { createHandler } from "@keyward/keyward/express";
+ *
+ * const app = express();
+ * app.use("/api/inference/proxy", createHandler("routes.yaml"));
+ * app.listen(3000);
+ * ```
+ *
+ * @module
+ */
+import type { ServerResponse } from "node:http";
+import type { GatewayHooks } from "../gateway.ts";
+import type { GatewayInput } from "../library.ts";
+import { lazyFetch } from "./lazy.ts";
+import { type NodeRequest, serveNode } from "./node_bridge.ts";
+
+/** An Express request handler. */
+export type ExpressHandler = (
+  req: NodeRequest,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => Promise<void>;
+
+/**
+ * Creates an Express handler serving the gateway. Route paths in the config are matched
+ * against the full request path (`req.originalUrl`), so they work under `app.use(prefix)`.
+ */
+export function createHandler(config: GatewayInput, hooks?: GatewayHooks): ExpressHandler {
+  const handle = lazyFetch(config, hooks);
+  return async (req, res, next) => {
+    try {
+      await serveNode(req, res, handle);
+    } catch (error) {
+      next(error);
+    }
+  };
+}

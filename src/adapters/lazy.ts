@@ -1,0 +1,28 @@
+/**
+ * The one gateway behind an adapter: built on the first request, shared by every later one.
+ *
+ * @module
+ */
+import type { GatewayHooks } from "../gateway.ts";
+import { createGateway, type GatewayInput } from "../library.ts";
+
+/** A `fetch`-shaped function that serves requests through one lazily built gateway. */
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+/**
+ * Returns a fetch handler whose gateway is built once, on first use. A config error is
+ * raised on every request until fixed, so a broken config never serves silently.
+ *
+ * @example
+ * ```ts
+ * const handle = lazyFetch("routes.yaml");
+ * const response = await handle(new Request("http://localhost/healthz"));
+ * ```
+ */
+export function lazyFetch(config: GatewayInput, hooks?: GatewayHooks): FetchHandler {
+  let gateway: ReturnType<typeof createGateway> | undefined;
+  return async (request) => {
+    gateway ??= createGateway(config, hooks);
+    return await (await gateway).fetch(request);
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * Node's `req`/`res` to a web `Request` and back, streaming both ways, for Express and the
+ * Next.js Pages Router. A client that hangs up aborts the request and cancels the response.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+
+/** A Node request as Express or Next.js hand it over, maybe with a parsed body. */
+export type NodeRequest = IncomingMessage & { originalUrl?: string; body?: unknown };
+
+/** The body to send on, and whether it was re-encoded from what a body parser left. */
+function bodyOf(req: NodeRequest): { body: BodyInit | null; reencoded: boolean } {
+  if (req.method === "GET" || req.method === "HEAD") return { body: null, reencoded: false };
+  // A body parser ran before us: the stream is spent, so send what it parsed.
+  if (req.body !== undefined && req.readableEnded) {
+    const body = req.body;
+    if (typeof body === "string") return { body, reencoded: false };
+    if (body instanceof Uint8Array) return { body: new Uint8Array(body), reencoded: false };
+    return { body: JSON.stringify(body), reencoded: true };
+  }
+  return {
+    body: Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>,
+    reencoded: false,
+  };
+}
+
+/**
+ * Builds a web `Request` from a Node request; `signal` aborts it when the client goes away.
+ *
+ * @example
+ * ```ts
+ * const request = toRequest(req, controller.signal);
+ * ```
+ */
+export function toRequest(req: NodeRequest, signal: AbortSignal): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+  const host = req.headers.host ?? "localhost";
+  const url = new URL(req.originalUrl ?? req.url ?? "/", `http://${host}`);
+  const { body, reencoded } = bodyOf(req);
+  if (reencoded) {
+    headers.delete("content-length");
+    headers.set("content-type", "application/json");
+  }
+  return new Request(url, {
+    method: req.method,
+    headers,
+    body,
+    signal,
+    // @ts-ignore: duplex is required by fetch for streamed bodies but missing from RequestInit
+    duplex: "half",
+  });
+}
+
+/**
+ * Writes a web `Response` to a Node response, chunk by chunk and flushed, honouring
+ * back-pressure; cancels the body when the client hangs up.
+ */
+export async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) {
+    if (name !== "set-cookie") res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) res.setHeader("set-cookie", cookies);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  res.flushHeaders();
+  const reader = response.body.getReader();
+  const closed = () => void reader.cancel().catch(() => {});
+  res.once("close", closed);
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          res.once("drain", resolve);
+          res.once("close", resolve);
+        });
+      }
+      if (res.destroyed) break;
+    }
+  } catch {
+    // the client went away or the upstream failed mid-stream: nothing more can be sent
+  } finally {
+    res.off("close", closed);
+    res.end();
+  }
+}
+
+/**
+ * Serves a Node request through a fetch handler and writes its response.
+ *
+ * @example
+ * ```ts
+ * http.createServer((req, res) => serveNode(req, res, gateway.fetch));
+ * ```
+ */
+export async function serveNode(
+  req: NodeRequest,
+  res: ServerResponse,
+  handle: (request: Request) => Promise<Response>,
+): Promise<void> {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  const response = await handle(toRequest(req, controller.signal));
+  await writeResponse(res, response);
+}

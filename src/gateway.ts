@@ -56,6 +56,11 @@ export interface BuildOptions {
   log?: LogSink;
   /** How keys are read (environment and files by default). */
   readers?: KeyReaders;
+  /**
+   * The fetch used for upstream requests: e.g. one bound to a `Deno.createHttpClient` with
+   * a corporate proxy or CA. The global `fetch` by default.
+   */
+  upstreamFetch?: typeof fetch;
 }
 
 /** A built gateway: the Hono app and the routes it serves. */
@@ -123,7 +128,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   for (const route of routes) {
     const chain: Rule[] = [bind(route), resolveRule(route), allowRule(route)];
     if (hooks.authorize) chain.push(authorizeRule(hooks.authorize));
-    chain.push(forwardHandler(route, hooks.resolveKey));
+    chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));
     // Hono's typings want a fixed arity; the chain's length depends on the route's rules.
     const all = app.all.bind(app) as unknown as (path: string, ...handlers: Rule[]) => void;
     if (route.target) {
@@ -163,7 +168,11 @@ function authorizeRule(authorize: NonNullable<GatewayHooks["authorize"]>): Rule 
   };
 }
 
-function forwardHandler(route: CompiledRoute, resolveKey: GatewayHooks["resolveKey"]): Rule {
+function forwardHandler(
+  route: CompiledRoute,
+  resolveKey: GatewayHooks["resolveKey"],
+  upstreamFetch: typeof fetch | undefined,
+): Rule {
   const info = { name: route.name, path: route.path };
   return async (c) => {
     const state = c.var.state;
@@ -180,6 +189,6 @@ function forwardHandler(route: CompiledRoute, resolveKey: GatewayHooks["resolveK
         return errorResponse("key_unavailable", `Route ${route.name} has no key configured`);
       }
     }
-    return await forward(route, state, { request: c.req.raw, url, key });
+    return await forward(route, state, { request: c.req.raw, url, key, fetch: upstreamFetch });
   };
 }

@@ -33,6 +33,8 @@ export interface ForwardInput {
   key?: KeyEntry;
   /** The request body to send instead of `request.body` (rules may rewrite it). */
   body?: BodyInit | null;
+  /** The fetch that reaches the upstream (the global one by default). */
+  fetch?: typeof fetch;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function forward(
   const sentAt = performance.now();
   let upstream: Response;
   try {
-    upstream = await fetch(url, {
+    upstream = await (input.fetch ?? fetch)(url, {
       method,
       headers,
       body,

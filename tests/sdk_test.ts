@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { createFalClient } from "@fal-ai/client";
+import { createGateway } from "../mod.ts";
+import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
+
+Deno.env.set("KW_SDK_FAL_KEY", "fal-server-SECRET");
+
+/**
+ * The upstream transport for SDKs that only speak to their provider's https hosts: the
+ * gateway's request leaves over a real socket, to the loopback mock instead of the provider.
+ */
+function providerToMock(mock: MockUpstream, seen: string[]): typeof fetch {
+  return (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    seen.push(url.origin);
+    return fetch(new URL(url.pathname + url.search, mock.url), init);
+  };
+}
+
+async function serveGateway(yaml: string, upstreamFetch: typeof fetch) {
+  const gateway = await createGateway(yaml, undefined, { upstreamFetch, log: () => {} });
+  const ready = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: (addr) => ready.resolve(addr) },
+    gateway.fetch,
+  );
+  const { port } = await ready.promise;
+  return { url: `http://127.0.0.1:${port}`, close: () => server.shutdown() };
+}
+
+Deno.test("@fal-ai/client with proxyUrl runs a model through the fal preset", async () => {
+  const mock = await startMockUpstream();
+  const seen: string[] = [];
+  const gw = await serveGateway(
+    `
+routes:
+  - name: fal
+    path: /api/fal/proxy
+    preset: fal
+    key: { env: KW_SDK_FAL_KEY }
+`,
+    providerToMock(mock, seen),
+  );
+  try {
+    const fal = createFalClient({
+      // "always": the client runs in Deno here, where it would not proxy by default
+      proxyUrl: { url: `${gw.url}/api/fal/proxy`, when: "always" },
+    });
+    const result = await fal.run("fal-ai/fast-sdxl", { input: { prompt: "a lighthouse" } });
+    assert.deepEqual(result.data, { ok: true, path: "/fal-ai/fast-sdxl", method: "POST" });
+    assert.deepEqual(seen, ["https://fal.run"]);
+    assert.equal(mock.requests.length, 1);
+    const received = mock.requests[0];
+    assert.equal(received.headers.authorization, "Key fal-server-SECRET");
+    assert.equal(received.headers["x-fal-target-url"], undefined, "the target header stays behind");
+    assert.deepEqual(JSON.parse(received.body), { prompt: "a lighthouse" });
+  } finally {
+    await gw.close();
+    await mock.close();
+  }
+});
+
+Deno.test("@fal-ai/client cannot reach a host the preset does not list", async () => {
+  const mock = await startMockUpstream();
+  const seen: string[] = [];
+  const gw = await serveGateway(
+    `
+routes:
+  - name: fal
+    path: /api/fal/proxy
+    preset: fal
+    key: { env: KW_SDK_FAL_KEY }
+`,
+    providerToMock(mock, seen),
+  );
+  try {
+    const fal = createFalClient({
+      // "always": the client runs in Deno here, where it would not proxy by default
+      proxyUrl: { url: `${gw.url}/api/fal/proxy`, when: "always" },
+    });
+    await assert.rejects(
+      () => fal.run("https://rest.alpha.fal.ai/storage/upload", { input: { file: "x" } }),
+      (error: { status?: number }) => error.status === 403,
+    );
+    assert.equal(seen.length, 0, "no request left for an unlisted host");
+  } finally {
+    await gw.close();
+    await mock.close();
+  }
+});

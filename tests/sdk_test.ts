@@ -88,3 +88,55 @@ routes:
     await mock.close();
   }
 });
+
+/** Bundles `@inferencesh/sdk` (see tests/sdk/inferencesh_entry.ts) and imports the bundle. */
+async function loadInferenceSdk(): Promise<{ Inference: new (config: object) => InferenceClient }> {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/inferencesh.js`;
+  const entry = new URL("./sdk/inferencesh_entry.ts", import.meta.url).pathname;
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform=deno", "-o", out, entry],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(success, new TextDecoder().decode(stderr));
+  return await import(`file://${out}`);
+}
+
+interface InferenceClient {
+  tasks: { get(id: string): Promise<{ data: unknown }> };
+  apiKeys: { list(): Promise<unknown> };
+}
+
+Deno.env.set("KW_SDK_INF_KEY", "inf-server-SECRET");
+
+Deno.test("@inferencesh/sdk with proxyUrl reaches inference.sh through the preset", async () => {
+  const { Inference } = await loadInferenceSdk();
+  const mock = await startMockUpstream();
+  const seen: string[] = [];
+  const gw = await serveGateway(
+    `
+routes:
+  - name: inference
+    path: /api/inference/proxy
+    preset: inference.sh
+    key: { env: KW_SDK_INF_KEY }
+`,
+    providerToMock(mock, seen),
+  );
+  try {
+    const client = new Inference({ proxyUrl: `${gw.url}/api/inference/proxy` });
+    const task = await client.tasks.get("task-123");
+    assert.deepEqual(task.data, { ok: true, path: "/tasks/task-123", method: "GET" });
+    assert.deepEqual(seen, ["https://api.inference.sh"]);
+    const received = mock.requests[0];
+    assert.equal(received.headers.authorization, "Bearer inf-server-SECRET");
+    assert.equal(received.headers["x-inf-target-url"], undefined);
+
+    await assert.rejects(() => client.apiKeys.list(), /403|not allowed/i);
+    assert.equal(mock.requests.length, 1, "key management never reaches the upstream");
+  } finally {
+    await gw.close();
+    await mock.close();
+  }
+});

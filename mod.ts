@@ -5,9 +5,27 @@
  * @module
  */
 export { createGateway } from "./src/library.ts";
-export type { Gateway, GatewayInput } from "./src/library.ts";
-export type { GatewayHooks, RouteInfo } from "./src/gateway.ts";
-export type { Config, RouteConfig } from "./src/config/schema.ts";
+export type { Gateway, GatewayInput, HonoApp } from "./src/library.ts";
+export type { BuildOptions, GatewayHooks, RouteInfo } from "./src/gateway.ts";
+export type { KeyReaders } from "./src/keys/source.ts";
+export type { LogSink } from "./src/observe/log.ts";
+export type {
+  AuthConfig,
+  BodyRulesConfig,
+  ClientConfig,
+  Config,
+  CorsConfig,
+  ForwardAuthConfig,
+  JwtConfig,
+  KeyConfig,
+  KeyOrigin,
+  LimitsConfig,
+  RouteConfig,
+  ServerConfig,
+  StoreConfig,
+  TargetSettings,
+} from "./src/config/types.ts";
 export { ConfigError } from "./src/config/load.ts";
 export type { ConfigIssue } from "./src/config/load.ts";
 export type { RequestRecord } from "./src/observe/log.ts";
+export type { Rate } from "./src/config/units.ts";

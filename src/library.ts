@@ -6,18 +6,26 @@
 import { loadConfigFile, loadConfigText, type LoadedConfig } from "./config/load.ts";
 import { type Config, ConfigSchema } from "./config/schema.ts";
 import { buildGateway, type BuildOptions, type GatewayHooks } from "./gateway.ts";
-import type { GatewayApp } from "./context.ts";
 import { ConfigError } from "./config/load.ts";
 
 /** A config as YAML text, a path to a YAML file, or an object shaped like routes.yaml. */
 export type GatewayInput = string | URL | Record<string, unknown>;
+
+/**
+ * The Hono app behind a gateway, as far as its public type goes: it is a real `Hono`
+ * instance (`gateway.app instanceof Hono`), so `outer.route("/", gateway.app as Hono)` works.
+ */
+export interface HonoApp {
+  /** Serves a request, as `Hono#fetch` does. */
+  fetch(request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response>;
+}
 
 /** A gateway to mount in an app. */
 export interface Gateway {
   /** Serves one request. */
   fetch(request: Request): Promise<Response>;
   /** The Hono app behind `fetch`. */
-  app: GatewayApp;
+  app: HonoApp;
   /** The validated config. */
   config: Config;
 }
@@ -65,5 +73,9 @@ export async function createGateway(
 ): Promise<Gateway> {
   const { config } = await load(input);
   const { app } = buildGateway(config, { ...options, hooks });
-  return { fetch: (request) => Promise.resolve(app.fetch(request)), app, config };
+  return {
+    fetch: (request) => Promise.resolve(app.fetch(request)),
+    app,
+    config,
+  };
 }

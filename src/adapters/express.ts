@@ -20,6 +20,8 @@ import type { GatewayInput } from "../library.ts";
 import { lazyFetch } from "./lazy.ts";
 import { type NodeRequest, serveNode } from "./node_bridge.ts";
 
+export type { NodeRequest };
+
 /** An Express request handler. */
 export type ExpressHandler = (
   req: NodeRequest,

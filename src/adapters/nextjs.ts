@@ -24,6 +24,8 @@ import type { GatewayInput } from "../library.ts";
 import { lazyFetch } from "./lazy.ts";
 import { type NodeRequest, serveNode } from "./node_bridge.ts";
 
+export type { NodeRequest };
+
 /** An App Router route handler. */
 export type RouteHandler = (request: Request) => Promise<Response>;
 

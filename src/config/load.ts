@@ -43,6 +43,7 @@ export class ConfigError extends Error {
   /** Every problem found, in file order. */
   readonly issues: ConfigIssue[];
 
+  /** Creates the error from its issues; the message lists each as `FILE:LINE:COL message`. */
   constructor(issues: ConfigIssue[]) {
     super(issues.map(formatIssue).join("\n"));
     this.name = "ConfigError";

@@ -1,0 +1,119 @@
+/**
+ * `deno task bench`: keyward side by side with nginx (the reference proxy) and a direct run
+ * against the mock upstream (the limit), driven by wrk over alternating rounds, printed as a
+ * Markdown table of requests/s, p50/p99 latency, peak RSS and ratios.
+ *
+ * Options: `--quick` (one short round), `--rounds N`, `--seconds N`, `--connections N`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { benchConfig, type KeywardProcess, peakRssMb, startKeyward } from "./bench/keyward.ts";
+import { mockServer, proxyServer, startNginx } from "./bench/nginx.ts";
+import { formatTable, median, type Row } from "./bench/table.ts";
+import { runWrk, type WrkResult } from "./bench/wrk.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    connections: { type: "string", default: "50" },
+  },
+});
+const rounds = Number(values.rounds ?? (values.quick ? 1 : 3));
+const seconds = Number(values.seconds ?? (values.quick ? 3 : 5));
+const connections = Number(values.connections);
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+const dir = await Deno.makeTempDir({ prefix: "keyward-bench-" });
+const mockPort = freePort();
+const proxyPort = freePort();
+const mock = await startNginx(`${dir}/mock`, mockServer(mockPort));
+const nginx = await startNginx(`${dir}/proxy`, proxyServer(proxyPort, mockPort));
+const keyward = await startKeyward(dir, benchConfig(mockPort));
+const keyward1000 = await startKeyward(dir, benchConfig(mockPort, 999));
+const processes: KeywardProcess[] = [keyward, keyward1000];
+
+try {
+  const body = JSON.stringify({
+    model: "gpt-4o-mini",
+    messages: [{ role: "user", content: "Hi" }],
+  });
+  const targets: { name: string; base: string; workloads: string[] }[] = [
+    { name: "direct", base: `http://127.0.0.1:${mockPort}`, workloads: ["json", "sse"] },
+    { name: "nginx", base: `http://127.0.0.1:${proxyPort}/openai`, workloads: ["json", "sse"] },
+    { name: "keyward", base: `${keyward.url}/openai`, workloads: ["json", "sse"] },
+    { name: "keyward, 1,000 routes", base: `${keyward1000.url}/openai`, workloads: ["json"] },
+  ];
+  const paths: Record<string, string> = { json: "/v1/chat/completions", sse: "/v1/stream" };
+  const results = new Map<string, WrkResult[]>();
+  // warm-up, so JIT and connection pools are ready before anything is counted
+  for (const target of targets) {
+    for (const workload of target.workloads) {
+      await runWrk(target.base + paths[workload], { connections, seconds: 1, body, dir });
+    }
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const workload of ["json", "sse"]) {
+      for (const target of targets) {
+        if (!target.workloads.includes(workload)) continue;
+        const key = `${target.name}|${workload}`;
+        const result = await runWrk(target.base + paths[workload], {
+          connections,
+          seconds,
+          body,
+          dir,
+        });
+        results.set(key, [...(results.get(key) ?? []), result]);
+        console.error(`round ${round + 1}: ${key} ${Math.round(result.rps)} req/s`);
+      }
+    }
+  }
+  const nginxWorkers = await nginx.workers();
+  const rss: Record<string, number | undefined> = {
+    nginx: nginxWorkers.length ? await peakRssMb(nginxWorkers[0]) : undefined,
+    keyward: await peakRssMb(keyward.pid),
+    "keyward, 1,000 routes": await peakRssMb(keyward1000.pid),
+  };
+  const rows: Row[] = [];
+  for (const [key, runs] of results) {
+    const [target, workload] = key.split("|");
+    rows.push({
+      target,
+      workload,
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      rssMb: rss[target],
+      errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    });
+  }
+  rows.sort((a, b) => a.workload.localeCompare(b.workload));
+  console.log(
+    `keyward bench: ${rounds} round(s) x ${seconds}s, wrk -t1 -c${connections}, ` +
+      `${navigator.hardwareConcurrency} cores, one worker per server\n`,
+  );
+  console.log(formatTable(rows));
+  const one = rows.find((r) => r.target === "keyward" && r.workload === "json")!;
+  const many = rows.find((r) => r.target === "keyward, 1,000 routes")!;
+  console.log(
+    `\nstartup to first served request: ${keyward.startupMs.toFixed(0)} ms (1 route), ` +
+      `${keyward1000.startupMs.toFixed(0)} ms (1,000 routes)`,
+  );
+  console.log(
+    `1,000 routes vs 1: ${((1 - many.rps / one.rps) * 100).toFixed(1)}% fewer requests/s`,
+  );
+} finally {
+  for (const process of processes) await process.stop();
+  await nginx.stop();
+  await mock.stop();
+  await Deno.remove(dir, { recursive: true });
+}

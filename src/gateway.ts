@@ -16,6 +16,7 @@ import {
 import { Secret } from "./keys/secret.ts";
 import type { KeyEntry, KeyReaders } from "./keys/source.ts";
 import { type LogSink, stdoutSink } from "./observe/log.ts";
+import { Metrics } from "./observe/metrics.ts";
 import { errorResponse } from "./proxy/errors.ts";
 import { forward } from "./proxy/forward.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
@@ -94,6 +95,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   const hooks = options.hooks ?? {};
   const routes = config.routes.map((route) => compileRoute(route, options.readers));
   const app: GatewayApp = new Hono<GatewayEnv>();
+  const metrics = config.server?.metrics ? new Metrics() : undefined;
 
   app.use(async (c, next) => {
     const raw = c.req.raw;
@@ -113,6 +115,10 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       finally: [],
       log: () => {
         record.duration_ms = Math.round((performance.now() - start) * 10) / 10;
+        if (metrics) {
+          if (state.streaming) metrics.streamClosed();
+          metrics.observe(record);
+        }
         sink(record);
       },
     };
@@ -121,9 +127,16 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     record.status = c.res.status;
     c.res.headers.set("x-request-id", record.id);
     if (!state.streaming) finish(state);
+    else metrics?.streamOpened();
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  if (metrics) {
+    app.get(config.server!.metrics!, () =>
+      new Response(metrics.render(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      }));
+  }
 
   for (const route of routes) {
     const chain: Rule[] = [bind(route), resolveRule(route), allowRule(route)];

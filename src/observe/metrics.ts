@@ -1,0 +1,124 @@
+/**
+ * Prometheus metrics from the request records: requests by route and status, latency and
+ * upstream time-to-first-byte histograms, active streams, rate-limited requests, and tokens by
+ * route and client, in the text exposition format (version 0.0.4).
+ *
+ * @module
+ */
+import type { RequestRecord } from "./log.ts";
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+function labels(pairs: Record<string, string>): string {
+  const parts = Object.entries(pairs).map(([name, value]) =>
+    `${name}="${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")}"`
+  );
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+class Histogram {
+  readonly counts: number[] = new Array(BUCKETS.length).fill(0);
+  sum = 0;
+  count = 0;
+
+  observe(seconds: number): void {
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]) this.counts[i]++;
+    this.sum += seconds;
+    this.count++;
+  }
+
+  render(name: string, pairs: Record<string, string>): string[] {
+    const lines = BUCKETS.map((le, i) =>
+      `${name}_bucket${labels({ ...pairs, le: String(le) })} ${this.counts[i]}`
+    );
+    lines.push(`${name}_bucket${labels({ ...pairs, le: "+Inf" })} ${this.count}`);
+    lines.push(`${name}_sum${labels(pairs)} ${this.sum}`);
+    lines.push(`${name}_count${labels(pairs)} ${this.count}`);
+    return lines;
+  }
+}
+
+/** The gateway's metrics: fed one finished request at a time, rendered on scrape. */
+export class Metrics {
+  #requests = new Map<string, { route: string; status: string; value: number }>();
+  #duration = new Map<string, Histogram>();
+  #ttfb = new Map<string, Histogram>();
+  #limited = new Map<string, number>();
+  #tokens = new Map<string, { route: string; client: string; kind: string; value: number }>();
+  #streams = 0;
+
+  /** A response body started streaming to a client. */
+  streamOpened(): void {
+    this.#streams++;
+  }
+
+  /** A streamed response ended (completed, failed or cancelled). */
+  streamClosed(): void {
+    this.#streams--;
+  }
+
+  /** Counts one finished request. */
+  observe(record: RequestRecord): void {
+    const route = record.route ?? "";
+    const status = String(record.status);
+    const key = `${route}\0${status}`;
+    const counter = this.#requests.get(key);
+    if (counter) counter.value++;
+    else this.#requests.set(key, { route, status, value: 1 });
+    histogram(this.#duration, route).observe(record.duration_ms / 1000);
+    if (record.ttfb_ms !== undefined) histogram(this.#ttfb, route).observe(record.ttfb_ms / 1000);
+    // a 429 the upstream sent has a first byte; one the gateway's limits produced has none
+    if (record.status === 429 && record.ttfb_ms === undefined) {
+      this.#limited.set(route, (this.#limited.get(route) ?? 0) + 1);
+    }
+    if (record.tokens) {
+      const client = record.client ?? "";
+      for (const kind of ["input", "output"] as const) {
+        const tokenKey = `${route}\0${client}\0${kind}`;
+        const entry = this.#tokens.get(tokenKey);
+        if (entry) entry.value += record.tokens[kind];
+        else this.#tokens.set(tokenKey, { route, client, kind, value: record.tokens[kind] });
+      }
+    }
+  }
+
+  /** Renders every metric in the Prometheus text format. */
+  render(): string {
+    const out: string[] = [];
+    const head = (name: string, type: string, help: string) =>
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    head("keyward_requests_total", "counter", "Requests answered, by route and status.");
+    for (const { route, status, value } of this.#requests.values()) {
+      out.push(`keyward_requests_total${labels({ route, status })} ${value}`);
+    }
+    head(
+      "keyward_request_duration_seconds",
+      "histogram",
+      "Time from arrival to the response's end.",
+    );
+    for (const [route, h] of this.#duration) {
+      out.push(...h.render("keyward_request_duration_seconds", { route }));
+    }
+    head("keyward_upstream_ttfb_seconds", "histogram", "Time to the upstream's first byte.");
+    for (const [route, h] of this.#ttfb) {
+      out.push(...h.render("keyward_upstream_ttfb_seconds", { route }));
+    }
+    head("keyward_active_streams", "gauge", "Response bodies streaming to clients now.");
+    out.push(`keyward_active_streams ${this.#streams}`);
+    head("keyward_rate_limited_total", "counter", "Requests refused by the gateway's limits.");
+    for (const [route, value] of this.#limited) {
+      out.push(`keyward_rate_limited_total${labels({ route })} ${value}`);
+    }
+    head("keyward_tokens_total", "counter", "Tokens the upstream reported, by route and client.");
+    for (const { route, client, kind, value } of this.#tokens.values()) {
+      out.push(`keyward_tokens_total${labels({ route, client, kind })} ${value}`);
+    }
+    return out.join("\n") + "\n";
+  }
+}
+
+function histogram(map: Map<string, Histogram>, route: string): Histogram {
+  let h = map.get(route);
+  if (!h) map.set(route, h = new Histogram());
+  return h;
+}

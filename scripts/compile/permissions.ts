@@ -1,0 +1,84 @@
+/**
+ * Least-privilege Deno permissions for one routes.yaml: network to the upstream and target
+ * hosts and the listen address only, the environment variables the file names only, and read
+ * access to the file (and key files) only.
+ *
+ * @module
+ */
+import { loadConfigText } from "../../src/config/load.ts";
+import { compileRoute } from "../../src/route.ts";
+
+/** Variables the gateway itself reads besides those the config names. */
+const RUNTIME_ENV = ["PORT"];
+/** Variables npm:yaml probes; ignored rather than granted. */
+const IGNORED_ENV = ["LOG_TOKENS", "LOG_STREAM"];
+
+function hostOf(url: URL): string {
+  return url.host; // includes the port when it is not the scheme's default
+}
+
+/**
+ * Derives the permission flags for serving `configPath`, whose text is `text`.
+ *
+ * Hosts in `${VAR}`s are taken from the build environment (or their defaults), and the listen
+ * address is fixed at build time.
+ *
+ * @example
+ * ```ts
+ * const flags = derivePermissions("routes.yaml", await Deno.readTextFile("routes.yaml"));
+ * // ["--allow-net=api.openai.com,0.0.0.0", "--allow-env=OPENAI_API_KEY,PORT", ...]
+ * ```
+ */
+export function derivePermissions(
+  configPath: string,
+  text: string,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): string[] {
+  const named = new Set<string>();
+  const required = new Set<string>();
+  for (const match of text.matchAll(/\$\{(\w+)(:-[^}]*)?\}/g)) {
+    named.add(match[1]);
+    if (!match[2]) required.add(match[1]);
+  }
+  // Values come from the build environment or the defaults; a required variable that is not
+  // set at build time gets a stand-in, so a key can stay out of the build machine.
+  const { config } = loadConfigText(
+    text,
+    configPath,
+    (name) => env(name) ?? (required.has(name) ? "unset" : undefined),
+  );
+  const net = new Set<string>();
+  const read = new Set<string>([configPath]);
+  const readers = { env: () => undefined, file: () => undefined };
+  for (const route of config.routes) {
+    const compiled = compileRoute(route, readers);
+    if (compiled.upstream) net.add(hostOf(compiled.upstream));
+    for (const host of compiled.targetConfig?.hosts ?? []) net.add(host);
+    const key = compiled.keyConfig;
+    for (const origin of [key ?? {}, ...(key?.pool ?? [])]) {
+      if ("env" in origin && origin.env) named.add(origin.env);
+      if ("file" in origin && origin.file) read.add(origin.file);
+    }
+    const auth = route.auth ?? config.server?.auth;
+    if (auth && typeof auth === "object") {
+      if ("jwt" in auth && auth.jwt.jwks) net.add(hostOf(new URL(auth.jwt.jwks)));
+      if ("forward" in auth) net.add(hostOf(new URL(auth.forward.url)));
+    }
+  }
+  const write = new Set<string>();
+  const store = config.store;
+  if (store?.kind === "redis") net.add(hostOf(new URL(store.url)));
+  if (store?.kind === "kv" && store.path) {
+    if (/^https?:\/\//.test(store.path)) net.add(hostOf(new URL(store.path)));
+    else read.add(store.path), write.add(store.path);
+  }
+  net.add(config.server?.hostname ?? "0.0.0.0");
+  for (const name of RUNTIME_ENV) named.add(name);
+  return [
+    `--allow-net=${[...net].join(",")}`,
+    `--allow-env=${[...named].sort().join(",")}`,
+    `--ignore-env=${IGNORED_ENV.join(",")}`,
+    `--allow-read=${[...read].join(",")}`,
+    ...(write.size ? [`--allow-write=${[...write].join(",")}`] : []),
+  ];
+}

@@ -14,11 +14,13 @@ import {
   type Rule,
 } from "./context.ts";
 import { Secret } from "./keys/secret.ts";
+import { keyStatus } from "./keys/status.ts";
 import type { KeyEntry, KeyReaders } from "./keys/source.ts";
 import { type LogSink, stdoutSink } from "./observe/log.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { errorResponse } from "./proxy/errors.ts";
 import { forward } from "./proxy/forward.ts";
+import { forwardWithPool } from "./proxy/pool_retry.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 import { allowRule } from "./rules/allow.ts";
 import { resolveRule } from "./rules/resolve.ts";
@@ -131,6 +133,8 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  const statusPath = config.server?.status;
+  if (statusPath) app.get(statusPath, async (c) => c.json({ routes: await keyStatus(routes) }));
   if (metrics) {
     app.get(config.server!.metrics!, () =>
       new Response(metrics.render(), {
@@ -202,6 +206,10 @@ function forwardHandler(
         return errorResponse("key_unavailable", `Route ${route.name} has no key configured`);
       }
     }
-    return await forward(route, state, { request: c.req.raw, url, key, fetch: upstreamFetch });
+    const input = { request: c.req.raw, url, key, fetch: upstreamFetch };
+    if (key && route.keys && route.keys.keys.length > 1 && key.origin !== "hook") {
+      return await forwardWithPool(route, state, { ...input, key }, route.keys);
+    }
+    return await forward(route, state, input);
   };
 }

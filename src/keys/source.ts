@@ -6,6 +6,7 @@
  */
 import type { KeyConfig } from "../config/schema.ts";
 import { Secret } from "./secret.ts";
+import { KeyHealth } from "./health.ts";
 
 /** Reads an environment variable or a file; injectable for tests and libraries. */
 export interface KeyReaders {
@@ -47,8 +48,10 @@ export interface KeySource {
   readonly keys: readonly KeyEntry[];
   /** Where keys were expected but not found (`env:NAME`, `file:PATH`), for `check` warnings. */
   readonly missing: readonly string[];
-  /** Picks the key for the next request, or undefined when none is configured. */
-  pick(): KeyEntry | undefined;
+  /** Picks the key for the next request (a healthy one, round robin), or undefined. */
+  pick(except?: KeyEntry): KeyEntry | undefined;
+  /** How each key fared with the upstream. */
+  readonly health: KeyHealth;
 }
 
 type Origin = { env: string } | { file: string };
@@ -61,7 +64,8 @@ function originsOf(config: KeyConfig): Origin[] {
 }
 
 /**
- * Reads the keys a `key:` section names and returns a round-robin picker over them.
+ * Reads the keys a `key:` section names and returns a picker that goes round robin over the
+ * keys the upstream has not refused lately.
  *
  * @example
  * ```ts
@@ -78,15 +82,6 @@ export function compileKeySource(config: KeyConfig, readers = defaultReaders): K
     if (value) keys.push({ origin: name, secret: new Secret(value) });
     else missing.push(name);
   }
-  let next = 0;
-  return {
-    keys,
-    missing,
-    pick() {
-      if (keys.length === 0) return undefined;
-      const entry = keys[next];
-      next = (next + 1) % keys.length;
-      return entry;
-    },
-  };
+  const health = new KeyHealth(keys);
+  return { keys, missing, health, pick: (except) => health.pick(except) };
 }

@@ -37,6 +37,8 @@ export interface RequestRecord {
   error?: string;
   /** True when the client hung up before the response ended. */
   aborted?: boolean;
+  /** Set when the request was sent again on another key of the pool. */
+  retried?: boolean;
 }
 
 /** Receives finished request records. */

@@ -109,3 +109,40 @@ Deno.test("SIGTERM stops accepting, lets a stream finish, and exits 0", async ()
     await mock.close();
   }
 });
+
+Deno.test("a changed file reloads without a signal", async () => {
+  const mock = await startMockUpstream();
+  const gw = await startGatewayProcess(config(mock, "/before"), ENV);
+  try {
+    await Deno.writeTextFile(gw.configPath, config(mock, "/after"));
+    await waitFor(gw, "reloaded");
+    assert.equal(await status(`${gw.url}/after/ping`), 200);
+    assert.equal(await status(`${gw.url}/before/ping`), 404);
+  } finally {
+    await gw.stop();
+    await mock.close();
+  }
+});
+
+Deno.test("draining is bounded: an endless stream does not keep the process alive", async () => {
+  const mock = await startMockUpstream();
+  const gw = await startGatewayProcess(
+    "server:\n  drain: 300ms\n" + config(mock, "/api", ', "GET /endless"'),
+    ENV,
+  );
+  try {
+    const stream = await fetch(`${gw.url}/api/endless`);
+    const reader = stream.body!.getReader();
+    await reader.read();
+    const stopped = performance.now();
+    gw.child.kill("SIGTERM");
+    const exit = await gw.child.status;
+    const took = performance.now() - stopped;
+    assert.equal(exit.code, 0);
+    assert.ok(took < 5000, `exited after the 300 ms bound, not ${Math.round(took)} ms`);
+    await reader.cancel().catch(() => {});
+  } finally {
+    await gw.stop();
+    await mock.close();
+  }
+});

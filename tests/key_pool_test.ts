@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { startGateway } from "./helpers/gateway.ts";
+import { serveLoopback } from "./helpers/serve.ts";
 
 /** An upstream that refuses the revoked key, rate-limits the busy one, and records the rest. */
 async function startKeyedUpstream() {
   const seen: { key: string; body: string }[] = [];
-  const ready = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen: (addr) => ready.resolve(addr),
-  }, async (request) => {
+  const server = await serveLoopback(async (request) => {
     const key = request.headers.get("authorization") ?? "";
     seen.push({ key, body: await request.text() });
     if (key === "Bearer sk-revoked") {
@@ -23,8 +19,7 @@ async function startKeyedUpstream() {
     }
     return Response.json({ ok: true });
   });
-  const { port } = await ready.promise;
-  return { url: `http://127.0.0.1:${port}`, seen, close: () => server.shutdown() };
+  return { url: server.url, seen, close: server.close };
 }
 
 function config(upstream: string): string {

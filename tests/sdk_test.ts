@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createFalClient } from "@fal-ai/client";
 import { createGateway } from "../mod.ts";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
+import { serveLoopback } from "./helpers/serve.ts";
 
 Deno.env.set("KW_SDK_FAL_KEY", "fal-server-SECRET");
 
@@ -19,13 +20,7 @@ function providerToMock(mock: MockUpstream, seen: string[]): typeof fetch {
 
 async function serveGateway(yaml: string, upstreamFetch: typeof fetch) {
   const gateway = await createGateway(yaml, undefined, { upstreamFetch, log: () => {} });
-  const ready = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: (addr) => ready.resolve(addr) },
-    gateway.fetch,
-  );
-  const { port } = await ready.promise;
-  return { url: `http://127.0.0.1:${port}`, close: () => server.shutdown() };
+  return await serveLoopback(gateway.fetch);
 }
 
 Deno.test("@fal-ai/client with proxyUrl runs a model through the fal preset, and nothing else", async () => {

@@ -6,6 +6,8 @@
  * @module
  */
 
+/** One request as the mock received it. */ import { serveLoopback } from "./serve.ts";
+
 /** One request as the mock received it. */
 export interface Recorded {
   method: string;
@@ -69,12 +71,7 @@ function chatChunk(content: string, usage?: Record<string, number>) {
 export function startMockUpstream(): Promise<MockUpstream> {
   const requests: Recorded[] = [];
   const cancelled = Promise.withResolvers<number>();
-  const ready = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen: (addr) => ready.resolve(addr),
-  }, async (request) => {
+  const server = serveLoopback(async (request) => {
     const url = new URL(request.url);
     const body = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();
     requests.push({
@@ -144,11 +141,11 @@ export function startMockUpstream(): Promise<MockUpstream> {
     }
     return Response.json({ ok: true, path, method: request.method });
   });
-  return ready.promise.then((addr) => ({
-    url: `http://127.0.0.1:${addr.port}`,
-    host: `127.0.0.1:${addr.port}`,
+  return server.then(({ url, host, close }) => ({
+    url,
+    host,
     requests,
     cancelled: cancelled.promise,
-    close: () => server.shutdown(),
+    close,
   }));
 }

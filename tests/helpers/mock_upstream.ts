@@ -6,7 +6,7 @@
  * @module
  */
 
-/** One request as the mock received it. */ import { serveLoopback } from "./serve.ts";
+import { serveLoopback } from "./serve.ts";
 
 /** One request as the mock received it. */
 export interface Recorded {

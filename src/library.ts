@@ -7,6 +7,7 @@ import { loadConfigFile, loadConfigText, type LoadedConfig } from "./config/load
 import { type Config, ConfigSchema } from "./config/schema.ts";
 import { buildGateway, type BuildOptions, type GatewayHooks } from "./gateway.ts";
 import { ConfigError } from "./config/load.ts";
+import { unenforced } from "./config/unenforced.ts";
 
 /** A config as YAML text, a path to a YAML file, or an object shaped like routes.yaml. */
 export type GatewayInput = string | URL | Record<string, unknown>;
@@ -46,6 +47,15 @@ async function load(input: GatewayInput): Promise<LoadedConfig> {
       line: 1,
       col: 1,
       message: `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    })));
+  }
+  const ignored = unenforced(result.data);
+  if (ignored.length > 0) {
+    throw new ConfigError(ignored.map(({ path, message }) => ({
+      file: "<object>",
+      line: 1,
+      col: 1,
+      message: `${path.join(".")}: ${message}`,
     })));
   }
   return { config: result.data, file: "<object>", locate: () => ({ line: 1, col: 1 }) };

@@ -19,9 +19,6 @@ routes:
   - name: inference
     path: /api/inference/proxy
     preset: inference.sh
-store:
-  kind: kv
-  path: ./keyward.kv
 `,
     () => undefined,
   );
@@ -29,7 +26,6 @@ store:
     "--allow-net=api.openai.com,127.0.0.1:9000,inference.sh,*.inference.sh,127.0.0.1",
     "--allow-env=INFERENCE_API_KEY,KEYWARD_HOSTNAME,LOCAL_A,OPENAI_API_KEY,PORT",
     "--ignore-env=LOG_TOKENS,LOG_STREAM",
-    "--allow-read=conf/routes.yaml,/run/secrets/local_b,./keyward.kv",
-    "--allow-write=./keyward.kv",
+    "--allow-read=conf/routes.yaml,/run/secrets/local_b",
   ]);
 });

@@ -22,15 +22,26 @@ const ROUTE = `routes:
 
 Deno.test("a valid config loads with units parsed", () => {
   const { config } = loadConfigText(
-    ROUTE + "    limits: { requests: 60/min, body: 1mb, timeout: 120s }\n",
+    ROUTE + "    limits: { timeout: 2m }\n",
     "routes.yaml",
     env({}),
   );
-  assert.deepEqual(config.routes[0].limits, {
-    requests: { limit: 60, windowMs: 60_000 },
-    body: 1_048_576,
-    timeout: 120_000,
-  });
+  assert.deepEqual(config.routes[0].limits, { timeout: 120_000 });
+});
+
+Deno.test("settings this version cannot enforce are refused at their line, never ignored", () => {
+  const issues = issuesOf(
+    ROUTE +
+      "    auth: token\n    limits: { requests: 60/min, timeout: 2m }\n    body: { models: [m] }\n",
+  );
+  const lines = ROUTE.split("\n").length;
+  assert.deepEqual(issues.map((i) => i.split(" ")[0]), [
+    `routes.yaml:${lines}:11`, // the value: token
+    `routes.yaml:${lines + 1}:25`, // 60/min
+    `routes.yaml:${lines + 2}:11`, // the body rules
+  ]);
+  assert.match(issues[0], /routes\[0\]\.auth: Client auth is not enforced/);
+  assert.match(issues[1], /limits\.requests is not enforced/);
 });
 
 Deno.test("a typo points at its line and suggests the right key", () => {

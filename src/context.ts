@@ -5,6 +5,7 @@
  * @module
  */
 import type { Hono, MiddlewareHandler } from "hono";
+import type { LimitPlan } from "./limits/plan.ts";
 import type { RequestRecord } from "./observe/log.ts";
 import type { CompiledRoute } from "./route.ts";
 
@@ -18,6 +19,17 @@ export interface RequestState {
   upstreamPath?: string;
   /** The URL the request will be sent to (without the key). */
   upstreamUrl?: URL;
+  /** True when the client was authenticated (token, JWT, forward auth), not just addressed. */
+  authenticated?: boolean;
+  /** The body to send upstream instead of the client's (capped, or rewritten by rules). */
+  body?: BodyInit;
+  /** The limits that apply to this request's client, once the client is known. */
+  plan?: LimitPlan;
+  /**
+   * The answer to give instead of the forwarder's when a rule stopped the request mid-way
+   * (a body past its cap aborts the upload; the client gets this, not a 502).
+   */
+  refusal?: Response;
   /** Set when the response body is a stream that ends later than the handler. */
   streaming: boolean;
   /** Run once when the response (stream included) has ended, in order. */

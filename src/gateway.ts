@@ -22,8 +22,16 @@ import { errorResponse } from "./proxy/errors.ts";
 import { forward } from "./proxy/forward.ts";
 import { forwardWithPool } from "./proxy/pool_retry.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
+import { authRule, routeAuth } from "./auth/auth.ts";
+import { compileTokens } from "./auth/token.ts";
+import { bodyRule } from "./body/rule.ts";
+import { compileBodyRules } from "./body/rules.ts";
+import { compileLimits } from "./limits/plan.ts";
+import { limitsRule } from "./limits/rule.ts";
 import { allowRule } from "./rules/allow.ts";
+import { corsRule } from "./rules/cors.ts";
 import { resolveRule } from "./rules/resolve.ts";
+import { type LimitStore, openStore } from "./store/store.ts";
 
 /** What a hook learns about the route a request matched. */
 export interface RouteInfo {
@@ -64,6 +72,11 @@ export interface BuildOptions {
    * a corporate proxy or CA. The global `fetch` by default.
    */
   upstreamFetch?: typeof fetch;
+  /**
+   * The store limits count in. By default the gateway opens the one `store:` names, and
+   * {@linkcode BuiltGateway.close} closes it; a store passed here is left open.
+   */
+  store?: LimitStore;
 }
 
 /** A built gateway: the Hono app and the routes it serves. */
@@ -72,6 +85,10 @@ export interface BuiltGateway {
   app: GatewayApp;
   /** The compiled routes, in config order. */
   routes: readonly CompiledRoute[];
+  /** The store limits count in (opened lazily: nothing connects until a limit is checked). */
+  store: LimitStore;
+  /** Closes what the gateway opened (the store, unless it was passed in). */
+  close(): Promise<void>;
 }
 
 let sequence = 0;
@@ -98,6 +115,12 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   const routes = config.routes.map((route) => compileRoute(route, options.readers));
   const app: GatewayApp = new Hono<GatewayEnv>();
   const metrics = config.server?.metrics ? new Metrics() : undefined;
+  const store = options.store ?? openStore(config.store);
+  const clients = config.clients ?? [];
+  const authContext = {
+    tokens: compileTokens(clients),
+    trustForwarded: config.server?.trust_forwarded === true,
+  };
 
   app.use(async (c, next) => {
     const raw = c.req.raw;
@@ -132,6 +155,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     else metrics?.streamOpened();
   });
 
+  if (config.server?.cors) app.use(corsRule(config.server.cors));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   const statusPath = config.server?.status;
   if (statusPath) app.get(statusPath, async (c) => c.json({ routes: await keyStatus(routes) }));
@@ -143,8 +167,14 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   }
 
   for (const route of routes) {
-    const chain: Rule[] = [bind(route), resolveRule(route), allowRule(route)];
+    const chain: Rule[] = [bind(route), resolveRule(route)];
+    // Who is calling is settled before anything about the route is revealed (403 vs 401).
     if (hooks.authorize) chain.push(authorizeRule(hooks.authorize));
+    chain.push(authRule(routeAuth(config, route.config.auth), authContext), allowRule(route));
+    const limits = compileLimits(route.config.limits, clients, route.usage !== undefined);
+    if (limits.counted) chain.push(limitsRule(route.name, limits, store));
+    const rules = compileBodyRules(route.config.body, route.usage, limits.tokens);
+    if (rules || limits.capped) chain.push(bodyRule(rules, route.config.body !== undefined));
     chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));
     // Hono's typings want a fixed arity; the chain's length depends on the route's rules.
     const all = app.all.bind(app) as unknown as (path: string, ...handlers: Rule[]) => void;
@@ -163,7 +193,8 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     if (state) state.record.error = `internal: ${error.name}`;
     return errorResponse("internal_error", "The gateway failed to handle the request");
   });
-  return { app, routes };
+  const close = options.store ? () => Promise.resolve() : () => store.close();
+  return { app, routes, store, close };
 }
 
 function bind(route: CompiledRoute): Rule {
@@ -206,7 +237,7 @@ function forwardHandler(
         return errorResponse("key_unavailable", `Route ${route.name} has no key configured`);
       }
     }
-    const input = { request: c.req.raw, url, key, fetch: upstreamFetch };
+    const input = { request: c.req.raw, url, key, body: state.body, fetch: upstreamFetch };
     if (key && route.keys && route.keys.keys.length > 1 && key.origin !== "hook") {
       return await forwardWithPool(route, state, { ...input, key }, route.keys);
     }

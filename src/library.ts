@@ -7,7 +7,8 @@ import { loadConfigFile, loadConfigText, type LoadedConfig } from "./config/load
 import { type Config, ConfigSchema } from "./config/schema.ts";
 import { buildGateway, type BuildOptions, type GatewayHooks } from "./gateway.ts";
 import { ConfigError } from "./config/load.ts";
-import { unenforced } from "./config/unenforced.ts";
+import type { ConnInfo } from "./auth/client_ip.ts";
+import { incoherent } from "./config/coherence.ts";
 
 /** A config as YAML text, a path to a YAML file, or an object shaped like routes.yaml. */
 export type GatewayInput = string | URL | Record<string, unknown>;
@@ -23,12 +24,17 @@ export interface HonoApp {
 
 /** A gateway to mount in an app. */
 export interface Gateway {
-  /** Serves one request. */
-  fetch(request: Request): Promise<Response>;
+  /**
+   * Serves one request. `info` is what `Deno.serve` passes its handler (or the same shape):
+   * with it, `auth: none` routes know the client's address.
+   */
+  fetch(request: Request, info?: ConnInfo): Promise<Response>;
   /** The Hono app behind `fetch`. */
   app: HonoApp;
   /** The validated config. */
   config: Config;
+  /** Closes the limit store's connection or file (Redis, Deno KV), if one was opened. */
+  close(): Promise<void>;
 }
 
 function looksLikeYaml(text: string): boolean {
@@ -49,7 +55,7 @@ async function load(input: GatewayInput): Promise<LoadedConfig> {
       message: `${issue.path.join(".") || "(root)"}: ${issue.message}`,
     })));
   }
-  const ignored = unenforced(result.data);
+  const ignored = incoherent(result.data);
   if (ignored.length > 0) {
     throw new ConfigError(ignored.map(({ path, message }) => ({
       file: "<object>",
@@ -82,10 +88,11 @@ export async function createGateway(
   options: Omit<BuildOptions, "hooks"> = {},
 ): Promise<Gateway> {
   const { config } = await load(input);
-  const { app } = buildGateway(config, { ...options, hooks });
+  const { app, close } = buildGateway(config, { ...options, hooks });
   return {
-    fetch: (request) => Promise.resolve(app.fetch(request)),
+    fetch: (request, info) => Promise.resolve(app.fetch(request, info)),
     app,
     config,
+    close,
   };
 }

@@ -8,6 +8,8 @@ import { ConfigError, loadConfigFile, type LoadedConfig } from "./config/load.ts
 import { buildGateway, type BuildOptions, type BuiltGateway } from "./gateway.ts";
 import { logEvent } from "./observe/log.ts";
 import { parseDuration } from "./config/units.ts";
+import type { Config } from "./config/types.ts";
+import { type LimitStore, openStore } from "./store/store.ts";
 
 /** Options for {@linkcode serve}. */
 export interface ServeOptions extends BuildOptions {
@@ -51,7 +53,11 @@ const DEFAULT_DRAIN_MS = 30_000;
  */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const loaded = await loadConfigFile(options.configPath);
-  let gateway = buildGateway(loaded.config, options);
+  // The store outlives reloads (counters carry on) unless a reload names another store.
+  const storeOf = (config: Config) => JSON.stringify(config.store ?? { kind: "memory" });
+  let storeId = storeOf(loaded.config);
+  let store: LimitStore = options.store ?? openStore(loaded.config.store);
+  let gateway = buildGateway(loaded.config, { ...options, store });
   let drainMs = loaded.config.server?.drain ?? DEFAULT_DRAIN_MS;
   const envPort = Deno.env.get("PORT");
   const port = options.port ?? (envPort ? Number(envPort) : undefined) ??
@@ -80,7 +86,15 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       logEvent("reload_failed", { file: options.configPath, issues: issues.split("\n") });
       return false;
     }
-    gateway = buildGateway(next.config, options);
+    if (!options.store && storeOf(next.config) !== storeId) {
+      const old = store;
+      store = openStore(next.config.store);
+      storeId = storeOf(next.config);
+      // Requests in flight on the old config still give back their slots there.
+      const timer = setTimeout(() => void old.close(), drainMs);
+      Deno.unrefTimer(timer);
+    }
+    gateway = buildGateway(next.config, { ...options, store });
     drainMs = next.config.server?.drain ?? DEFAULT_DRAIN_MS;
     logEvent("reloaded", { file: options.configPath, routes: gateway.routes.length });
     return true;
@@ -96,6 +110,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, drainMs));
       await Promise.race([server.shutdown(), bound]);
       clearTimeout(timer);
+      if (!options.store) await store.close();
       logEvent("stopped");
     })();
     return stopping;

@@ -12,6 +12,8 @@ import { compileRoute } from "../../src/route.ts";
 const RUNTIME_ENV = ["PORT"];
 /** Variables npm:yaml probes; ignored rather than granted. */
 const IGNORED_ENV = ["LOG_TOKENS", "LOG_STREAM"];
+/** What the Redis client's logging library probes, when the Redis store is used. */
+const REDIS_IGNORED_ENV = ["DEBUG"];
 
 function hostOf(url: URL): string {
   return url.host; // includes the port when it is not the scheme's default
@@ -72,13 +74,15 @@ export function derivePermissions(
     if (/^https?:\/\//.test(store.path)) net.add(hostOf(new URL(store.path)));
     else read.add(store.path), write.add(store.path);
   }
+  const ignored = store?.kind === "redis" ? [...IGNORED_ENV, ...REDIS_IGNORED_ENV] : IGNORED_ENV;
   net.add(config.server?.hostname ?? "0.0.0.0");
   for (const name of RUNTIME_ENV) named.add(name);
   return [
     `--allow-net=${[...net].join(",")}`,
     `--allow-env=${[...named].sort().join(",")}`,
-    `--ignore-env=${IGNORED_ENV.join(",")}`,
+    `--ignore-env=${ignored.join(",")}`,
     `--allow-read=${[...read].join(",")}`,
     ...(write.size ? [`--allow-write=${[...write].join(",")}`] : []),
+    ...(store?.kind === "kv" ? ["--unstable-kv"] : []),
   ];
 }

@@ -5,9 +5,10 @@
  */
 import type { GatewayHooks } from "../gateway.ts";
 import { createGateway, type GatewayInput } from "../library.ts";
+import type { ConnInfo } from "../auth/client_ip.ts";
 
 /** A `fetch`-shaped function that serves requests through one lazily built gateway. */
-export type FetchHandler = (request: Request) => Promise<Response>;
+export type FetchHandler = (request: Request, info?: ConnInfo) => Promise<Response>;
 
 /**
  * Returns a fetch handler whose gateway is built once, on first use. A config error is
@@ -21,8 +22,8 @@ export type FetchHandler = (request: Request) => Promise<Response>;
  */
 export function lazyFetch(config: GatewayInput, hooks?: GatewayHooks): FetchHandler {
   let gateway: ReturnType<typeof createGateway> | undefined;
-  return async (request) => {
+  return async (request, info) => {
     gateway ??= createGateway(config, hooks);
-    return await (await gateway).fetch(request);
+    return await (await gateway).fetch(request, info);
   };
 }

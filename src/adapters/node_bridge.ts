@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
+import type { ConnInfo } from "../auth/client_ip.ts";
 
 /** A Node request as Express or Next.js hand it over, maybe with a parsed body. */
 export type NodeRequest = IncomingMessage & { originalUrl?: string; body?: unknown };
@@ -105,12 +106,13 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
 export async function serveNode(
   req: NodeRequest,
   res: ServerResponse,
-  handle: (request: Request) => Promise<Response>,
+  handle: (request: Request, info?: ConnInfo) => Promise<Response>,
 ): Promise<void> {
   const controller = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) controller.abort();
   });
-  const response = await handle(toRequest(req, controller.signal));
+  const info = { remoteAddr: { hostname: req.socket?.remoteAddress } };
+  const response = await handle(toRequest(req, controller.signal), info);
   await writeResponse(res, response);
 }

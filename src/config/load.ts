@@ -9,7 +9,7 @@ import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } fro
 import type { z } from "zod";
 import { type Config, ConfigSchema } from "./schema.ts";
 import { knownKeysAt, suggest } from "./suggest.ts";
-import { unenforced } from "./unenforced.ts";
+import { incoherent } from "./coherence.ts";
 
 /** One problem found in a config file, with its position (1-based). */
 export interface ConfigIssue {
@@ -126,7 +126,7 @@ export function loadConfigText(
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ConfigError(dedupe(issues));
   }
-  const ignored = unenforced(result.data);
+  const ignored = incoherent(result.data);
   if (ignored.length > 0) {
     throw new ConfigError(ignored.map(({ path, message }) => ({
       file,

@@ -29,19 +29,32 @@ Deno.test("a valid config loads with units parsed", () => {
   assert.deepEqual(config.routes[0].limits, { timeout: 120_000 });
 });
 
-Deno.test("settings this version cannot enforce are refused at their line, never ignored", () => {
+Deno.test("settings that cannot work together are refused at their line", () => {
   const issues = issuesOf(
-    ROUTE +
-      "    auth: token\n    limits: { requests: 60/min, timeout: 2m }\n    body: { models: [m] }\n",
+    ROUTE + "    auth: token\n    limits: { tokens: 1000/day }\n" +
+      "  - name: jwt\n    path: /jwt\n    preset: openai\n" +
+      "    auth: { jwt: { jwks: http://issuer.example/jwks.json } }\n",
   );
   const lines = ROUTE.split("\n").length;
   assert.deepEqual(issues.map((i) => i.split(" ")[0]), [
-    `routes.yaml:${lines}:11`, // the value: token
-    `routes.yaml:${lines + 1}:25`, // 60/min
-    `routes.yaml:${lines + 2}:11`, // the body rules
+    `routes.yaml:${lines}:11`, // auth: token without clients
+    `routes.yaml:${lines + 1}:23`, // tokens without usage reporting
+    `routes.yaml:${lines + 5}:26`, // a JWKS over plain http
   ]);
-  assert.match(issues[0], /routes\[0\]\.auth: Client auth is not enforced/);
-  assert.match(issues[1], /limits\.requests is not enforced/);
+  assert.match(issues[0], /auth: token needs clients/);
+  assert.match(issues[1], /token limit needs the upstream's usage/);
+  assert.match(issues[2], /JWKS URL must use https/);
+});
+
+Deno.test("clients need distinct ids and tokens", () => {
+  const issues = issuesOf(
+    "clients:\n  - { id: a, token: one }\n  - { id: a, token: two }\n  - { id: b, token: one }\n" +
+      ROUTE,
+  );
+  assert.deepEqual(issues.map((i) => i.replace(/^routes\.yaml:\d+:\d+ /, "")), [
+    'clients[1].id: Client id "a" is already used by clients[0]',
+    "clients[2]: Client b has the same token as clients[0]",
+  ]);
 });
 
 Deno.test("a typo points at its line and suggests the right key", () => {

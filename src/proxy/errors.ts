@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   internal_error: 500,
   bad_gateway: 502,
   key_unavailable: 503,
+  store_unavailable: 503,
   gateway_timeout: 504,
 } as const;
 

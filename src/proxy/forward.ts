@@ -85,7 +85,8 @@ export async function forward(
   } catch (error) {
     clearTimeout(timer);
     request.signal.removeEventListener("abort", onClientAbort);
-    return failure(state, error, controller.signal.reason);
+    // A rule that cut the upload (a body past its cap) has the answer ready.
+    return state.refusal ?? failure(state, error, controller.signal.reason);
   } finally {
     // Deno.serve may abort request.signal once a response exists; from here on only a
     // cancelled response body (a real hang-up) may abort the upstream.

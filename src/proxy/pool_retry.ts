@@ -15,7 +15,11 @@ import { forward, type ForwardInput } from "./forward.ts";
 export const MAX_REPLAY_BYTES = 1024 * 1024;
 
 /** The body as bytes when it can be replayed, null when there is none, else undefined. */
-async function replayable(request: Request): Promise<ArrayBuffer | null | undefined> {
+async function replayable(input: ForwardInput): Promise<BodyInit | null | undefined> {
+  const request = input.request;
+  // A body rules rewrote is text and replays as it is; a capped stream can be sent once.
+  if (typeof input.body === "string") return input.body;
+  if (input.body !== undefined) return undefined;
   if (!request.body) return null;
   const length = Number(request.headers.get("content-length") ?? NaN);
   if (!(length <= MAX_REPLAY_BYTES)) return undefined; // unknown or large: stream it, once
@@ -32,7 +36,7 @@ export async function forwardWithPool(
   input: ForwardInput & { key: KeyEntry },
   pool: KeySource,
 ): Promise<Response> {
-  const body = await replayable(input.request);
+  const body = await replayable(input);
   const first: ForwardInput = body === undefined ? input : { ...input, body };
   const response = await forward(route, state, first);
   pool.health.report(input.key, response.status, response.headers.get("retry-after"));

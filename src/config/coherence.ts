@@ -1,0 +1,75 @@
+/**
+ * Checks that span sections of routes.yaml, run after the schema: settings that are each
+ * valid alone but cannot work together. Each is reported at its line.
+ *
+ * @module
+ */
+import { isLoopback } from "../proxy/loopback.ts";
+import { PRESETS } from "./presets/mod.ts";
+import type { AuthConfig, Config } from "./types.ts";
+
+/** One problem, at its path in the config. */
+export interface Incoherence {
+  /** Path of the setting, e.g. `["routes", 0, "auth"]`. */
+  path: (string | number)[];
+  /** What is wrong. */
+  message: string;
+}
+
+function checkAuth(auth: AuthConfig | undefined, at: (string | number)[], config: Config) {
+  const found: Incoherence[] = [];
+  if (auth === "token" && !config.clients?.length) {
+    found.push({ path: at, message: "auth: token needs clients (each with a token)" });
+  }
+  if (typeof auth === "object" && "jwt" in auth && auth.jwt.jwks) {
+    const url = new URL(auth.jwt.jwks);
+    if (url.protocol !== "https:" && !isLoopback(url.hostname)) {
+      found.push({
+        path: [...at, "jwt", "jwks"],
+        message: "A JWKS URL must use https (http only for loopback hosts)",
+      });
+    }
+  }
+  return found;
+}
+
+/** Lists every cross-section problem of a schema-valid config. */
+export function incoherent(config: Config): Incoherence[] {
+  const found: Incoherence[] = [];
+  found.push(...checkAuth(config.server?.auth, ["server", "auth"], config));
+  const ids = new Map<string, number>();
+  const tokens = new Map<string, number>();
+  config.clients?.forEach((client, i) => {
+    if (ids.has(client.id)) {
+      found.push({
+        path: ["clients", i, "id"],
+        message: `Client id "${client.id}" is already used by clients[${ids.get(client.id)}]`,
+      });
+    } else ids.set(client.id, i);
+    const token = client.token ?? client.token_sha256!.toLowerCase();
+    if (tokens.has(token)) {
+      found.push({
+        path: ["clients", i],
+        message: `Client ${client.id} has the same token as clients[${tokens.get(token)}]`,
+      });
+    } else tokens.set(token, i);
+    if (client.limits?.timeout !== undefined) {
+      found.push({
+        path: ["clients", i, "limits", "timeout"],
+        message: "timeout belongs to a route, not a client",
+      });
+    }
+  });
+  config.routes.forEach((route, i) => {
+    found.push(...checkAuth(route.auth, ["routes", i, "auth"], config));
+    const usage = route.usage ?? (route.preset ? PRESETS[route.preset].usage : undefined);
+    if (route.limits?.tokens !== undefined && !usage) {
+      found.push({
+        path: ["routes", i, "limits", "tokens"],
+        message:
+          "A token limit needs the upstream's usage: set usage (openai, anthropic or gemini) or a preset that reports it",
+      });
+    }
+  });
+  return found;
+}

@@ -1,0 +1,96 @@
+/**
+ * The limits rule: per client and route, a request budget per window, a token budget per
+ * window (charged when the response ends, from the usage the upstream reported) and a cap on
+ * requests in flight. Refusals are 429 with `Retry-After`; allowed requests carry
+ * `RateLimit-*` headers. If the store cannot be reached the request is refused (503): a limit
+ * that fails open is no limit.
+ *
+ * @module
+ */
+import type { Rule } from "../context.ts";
+import { errorResponse } from "../proxy/errors.ts";
+import type { LimitStore } from "../store/store.ts";
+import { planFor, type RouteLimits } from "./plan.ts";
+
+/** In-flight slots not given back after this long are presumed lost with their instance. */
+export const SLOT_TTL_MS = 15 * 60_000;
+
+function seconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
+function limited(message: string, retryMs: number, extra: Record<string, string> = {}) {
+  return errorResponse("rate_limited", message, { "retry-after": seconds(retryMs), ...extra });
+}
+
+function rateHeaders(limit: number, remaining: number, resetMs: number, windowMs: number) {
+  return {
+    "ratelimit-limit": String(limit),
+    "ratelimit-remaining": String(Math.max(0, remaining)),
+    "ratelimit-reset": seconds(resetMs),
+    "ratelimit-policy": `${limit};w=${Math.round(windowMs / 1000)}`,
+  };
+}
+
+/**
+ * Compiles a route's limits into a rule over `store`. Runs after auth, so the client is known.
+ *
+ * @example
+ * ```ts
+ * chain.push(limitsRule("openai", compileLimits(route.limits, clients), openStore(undefined)));
+ * ```
+ */
+export function limitsRule(routeName: string, limits: RouteLimits, store: LimitStore): Rule {
+  return async (c, next) => {
+    const state = c.var.state;
+    const client = state.record.client ?? "unknown";
+    const plan = planFor(limits, client, state.authenticated === true);
+    state.plan = plan;
+    const id = `${routeName}:${client}`;
+    let headers: Record<string, string> | undefined;
+    try {
+      if (plan.tokens) {
+        const { limit, windowMs } = plan.tokens;
+        const used = await store.read(`tokens:${id}`, windowMs);
+        if (used.count >= limit) {
+          state.record.error = "token budget spent";
+          return limited(
+            `Token budget of ${limit} per window is spent`,
+            used.resetMs,
+            rateHeaders(limit, 0, used.resetMs, windowMs),
+          );
+        }
+      }
+      if (plan.requests) {
+        const { limit, windowMs } = plan.requests;
+        const { count, resetMs } = await store.add(`requests:${id}`, 1, windowMs);
+        headers = rateHeaders(limit, limit - count, resetMs, windowMs);
+        if (count > limit) {
+          state.record.error = "request limit";
+          return limited(`Limit of ${limit} requests per window reached`, resetMs, headers);
+        }
+      }
+      if (plan.concurrent) {
+        const key = `concurrent:${id}`;
+        const slot = await store.acquire(key, plan.concurrent, SLOT_TTL_MS);
+        if (slot === undefined) {
+          state.record.error = "concurrency limit";
+          return limited(`Limit of ${plan.concurrent} requests in flight reached`, 1000);
+        }
+        state.finally.push(() => void store.release(key, slot).catch(() => {}));
+      }
+    } catch (error) {
+      state.record.error = `limit store unavailable: ${(error as Error).name}`;
+      return errorResponse("store_unavailable", "The limit store cannot be reached");
+    }
+    if (plan.tokens) {
+      const { windowMs } = plan.tokens;
+      state.finally.push(() => {
+        const total = state.record.tokens?.total;
+        if (total) void store.add(`tokens:${id}`, total, windowMs).catch(() => {});
+      });
+    }
+    await next();
+    if (headers) for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The Deno KV store: a local file shared by processes on one machine, or a remote KV (Deno
+ * Deploy's own, or a URL). Counters are read and written under a versionstamp check, so two
+ * instances never both take the last unit; each write carries `expireIn`, and the window is
+ * part of the key because KV expires lazily (an ended window may still be read) and `sum`
+ * would drop the expiry.
+ *
+ * @module
+ */
+import { type LimitStore, newSlotId, type WindowCount, windowOf } from "./store.ts";
+
+const ATTEMPTS = 200;
+
+/** In-flight slots of one key: slot id to when it was taken. */
+type Slots = Record<string, number>;
+
+class StoreContention extends Error {
+  constructor() {
+    super("Deno KV: too many concurrent writers on one counter");
+    this.name = "StoreContention";
+  }
+}
+
+/** Counters in Deno KV. */
+export class KvStore implements LimitStore {
+  readonly #path?: string;
+  #kv?: Promise<Deno.Kv>;
+
+  constructor(path?: string) {
+    this.#path = path;
+  }
+
+  #open(): Promise<Deno.Kv> {
+    return this.#kv ??= Deno.openKv(this.#path);
+  }
+
+  async add(key: string, amount: number, windowMs: number): Promise<WindowCount> {
+    const { start, resetMs } = windowOf(windowMs);
+    const id = ["keyward", "window", key, start];
+    const kv = await this.#open();
+    if (amount === 0) {
+      const entry = await kv.get<number>(id);
+      return { count: entry.value ?? 0, resetMs };
+    }
+    const count = await this.#update<number>(kv, id, windowMs + 1_000, (n) => (n ?? 0) + amount);
+    return { count: count!, resetMs };
+  }
+
+  read(key: string, windowMs: number): Promise<WindowCount> {
+    return this.add(key, 0, windowMs);
+  }
+
+  async acquire(key: string, max: number, ttlMs: number): Promise<string | undefined> {
+    const kv = await this.#open();
+    const slot = newSlotId();
+    const taken = await this.#update<Slots>(kv, ["keyward", "slots", key], ttlMs, (slots) => {
+      // Slots older than the TTL belong to instances that died holding them.
+      const now = Date.now();
+      const live: Slots = {};
+      for (const [id, at] of Object.entries(slots ?? {})) if (now - at < ttlMs) live[id] = at;
+      if (Object.keys(live).length >= max) return undefined;
+      live[slot] = now;
+      return live;
+    });
+    return taken ? slot : undefined;
+  }
+
+  async release(key: string, slot: string): Promise<void> {
+    const kv = await this.#open();
+    await this.#update<Slots>(kv, ["keyward", "slots", key], 60 * 60_000, (slots) => {
+      const { [slot]: _gone, ...rest } = slots ?? {};
+      return rest;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#kv) (await this.#kv).close();
+    this.#kv = undefined;
+  }
+
+  /**
+   * Applies `change` to a value under a versionstamp check, retrying when another writer
+   * got there first. `change` returning undefined leaves the value alone.
+   */
+  async #update<T>(
+    kv: Deno.Kv,
+    id: Deno.KvKey,
+    expireIn: number,
+    change: (value: T | null) => T | undefined,
+  ): Promise<T | undefined> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const entry = await kv.get<T>(id);
+      const next = change(entry.value);
+      if (next === undefined) return undefined;
+      const result = await kv.atomic().check(entry).set(id, next, { expireIn }).commit();
+      if (result.ok) return next;
+      // Spread the retries so writers on one counter do not collide in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
+    }
+    throw new StoreContention();
+  }
+}

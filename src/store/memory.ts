@@ -1,0 +1,63 @@
+/**
+ * The in-process store: exact, instant, and private to one process.
+ *
+ * @module
+ */
+import { type LimitStore, type WindowCount, windowOf } from "./store.ts";
+
+/** Counters in a Map, swept of ended windows as it grows. */
+export class MemoryStore implements LimitStore {
+  readonly #windows = new Map<string, { count: number; end: number }>();
+  readonly #slots = new Map<string, number>();
+  #sweepAt = 1024;
+
+  add(key: string, amount: number, windowMs: number): Promise<WindowCount> {
+    return Promise.resolve(this.#add(key, amount, windowMs));
+  }
+
+  read(key: string, windowMs: number): Promise<WindowCount> {
+    return Promise.resolve(this.#add(key, 0, windowMs));
+  }
+
+  acquire(key: string, max: number): Promise<string | undefined> {
+    const taken = this.#slots.get(key) ?? 0;
+    if (taken >= max) return Promise.resolve(undefined);
+    this.#slots.set(key, taken + 1);
+    // One process: a slot is only ever given back by the request that took it.
+    return Promise.resolve("slot");
+  }
+
+  release(key: string, _slot: string): Promise<void> {
+    const taken = this.#slots.get(key) ?? 0;
+    if (taken <= 1) this.#slots.delete(key);
+    else this.#slots.set(key, taken - 1);
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.#windows.clear();
+    this.#slots.clear();
+    return Promise.resolve();
+  }
+
+  #add(key: string, amount: number, windowMs: number): WindowCount {
+    const now = Date.now();
+    const { start, resetMs } = windowOf(windowMs, now);
+    const id = `${key}@${start}`;
+    let entry = this.#windows.get(id);
+    if (!entry) {
+      if (amount === 0) return { count: 0, resetMs };
+      if (this.#windows.size >= this.#sweepAt) this.#sweep(now);
+      entry = { count: 0, end: start + windowMs };
+      this.#windows.set(id, entry);
+    }
+    entry.count += amount;
+    return { count: entry.count, resetMs };
+  }
+
+  #sweep(now: number) {
+    for (const [id, entry] of this.#windows) if (entry.end <= now) this.#windows.delete(id);
+    // Grow the threshold with the live set, so sweeping stays amortised O(1) per add.
+    this.#sweepAt = Math.max(1024, this.#windows.size * 2);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The Redis store: one round trip per operation, each a Lua script so the check and the
+ * change are atomic across every gateway instance. Window counters carry the window in their
+ * key and expire with it.
+ *
+ * @module
+ */
+import type { Redis } from "ioredis";
+import { type LimitStore, newSlotId, type WindowCount, windowOf } from "./store.ts";
+
+const ADD = `
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if n == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return n`;
+// Slots are members of a sorted set scored by when they were taken, so a slot whose
+// instance died is dropped once it is older than the TTL, without touching live ones.
+const ACQUIRE = `
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], ms, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+/** Counters in Redis, shared by every instance that points at it. */
+export class RedisStore implements LimitStore {
+  readonly #url: string;
+  #client?: Promise<Redis>;
+
+  constructor(url: string) {
+    this.#url = url;
+  }
+
+  /** The client, loaded on first use: gateways without Redis never load its module. */
+  #redis(): Promise<Redis> {
+    return this.#client ??= import("ioredis").then(({ Redis }) => {
+      const redis = new Redis(this.#url, {
+        // Fail fast rather than hold requests while Redis is away; the limiter answers 503.
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2_000,
+        commandTimeout: 2_000,
+        keyPrefix: "keyward:",
+      });
+      // Connection errors surface on the commands that need the connection.
+      redis.on("error", () => {});
+      return redis;
+    });
+  }
+
+  async add(key: string, amount: number, windowMs: number): Promise<WindowCount> {
+    const { start, resetMs } = windowOf(windowMs);
+    const id = `${key}@${start}`;
+    const redis = await this.#redis();
+    const count = amount === 0
+      ? Number(await redis.get(id) ?? 0)
+      : Number(await redis.eval(ADD, 1, id, amount, windowMs + 1_000));
+    return { count, resetMs };
+  }
+
+  read(key: string, windowMs: number): Promise<WindowCount> {
+    return this.add(key, 0, windowMs);
+  }
+
+  async acquire(key: string, max: number, ttlMs: number): Promise<string | undefined> {
+    const slot = newSlotId();
+    const redis = await this.#redis();
+    const taken = await redis.eval(ACQUIRE, 1, `slots:${key}`, max, ttlMs, slot);
+    return Number(taken) === 1 ? slot : undefined;
+  }
+
+  async release(key: string, slot: string): Promise<void> {
+    await (await this.#redis()).zrem(`slots:${key}`, slot);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#client) return;
+    const redis = await this.#client;
+    this.#client = undefined;
+    try {
+      await redis.quit();
+    } catch {
+      redis.disconnect();
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Bench peer: the inference.sh SDK's own proxy on Express, as its docs set it up, aimed at
+ * the mock upstream. Bundled for Node by the bench (the SDK's extensionless imports load in
+ * neither Deno nor plain Node ESM unbundled).
+ *
+ * @module
+ */
+import process from "node:process";
+import express from "express";
+import { createHandler } from "npm:@inferencesh/sdk@0.6.54/proxy/express";
+
+const app = express();
+app.use(express.json());
+app.all(
+  "/api/inference/proxy",
+  createHandler({ apiKey: "sk-bench", allowedDomains: [/^127\.0\.0\.1(:\d+)?$/] }),
+);
+const server = app.listen(Number(process.env.PORT), "127.0.0.1", () => {
+  console.log(JSON.stringify({ event: "listening", port: Number(process.env.PORT) }));
+});
+process.on("SIGTERM", () => server.close(() => process.exit(0)));

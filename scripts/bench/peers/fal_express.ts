@@ -6,7 +6,7 @@
  */
 import process from "node:process";
 import express from "express";
-import { createHandler } from "npm:@fal-ai/server-proxy@1.2.1/express";
+import { createHandler } from "@fal-ai/server-proxy/express";
 
 const app = express();
 app.use(express.json());

@@ -7,7 +7,7 @@
  */
 import process from "node:process";
 import express from "express";
-import { createHandler } from "npm:@inferencesh/sdk@0.6.54/proxy/express";
+import { createHandler } from "@inferencesh/sdk/proxy/express";
 
 const app = express();
 app.use(express.json());

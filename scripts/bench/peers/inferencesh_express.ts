@@ -13,7 +13,12 @@ const app = express();
 app.use(express.json());
 app.all(
   "/api/inference/proxy",
-  createHandler({ apiKey: "sk-bench", allowedDomains: [/^127\.0\.0\.1(:\d+)?$/] }),
+  // The handler reads allowedDomains (extra target hosts) though its typings leave it out.
+  createHandler(
+    { apiKey: "sk-bench", allowedDomains: [/^127\.0\.0\.1(:\d+)?$/] } as Parameters<
+      typeof createHandler
+    >[0],
+  ),
 );
 const server = app.listen(Number(process.env.PORT), "127.0.0.1", () => {
   console.log(JSON.stringify({ event: "listening", port: Number(process.env.PORT) }));

@@ -41,6 +41,11 @@ Deno.test("body rules: models, max_tokens clamp and deny patterns, seen from the
     assert.equal(clamped.status, 200);
     await clamped.body?.cancel();
     assert.equal(JSON.parse(mock.requests[0].body).max_tokens, 256);
+    // The rewritten body is sent with its own length, not the client's.
+    assert.equal(
+      mock.requests[0].headers["content-length"],
+      String(new TextEncoder().encode(mock.requests[0].body).byteLength),
+    );
     const unset = await chat({});
     await unset.body?.cancel();
     assert.equal(JSON.parse(mock.requests[1].body).max_completion_tokens, 256);

@@ -169,6 +169,9 @@ Deno.test("limits.body: a declared length past the cap is refused before the ups
     });
     assert.equal(await status(small), 200);
     assert.equal(mock.requests.length, 1);
+    // A body passed on as sent keeps its declared length (a fixed-length upload, not chunked).
+    assert.equal(mock.requests[0].headers["content-length"], String(mock.requests[0].body.length));
+    assert.equal(mock.requests[0].headers["transfer-encoding"], undefined);
   } finally {
     await gateway.close();
     await mock.close();

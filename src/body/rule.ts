@@ -75,6 +75,10 @@ export function bodyRule(
       }
       state.body = verdict.changed ? JSON.stringify(body) : text;
       state.record.bytes_in = new TextEncoder().encode(state.body).byteLength;
+    } else if (cap !== undefined && Number.isFinite(declared)) {
+      // The server holds a body to its declared length, which is within the cap: the body can
+      // go as it is, as a fixed-length upload.
+      state.record.bytes_in = declared;
     } else if (cap !== undefined) {
       state.body = cappedBody(request.body, cap, {
         onBytes: (bytes) => state.record.bytes_in = bytes,

@@ -42,6 +42,15 @@ async function contract(store: LimitStore) {
   await store.close();
 }
 
+/** A shared store frees the slot of an instance that took it and died, once its TTL passes. */
+async function deadSlotsExpire(store: LimitStore) {
+  assert.ok(await store.acquire("c:ghost", 1, 200));
+  assert.equal(await store.acquire("c:ghost", 1, 200), undefined);
+  await sleep(250);
+  assert.ok(await store.acquire("c:ghost", 1, 200));
+  await store.close();
+}
+
 Deno.test("memory store: windows, slots and concurrent adds", async () => {
   await contract(new MemoryStore());
 });
@@ -50,13 +59,7 @@ Deno.test("Deno KV store: windows, slots, concurrent adds, and slots of a dead i
   const dir = await Deno.makeTempDir({ prefix: "keyward-kv-" });
   try {
     await contract(new KvStore(`${dir}/limits.kv`));
-    const store = new KvStore(`${dir}/limits.kv`);
-    // An instance that took a slot and died never releases it; the TTL frees it.
-    assert.ok(await store.acquire("c:ghost", 1, 200));
-    assert.equal(await store.acquire("c:ghost", 1, 200), undefined);
-    await sleep(250);
-    assert.ok(await store.acquire("c:ghost", 1, 200));
-    await store.close();
+    await deadSlotsExpire(new KvStore(`${dir}/limits.kv`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -66,12 +69,7 @@ Deno.test("Redis store: windows, slots, concurrent adds, and slots of a dead ins
   const redis = await startRedis();
   try {
     await contract(new RedisStore(redis.url));
-    const store = new RedisStore(redis.url);
-    assert.ok(await store.acquire("c:ghost", 1, 200));
-    assert.equal(await store.acquire("c:ghost", 1, 200), undefined);
-    await sleep(250);
-    assert.ok(await store.acquire("c:ghost", 1, 200));
-    await store.close();
+    await deadSlotsExpire(new RedisStore(redis.url));
   } finally {
     await redis.stop();
   }

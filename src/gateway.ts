@@ -19,7 +19,7 @@ import type { KeyEntry, KeyReaders } from "./keys/source.ts";
 import { type LogSink, stdoutSink } from "./observe/log.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { errorResponse } from "./proxy/errors.ts";
-import { forward } from "./proxy/forward.ts";
+import { completedOf, forward } from "./proxy/forward.ts";
 import { forwardWithPool } from "./proxy/pool_retry.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 import { authRule, routeAuth } from "./auth/auth.ts";
@@ -237,7 +237,14 @@ function forwardHandler(
         return errorResponse("key_unavailable", `Route ${route.name} has no key configured`);
       }
     }
-    const input = { request: c.req.raw, url, key, body: state.body, fetch: upstreamFetch };
+    const input = {
+      request: c.req.raw,
+      url,
+      key,
+      body: state.body,
+      fetch: upstreamFetch,
+      completed: completedOf(c.env),
+    };
     if (key && route.keys && route.keys.keys.length > 1 && key.origin !== "hook") {
       return await forwardWithPool(route, state, { ...input, key }, route.keys);
     }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { JwtConfig } from "../config/types.ts";
 
 /** A verification's outcome: the client (`sub`), or why the token was refused. */

@@ -33,7 +33,9 @@ export interface RouteLimits {
   readonly tokens: boolean;
 }
 
-function plan(limits: LimitsConfig | undefined): { -readonly [K in keyof LimitPlan]: LimitPlan[K] } {
+function plan(
+  limits: LimitsConfig | undefined,
+): { -readonly [K in keyof LimitPlan]: LimitPlan[K] } {
   return {
     requests: limits?.requests,
     tokens: limits?.tokens,

@@ -91,6 +91,8 @@ export function limitsRule(routeName: string, limits: RouteLimits, store: LimitS
       });
     }
     await next();
-    if (headers) for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    if (headers) {
+      for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    }
   };
 }

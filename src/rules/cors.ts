@@ -66,7 +66,9 @@ export function corsRule(config: CorsConfig): Rule {
       const allowHeadersValue = allowHeaders ?? requested;
       if (allowHeadersValue) headers.set("access-control-allow-headers", allowHeadersValue);
       headers.set("access-control-max-age", maxAge);
-      if (!any) headers.append("vary", "Access-Control-Request-Method, Access-Control-Request-Headers");
+      if (!any) {
+        headers.append("vary", "Access-Control-Request-Method, Access-Control-Request-Headers");
+      }
       return new Response(null, { status: 204, headers });
     }
     await next();

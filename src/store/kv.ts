@@ -95,7 +95,9 @@ export class KvStore implements LimitStore {
       const result = await kv.atomic().check(entry).set(id, next, { expireIn }).commit();
       if (result.ok) return next;
       // Spread the retries so writers on one counter do not collide in lockstep.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt))
+      );
     }
     throw new StoreContention();
   }

@@ -11,7 +11,7 @@ import { UsageMeter } from "../observe/usage.ts";
 import type { CompiledRoute } from "../route.ts";
 import { errorResponse } from "./errors.ts";
 import { Flight, UpstreamTimeout } from "./flight.ts";
-import { clientHeaders, upstreamHeaders } from "./headers.ts";
+import { clientHeaders, type HeaderRecord, upstreamHeaders } from "./headers.ts";
 
 const BODYLESS = new Set(["GET", "HEAD"]);
 /** Error bodies up to this size are checked for an echoed key before they are passed on. */
@@ -57,13 +57,12 @@ export async function forward(
 ): Promise<Response> {
   const { request, url, key } = input;
   const headers = upstreamHeaders(request.headers, route.dropHeaders);
-  for (const [name, value] of route.headers) headers.set(name, value);
+  for (const [name, value] of route.headers) headers[name] = value;
   // An explicit accept-encoding stops fetch from decompressing: bytes pass through as sent.
   // Routes that read usage need plain bodies, or a client could hide its tokens with gzip.
-  headers.set(
-    "accept-encoding",
-    route.usage ? "identity" : (request.headers.get("accept-encoding") ?? "identity"),
-  );
+  headers["accept-encoding"] = route.usage
+    ? "identity"
+    : (request.headers.get("accept-encoding") ?? "identity");
   if (key) route.inject(headers, url, key.secret);
 
   const flight = new Flight(request, route.timeoutMs, state);
@@ -90,9 +89,9 @@ export async function forward(
   state.record.ttfb_ms = round(answeredAt - flight.startedAt);
 
   const responseHeaders = clientHeaders(upstream.headers);
-  const location = responseHeaders.get("location");
+  const location = responseHeaders.location;
   if (location && key && location.includes(key.secret.reveal())) {
-    responseHeaders.set("location", location.replaceAll(key.secret.reveal(), "[redacted]"));
+    responseHeaders.location = location.replaceAll(key.secret.reveal(), "[redacted]");
   }
   if (upstream.status >= 400 && key && upstream.body) {
     flight.settle();
@@ -137,7 +136,7 @@ function knownLength(headers: Headers): number | undefined {
 
 async function scrubbed(
   upstream: Response,
-  headers: Headers,
+  headers: HeaderRecord,
   key: KeyEntry,
   state: RequestState,
 ): Promise<Response> {

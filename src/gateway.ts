@@ -16,7 +16,7 @@ import {
 import { Secret } from "./keys/secret.ts";
 import { keyStatus } from "./keys/status.ts";
 import type { KeyEntry, KeyReaders } from "./keys/source.ts";
-import { type LogSink, stdoutSink } from "./observe/log.ts";
+import { isoNow, type LogSink, stdoutSink } from "./observe/log.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { errorResponse } from "./proxy/errors.ts";
 import { completedOf, forward } from "./proxy/forward.ts";
@@ -125,7 +125,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   app.use(async (c, next) => {
     const raw = c.req.raw;
     const record = {
-      time: new Date().toISOString(),
+      time: isoNow(),
       id: requestId(raw.headers.get("x-request-id") ?? undefined),
       method: raw.method,
       path: c.req.path,

@@ -5,6 +5,8 @@
  * @module
  */
 import { ConfigError, loadConfigFile } from "./config/load.ts";
+import type { LimitsConfig } from "./config/types.ts";
+import type { Rate } from "./config/units.ts";
 import type { KeyReaders } from "./keys/source.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 
@@ -43,9 +45,12 @@ export async function checkConfig(path: string, readers?: KeyReaders): Promise<C
     String(route.allowList.length),
     route.keys ? route.keys.keys.map((k) => k.origin).concat(route.keys.missing).join(",") : "-",
     authName(route.config.auth ?? defaultAuth),
+    limitsSummary(route.config.limits),
   ]);
   const lines = [`${path}: ${routes.length} route${routes.length === 1 ? "" : "s"}`, ""];
-  lines.push(...table(["NAME", "PATH", "MODE", "UPSTREAM", "ALLOW", "KEY", "AUTH"], rows));
+  lines.push(
+    ...table(["NAME", "PATH", "MODE", "UPSTREAM", "ALLOW", "KEY", "AUTH", "LIMITS"], rows),
+  );
   const warnings: string[] = [];
   routes.forEach((route, i) => {
     for (const missing of route.keys?.missing ?? []) {
@@ -68,6 +73,33 @@ function destination(route: CompiledRoute): string {
 function authName(auth: unknown): string {
   if (typeof auth === "string") return auth;
   return Object.keys(auth as object)[0] ?? "none";
+}
+
+const WINDOWS: [number, string][] = [[86_400_000, "day"], [3_600_000, "hour"], [60_000, "min"], [
+  1000,
+  "s",
+]];
+
+function rate({ limit, windowMs }: Rate): string {
+  const [ms, unit] = WINDOWS.find(([ms]) => windowMs % ms === 0) ?? [1000, "s"];
+  const count = windowMs / ms;
+  return `${limit}/${count === 1 ? "" : count}${unit}`;
+}
+
+function size(bytes: number): string {
+  for (const [factor, unit] of [[1024 ** 3, "gb"], [1024 ** 2, "mb"], [1024, "kb"]] as const) {
+    if (bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return `${bytes}b`;
+}
+
+function limitsSummary(limits: LimitsConfig | undefined): string {
+  const parts: string[] = [];
+  if (limits?.requests) parts.push(`${rate(limits.requests)} requests`);
+  if (limits?.tokens) parts.push(`${rate(limits.tokens)} tokens`);
+  if (limits?.concurrent) parts.push(`${limits.concurrent} in flight`);
+  if (limits?.body !== undefined) parts.push(`body ${size(limits.body)}`);
+  return parts.join(", ") || "-";
 }
 
 function table(header: string[], rows: string[][]): string[] {

@@ -174,7 +174,9 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     const limits = compileLimits(route.config.limits, clients, route.usage !== undefined);
     if (limits.counted) chain.push(limitsRule(route.name, limits, store));
     const rules = compileBodyRules(route.config.body, route.usage, limits.tokens);
-    if (rules || limits.capped) chain.push(bodyRule(rules, route.config.body !== undefined));
+    if (rules || limits.capped) {
+      chain.push(bodyRule(rules, route.config.body !== undefined, limits));
+    }
     chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));
     // Hono's typings want a fixed arity; the chain's length depends on the route's rules.
     const all = app.all.bind(app) as unknown as (path: string, ...handlers: Rule[]) => void;

@@ -10,11 +10,13 @@ Deno.test("the bundled gateway serves with exactly the derived least-privilege p
   const config = `${dir}/routes.yaml`;
   const yaml = `server:
   hostname: 127.0.0.1
+store: { kind: kv, path: ${dir}/limits.kv }
 routes:
   - name: openai
     path: /openai
     preset: openai
     upstream: \${MOCK_UPSTREAM}
+    limits: { requests: 2/hour }
 `;
   await Deno.writeTextFile(config, yaml);
   const bundle = `${dir}/keyward.js`;
@@ -55,6 +57,14 @@ routes:
     assert.equal(response.status, 200);
     assert.equal((await response.json()).choices[0].message.content, "Hello from the mock.");
     assert.equal(mock.requests[0].headers.authorization, "Bearer sk-server-SECRET");
+    // The limit counts in the KV file the permissions name, and nowhere else.
+    const statuses = [];
+    for (let i = 0; i < 2; i++) {
+      const more = await fetch(`http://127.0.0.1:${port}/openai/v1/models`);
+      await more.body?.cancel();
+      statuses.push(more.status);
+    }
+    assert.deepEqual(statuses, [200, 429]);
   } finally {
     child.kill("SIGTERM");
     await child.status;

@@ -100,3 +100,34 @@ Deno.test("createGateway rejects a bad config with a ConfigError naming the plac
     (error: unknown) => error instanceof ConfigError && error.issues.length > 0,
   );
 });
+
+Deno.test("library: the connection info passed to fetch names the client of auth: none routes", async () => {
+  const mock = await startMockUpstream();
+  const gateway = await createGateway(
+    `routes:
+  - name: api
+    path: /api
+    upstream: ${mock.url}
+    allow: ["GET /**"]
+    limits: { requests: 1/hour }
+`,
+    undefined,
+    { log: () => {} },
+  );
+  const call = async (hostname: string) => {
+    const response = await gateway.fetch(new Request("http://gateway.test/api/x"), {
+      remoteAddr: { transport: "tcp", hostname, port: 1234 },
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+  try {
+    assert.deepEqual(
+      [await call("198.51.100.1"), await call("198.51.100.1"), await call("198.51.100.2")],
+      [200, 429, 200],
+    );
+  } finally {
+    await gateway.close();
+    await mock.close();
+  }
+});

@@ -71,8 +71,10 @@ export function derivePermissions(
   const store = config.store;
   if (store?.kind === "redis") net.add(hostOf(new URL(store.url)));
   if (store?.kind === "kv" && store.path) {
-    if (/^https?:\/\//.test(store.path)) net.add(hostOf(new URL(store.path)));
-    else read.add(store.path), write.add(store.path);
+    if (/^https?:\/\//.test(store.path)) {
+      net.add(hostOf(new URL(store.path)));
+      named.add("DENO_KV_ACCESS_TOKEN"); // how a remote KV authenticates
+    } else read.add(store.path), write.add(store.path);
   }
   const ignored = store?.kind === "redis" ? [...IGNORED_ENV, ...REDIS_IGNORED_ENV] : IGNORED_ENV;
   net.add(config.server?.hostname ?? "0.0.0.0");

@@ -29,3 +29,40 @@ routes:
     "--allow-read=conf/routes.yaml,/run/secrets/local_b",
   ]);
 });
+
+Deno.test("stores and auth endpoints add exactly their hosts, files and flags", () => {
+  const flags = derivePermissions(
+    "routes.yaml",
+    `
+server:
+  hostname: 127.0.0.1
+  auth: { jwt: { jwks: "https://issuer.example/.well-known/jwks.json" } }
+store: { kind: redis, url: "redis://cache.internal:6379" }
+routes:
+  - name: openai
+    path: /openai
+    preset: openai
+  - name: app
+    path: /app
+    preset: anthropic
+    auth: { forward: { url: "http://127.0.0.1:3000/api/session" } }
+`,
+    () => undefined,
+  );
+  assert.deepEqual(flags, [
+    "--allow-net=api.openai.com,issuer.example,api.anthropic.com,127.0.0.1:3000,cache.internal:6379,127.0.0.1",
+    "--allow-env=ANTHROPIC_API_KEY,OPENAI_API_KEY,PORT",
+    "--ignore-env=LOG_TOKENS,LOG_STREAM,DEBUG",
+    "--allow-read=routes.yaml",
+  ]);
+  const kv = derivePermissions(
+    "routes.yaml",
+    "store: { kind: kv, path: /var/lib/keyward/limits.kv }\nroutes:\n  - { name: o, path: /o, preset: openai }\n",
+    () => undefined,
+  );
+  assert.deepEqual(kv.slice(3), [
+    "--allow-read=routes.yaml,/var/lib/keyward/limits.kv",
+    "--allow-write=/var/lib/keyward/limits.kv",
+    "--unstable-kv",
+  ]);
+});

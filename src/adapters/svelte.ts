@@ -23,5 +23,15 @@ export type SvelteHandler = (
 /** Creates the request handler. */
 export function createHandler(config: GatewayInput, hooks?: GatewayHooks): SvelteHandler {
   const handle = lazyFetch(config, hooks);
-  return (event) => handle(event.request);
+  return (event) => {
+    // SvelteKit knows the client's address (behind its adapter's proxy settings too).
+    const address = event.getClientAddress;
+    let hostname: string | undefined;
+    try {
+      hostname = typeof address === "function" ? String(address()) : undefined;
+    } catch {
+      // some adapters cannot tell during prerendering
+    }
+    return handle(event.request, hostname ? { remoteAddr: { hostname } } : undefined);
+  };
 }

@@ -17,8 +17,12 @@ export type JwtVerifier = (token: string) => Promise<JwtResult>;
 
 /** How long a fetched key set is used before it is fetched again. */
 const JWKS_MAX_AGE_MS = 10 * 60_000;
-/** The least time between two fetches of a key set, so unknown `kid`s cannot hammer it. */
-const JWKS_COOLDOWN_MS = 30_000;
+/**
+ * The least time between two fetches of a key set: a token with an unknown `kid` triggers a
+ * fetch (that is how rotation is picked up), but no faster than this, so forged `kid`s
+ * cannot hammer the issuer.
+ */
+const JWKS_COOLDOWN_MS = 2_000;
 /** Clock difference tolerated on `exp` and `nbf`. */
 const CLOCK_TOLERANCE_S = 5;
 

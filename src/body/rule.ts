@@ -5,6 +5,7 @@
  * @module
  */
 import type { Rule } from "../context.ts";
+import { planFor, type RouteLimits } from "../limits/plan.ts";
 import { errorResponse } from "../proxy/errors.ts";
 import { BodyTooLarge, cappedBody, readCapped } from "./cap.ts";
 import type { BodyRules } from "./rules.ts";
@@ -21,19 +22,25 @@ function tooLarge(cap: number): Response {
 
 /**
  * Compiles the body rule of a route. `rules` are its JSON rules; `strict` refuses bodies that
- * are not JSON (the route has rules a non-JSON body could slip past).
+ * are not JSON (the route has rules a non-JSON body could slip past); `limits` give the cap.
  *
  * @example
  * ```ts
- * chain.push(bodyRule(compileBodyRules(route.body, "openai", false), true));
+ * chain.push(bodyRule(compileBodyRules(route.body, "openai", false), true, limits));
  * ```
  */
-export function bodyRule(rules: BodyRules | undefined, strict: boolean): Rule {
+export function bodyRule(
+  rules: BodyRules | undefined,
+  strict: boolean,
+  limits: RouteLimits,
+): Rule {
   return async (c, next) => {
     const state = c.var.state;
     const request = c.req.raw;
     if (BODYLESS.has(request.method) || !request.body) return await next();
-    const cap = state.plan?.body;
+    const plan = state.plan ??
+      planFor(limits, state.record.client ?? "", state.authenticated === true);
+    const cap = plan.body;
     const declared = Number(request.headers.get("content-length") ?? NaN);
     if (cap !== undefined && declared > cap) {
       state.record.error = "body too large";
@@ -68,6 +75,10 @@ export function bodyRule(rules: BodyRules | undefined, strict: boolean): Rule {
       }
       state.body = verdict.changed ? JSON.stringify(body) : text;
       state.record.bytes_in = new TextEncoder().encode(state.body).byteLength;
+    } else if (cap !== undefined && Number.isFinite(declared)) {
+      // The server holds a body to its declared length, which is within the cap: the body can
+      // go as it is, as a fixed-length upload.
+      state.record.bytes_in = declared;
     } else if (cap !== undefined) {
       state.body = cappedBody(request.body, cap, {
         onBytes: (bytes) => state.record.bytes_in = bytes,

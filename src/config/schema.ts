@@ -193,7 +193,8 @@ const RouteSchema = z.strictObject({
 const CorsSchema = z.strictObject({
   origins: z.array(z.string().min(1)).min(1),
   credentials: z.boolean().optional(),
-  headers: z.array(z.string()).optional().describe("extra allowed request headers"),
+  headers: z.array(z.string()).optional()
+    .describe("allowed request headers (default: what the preflight asks for)"),
   max_age: Duration.optional(),
 }).refine((cors) => !(cors.credentials && cors.origins.includes("*")), {
   message: 'Use exact origins: "*" cannot be used with credentials',

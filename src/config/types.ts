@@ -118,7 +118,7 @@ export interface CorsConfig {
   origins: string[];
   /** Whether credentials are allowed. */
   credentials?: boolean;
-  /** Extra allowed request headers. */
+  /** Allowed request headers (default: whatever a preflight asks for). */
   headers?: string[];
   /** Preflight cache time in milliseconds. */
   max_age?: number;

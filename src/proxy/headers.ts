@@ -22,7 +22,6 @@ const HOP_BY_HOP = [
 export const REQUEST_DROP: readonly string[] = [
   ...HOP_BY_HOP,
   "host",
-  "content-length",
   "accept-encoding",
   // client credentials
   "authorization",

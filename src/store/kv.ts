@@ -11,6 +11,8 @@ import { type LimitStore, newSlotId, type WindowCount, windowOf } from "./store.
 
 const ATTEMPTS = 200;
 
+const LOCKED = /database is locked|busy/i;
+
 /** In-flight slots of one key: slot id to when it was taken. */
 type Slots = Record<string, number>;
 
@@ -19,6 +21,11 @@ class StoreContention extends Error {
     super("Deno KV: too many concurrent writers on one counter");
     this.name = "StoreContention";
   }
+}
+
+/** Waits a random while that grows with `attempt`, so writers do not collide in lockstep. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
 }
 
 /** Counters in Deno KV. */
@@ -31,7 +38,22 @@ export class KvStore implements LimitStore {
   }
 
   #open(): Promise<Deno.Kv> {
-    return this.#kv ??= Deno.openKv(this.#path);
+    return this.#kv ??= this.#connect().catch((error) => {
+      this.#kv = undefined; // the next operation tries again
+      throw error;
+    });
+  }
+
+  async #connect(): Promise<Deno.Kv> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await Deno.openKv(this.#path);
+      } catch (error) {
+        // Two processes opening a new file at once race to set it up; the loser waits.
+        if (!LOCKED.test((error as Error).message) || attempt >= 50) throw error;
+        await backoff(attempt);
+      }
+    }
   }
 
   async add(key: string, amount: number, windowMs: number): Promise<WindowCount> {
@@ -89,15 +111,18 @@ export class KvStore implements LimitStore {
     change: (value: T | null) => T | undefined,
   ): Promise<T | undefined> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const entry = await kv.get<T>(id);
-      const next = change(entry.value);
-      if (next === undefined) return undefined;
-      const result = await kv.atomic().check(entry).set(id, next, { expireIn }).commit();
-      if (result.ok) return next;
-      // Spread the retries so writers on one counter do not collide in lockstep.
-      await new Promise((resolve) =>
-        setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt))
-      );
+      try {
+        const entry = await kv.get<T>(id);
+        const next = change(entry.value);
+        if (next === undefined) return undefined;
+        const result = await kv.atomic().check(entry).set(id, next, { expireIn }).commit();
+        if (result.ok) return next;
+      } catch (error) {
+        // A local KV file is SQLite: another process holding the write lock is contention
+        // too, not a failure.
+        if (!LOCKED.test((error as Error).message)) throw error;
+      }
+      await backoff(attempt);
     }
     throw new StoreContention();
   }

@@ -32,7 +32,7 @@ export async function startGateway(
 ): Promise<TestGateway> {
   const { config } = loadConfigText(yaml, "test.yaml", fakeEnv(env));
   const logs: RequestRecord[] = [];
-  const { app } = buildGateway(config, {
+  const { app, close } = buildGateway(config, {
     hooks,
     log: (record) => logs.push(structuredClone(record)),
     readers: { env: fakeEnv(env), file: (path) => Deno.readTextFileSync(path) },
@@ -44,5 +44,12 @@ export async function startGateway(
     onListen: (addr) => ready.resolve(addr),
   }, (request, info) => app.fetch(request, info));
   const addr = await ready.promise;
-  return { url: `http://127.0.0.1:${addr.port}`, logs, close: () => server.shutdown() };
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    logs,
+    close: async () => {
+      await server.shutdown();
+      await close();
+    },
+  };
 }

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { startRedis } from "../../tests/helpers/redis.ts";
+import { KvStore } from "./kv.ts";
+import { MemoryStore } from "./memory.ts";
+import { RedisStore } from "./redis.ts";
+import type { LimitStore } from "./store.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The behaviour every store must have, whatever it keeps counters in. */
+async function contract(store: LimitStore) {
+  // Counters add up within a window and report when it ends.
+  const window = 60_000;
+  assert.equal((await store.read("r:alice", window)).count, 0);
+  assert.equal((await store.add("r:alice", 1, window)).count, 1);
+  const second = await store.add("r:alice", 4, window);
+  assert.equal(second.count, 5);
+  assert.ok(second.resetMs > 0 && second.resetMs <= window);
+  assert.equal((await store.read("r:alice", window)).count, 5);
+  assert.equal((await store.read("r:bob", window)).count, 0, "clients do not share counters");
+
+  // A new window starts from zero.
+  const short = 300;
+  await store.add("r:short", 3, short);
+  await sleep((await store.read("r:short", short)).resetMs + 20);
+  assert.equal((await store.read("r:short", short)).count, 0);
+
+  // Slots: at most `max` at once; a released slot can be taken again.
+  const a = await store.acquire("c:alice", 2, 60_000);
+  const b = await store.acquire("c:alice", 2, 60_000);
+  assert.ok(a && b);
+  assert.equal(await store.acquire("c:alice", 2, 60_000), undefined);
+  await store.release("c:alice", a);
+  const c = await store.acquire("c:alice", 2, 60_000);
+  assert.ok(c);
+  await store.release("c:alice", b);
+  await store.release("c:alice", c);
+
+  // Concurrent adds are all counted.
+  await Promise.all(Array.from({ length: 40 }, () => store.add("r:burst", 1, window)));
+  assert.equal((await store.read("r:burst", window)).count, 40);
+  await store.close();
+}
+
+Deno.test("memory store: windows, slots and concurrent adds", async () => {
+  await contract(new MemoryStore());
+});
+
+Deno.test("Deno KV store: windows, slots, concurrent adds, and slots of a dead instance expire", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "keyward-kv-" });
+  try {
+    await contract(new KvStore(`${dir}/limits.kv`));
+    const store = new KvStore(`${dir}/limits.kv`);
+    // An instance that took a slot and died never releases it; the TTL frees it.
+    assert.ok(await store.acquire("c:ghost", 1, 200));
+    assert.equal(await store.acquire("c:ghost", 1, 200), undefined);
+    await sleep(250);
+    assert.ok(await store.acquire("c:ghost", 1, 200));
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Redis store: windows, slots, concurrent adds, and slots of a dead instance expire", async () => {
+  const redis = await startRedis();
+  try {
+    await contract(new RedisStore(redis.url));
+    const store = new RedisStore(redis.url);
+    assert.ok(await store.acquire("c:ghost", 1, 200));
+    assert.equal(await store.acquire("c:ghost", 1, 200), undefined);
+    await sleep(250);
+    assert.ok(await store.acquire("c:ghost", 1, 200));
+    await store.close();
+  } finally {
+    await redis.stop();
+  }
+});
+
+Deno.test("Redis store: an unreachable server fails the operation instead of hanging it", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const store = new RedisStore(`redis://127.0.0.1:${port}`);
+  await assert.rejects(store.add("r:x", 1, 60_000));
+  await store.close();
+});

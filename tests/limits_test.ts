@@ -1,0 +1,227 @@
+/**
+ * Limits per client and route, end to end through a real gateway and upstream: request
+ * budgets with their headers, requests in flight, per-client overrides, token budgets charged
+ * from a streamed response, and body caps counted on the wire.
+ */
+import assert from "node:assert/strict";
+import { startGateway } from "./helpers/gateway.ts";
+import { startMockUpstream } from "./helpers/mock_upstream.ts";
+import { serveLoopback } from "./helpers/serve.ts";
+
+const ENV = { OPENAI_API_KEY: "sk-server" };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function openai(upstream: string, extra: string): string {
+  return `routes:
+  - name: openai
+    path: /openai
+    preset: openai
+    upstream: ${upstream}
+${extra}`;
+}
+
+async function status(response: Response): Promise<number> {
+  await response.body?.cancel();
+  return response.status;
+}
+
+Deno.test("limits.requests: N per window, RateLimit-* headers, then 429 with Retry-After", async () => {
+  const mock = await startMockUpstream();
+  const gateway = await startGateway(openai(mock.url, "    limits: { requests: 3/min }\n"), ENV);
+  try {
+    const remaining: (string | null)[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${gateway.url}/openai/v1/models`);
+      assert.equal(await status(response), 200);
+      assert.equal(response.headers.get("ratelimit-limit"), "3");
+      assert.equal(response.headers.get("ratelimit-policy"), "3;w=60");
+      remaining.push(response.headers.get("ratelimit-remaining"));
+    }
+    assert.deepEqual(remaining, ["2", "1", "0"]);
+    const limited = await fetch(`${gateway.url}/openai/v1/models`);
+    assert.equal(limited.status, 429);
+    assert.equal((await limited.json()).error.type, "rate_limited");
+    const retryAfter = Number(limited.headers.get("retry-after"));
+    assert.ok(retryAfter >= 1 && retryAfter <= 60, String(retryAfter));
+    assert.equal(limited.headers.get("ratelimit-remaining"), "0");
+    assert.equal(mock.requests.length, 3);
+  } finally {
+    await gateway.close();
+    await mock.close();
+  }
+});
+
+Deno.test("limits.concurrent: in-flight requests past the cap get 429 until one ends", async () => {
+  const mock = await startMockUpstream();
+  const gateway = await startGateway(
+    `routes:
+  - name: openai
+    path: /openai
+    upstream: ${mock.url}
+    allow: ["GET /**"]
+    limits: { concurrent: 2 }
+`,
+  );
+  try {
+    const streams = [
+      await fetch(`${gateway.url}/openai/v1/endless`),
+      await fetch(`${gateway.url}/openai/v1/endless`),
+    ];
+    assert.deepEqual(streams.map((s) => s.status), [200, 200]);
+    const third = await fetch(`${gateway.url}/openai/v1/models`);
+    assert.equal(await status(third), 429);
+    assert.equal(third.headers.get("retry-after"), "1");
+    await streams[0].body!.cancel();
+    let after = 0;
+    for (let i = 0; i < 50 && after !== 200; i++) {
+      await sleep(20);
+      after = await status(await fetch(`${gateway.url}/openai/v1/models`));
+    }
+    assert.equal(after, 200, "a slot comes back when a stream ends");
+    await streams[1].body!.cancel();
+  } finally {
+    await gateway.close();
+    await mock.close();
+  }
+});
+
+Deno.test("clients' own limits override the route's for them only", async () => {
+  const mock = await startMockUpstream();
+  const gateway = await startGateway(
+    `clients:
+  - { id: alice, token: alice-token, limits: { requests: 1/min } }
+  - { id: bob, token: bob-token }
+` + openai(mock.url, "    auth: token\n    limits: { requests: 3/min }\n"),
+    ENV,
+  );
+  const call = async (token: string) =>
+    await status(
+      await fetch(`${gateway.url}/openai/v1/models`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    );
+  try {
+    assert.deepEqual([await call("alice-token"), await call("alice-token")], [200, 429]);
+    assert.deepEqual(
+      [
+        await call("bob-token"),
+        await call("bob-token"),
+        await call("bob-token"),
+        await call("bob-token"),
+      ],
+      [200, 200, 200, 429],
+    );
+  } finally {
+    await gateway.close();
+    await mock.close();
+  }
+});
+
+Deno.test("limits.tokens: streamed usage is charged when the stream ends, without holding a byte back", async () => {
+  const mock = await startMockUpstream();
+  // Each streamed answer reports 10 tokens in its last event.
+  const gateway = await startGateway(openai(mock.url, "    limits: { tokens: 15/hour }\n"), ENV);
+  const stream = () =>
+    fetch(`${gateway.url}/openai/v1/chat/completions?spacing=5`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [] }),
+    });
+  try {
+    const first = await stream();
+    assert.equal(first.status, 200);
+    const text = await first.text();
+    assert.match(text, /"total_tokens":10/);
+    assert.match(text, /\[DONE\]/);
+    // The client's stream did not ask for usage; the gateway did, so the budget can count.
+    assert.deepEqual(JSON.parse(mock.requests[0].body).stream_options, { include_usage: true });
+    await sleep(50);
+    const second = await stream(); // 10 of 15 used: still under budget
+    assert.equal(second.status, 200);
+    await second.text();
+    await sleep(50);
+    const third = await stream(); // 20 of 15 used
+    assert.equal(third.status, 429);
+    assert.match((await third.json()).error.message, /Token budget/);
+    assert.equal(mock.requests.length, 2);
+    assert.deepEqual(gateway.logs.slice(0, 2).map((l) => l.tokens?.total), [10, 10]);
+  } finally {
+    await gateway.close();
+    await mock.close();
+  }
+});
+
+Deno.test("limits.body: a declared length past the cap is refused before the upstream is called", async () => {
+  const mock = await startMockUpstream();
+  const gateway = await startGateway(openai(mock.url, "    limits: { body: 1kb }\n"), ENV);
+  try {
+    const big = await fetch(`${gateway.url}/openai/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "x".repeat(2048),
+    });
+    assert.equal(big.status, 413);
+    assert.equal((await big.json()).error.type, "payload_too_large");
+    const small = await fetch(`${gateway.url}/openai/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: [] }),
+    });
+    assert.equal(await status(small), 200);
+    assert.equal(mock.requests.length, 1);
+    // A body passed on as sent keeps its declared length (a fixed-length upload, not chunked).
+    assert.equal(mock.requests[0].headers["content-length"], String(mock.requests[0].body.length));
+    assert.equal(mock.requests[0].headers["transfer-encoding"], undefined);
+  } finally {
+    await gateway.close();
+    await mock.close();
+  }
+});
+
+Deno.test("limits.body: a chunked upload is cut at the cap with 413, and the upstream request is aborted", async () => {
+  const upload = { bytes: 0, aborted: Promise.withResolvers<string>() };
+  const upstream = await serveLoopback(async (request) => {
+    try {
+      for await (const chunk of request.body!) upload.bytes += chunk.byteLength;
+      upload.aborted.resolve("completed");
+    } catch (error) {
+      upload.aborted.resolve(`aborted: ${(error as Error).name}`);
+    }
+    return Response.json({ received: upload.bytes });
+  });
+  const gateway = await startGateway(
+    `routes:
+  - name: files
+    path: /files
+    upstream: ${upstream.url}
+    allow: ["POST /upload"]
+    limits: { body: 64kb }
+`,
+  );
+  const chunk = new Uint8Array(16 * 1024);
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent >= 1024 * 1024) return controller.close();
+      await sleep(2);
+      sent += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  });
+  try {
+    const response = await fetch(`${gateway.url}/files/upload`, {
+      method: "POST",
+      body,
+      // @ts-ignore: streamed request bodies need duplex
+      duplex: "half",
+    });
+    assert.equal(response.status, 413);
+    assert.equal((await response.json()).error.type, "payload_too_large");
+    assert.match(await upload.aborted.promise, /^aborted/);
+    assert.ok(upload.bytes <= 64 * 1024, `the upstream got ${upload.bytes} bytes`);
+    assert.ok(sent < 1024 * 1024, "the client was stopped well before its 1 MiB");
+  } finally {
+    await gateway.close();
+    await upstream.close();
+  }
+});

@@ -4,16 +4,16 @@
  * Markdown table of requests/s, p50/p99 latency, peak RSS and ratios.
  *
  * keyward runs once as one process and once as two processes sharing the port
- * (`--reuse-port`). Then the extra workloads (`bench/extras.ts`): SSE per-event latency, a
- * 256 MB upload and download, 2,000 open streams.
+ * (`--reuse-port`). Then the lab (`bench/lab.ts`): SSE delay per event, 256 MB each way,
+ * 2,000 held streams.
  *
- * Options: `--quick` (one short round, smaller extras), `--rounds N`, `--seconds N`,
- * `--connections N`, `--skip-extras`.
+ * Options: `--quick` (one short round, 200 held streams), `--rounds N`, `--seconds N`,
+ * `--connections N`, `--skip-lab`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { FULL, QUICK, runExtras } from "./bench/extras.ts";
+import { formatLab, runLab } from "./bench/lab.ts";
 import {
   benchConfig,
   freePort,
@@ -32,7 +32,7 @@ const { values } = parseArgs({
     rounds: { type: "string" },
     seconds: { type: "string" },
     connections: { type: "string", default: "50" },
-    "skip-extras": { type: "boolean", default: false },
+    "skip-lab": { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds ?? (values.quick ? 1 : 3));
@@ -127,8 +127,8 @@ try {
   );
   for (const process of processes) await process.stop();
   processes.length = 0;
-  if (!values["skip-extras"]) {
-    console.log("\n" + await runExtras(dir, values.quick ? QUICK : FULL));
+  if (!values["skip-lab"]) {
+    console.log("\n" + formatLab(await runLab(dir, { streams: values.quick ? 200 : 2000 })));
   }
 } finally {
   for (const process of processes) await process.stop();

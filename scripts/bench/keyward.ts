@@ -117,17 +117,9 @@ export async function startKeyward(
   };
 }
 
-async function statusKb(pid: number, field: string): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-}
-
 /** Peak resident memory of a process, in MB (VmHWM). */
 export async function peakRssMb(pid: number): Promise<number> {
-  return await statusKb(pid, "VmHWM") / 1024;
-}
-
-/** Resident memory of a process now, in MB (VmRSS). */
-export async function rssMb(pid: number): Promise<number> {
-  return await statusKb(pid, "VmRSS") / 1024;
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
 }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { parseWrk } from "./wrk.ts";
 import { formatTable, median } from "./table.ts";
-import { percentile } from "./sse_latency.ts";
 
 const SAMPLE = `Running 3s test @ http://127.0.0.1:1/v1/x
   1 threads and 50 connections
@@ -34,12 +33,4 @@ Deno.test("the table shows ratios to nginx and direct for the same workload", ()
     table,
     /\| keyward \| json \| 1000 \| 1\.00 \| 2\.00 \| 60 \| 0\.50x \| 0\.25x \| 0 \|/,
   );
-});
-
-Deno.test("percentiles pick the value at or above the rank", () => {
-  const values = Array.from({ length: 100 }, (_, i) => 100 - i);
-  assert.equal(percentile(values, 50), 50);
-  assert.equal(percentile(values, 99), 99);
-  assert.equal(percentile([7], 99), 7);
-  assert.ok(Number.isNaN(percentile([], 50)));
 });

@@ -17,7 +17,7 @@ import { serve } from "./src/server.ts";
 const USAGE = `keyward: a gateway that keeps AI API keys on the server
 
 Usage:
-  keyward [serve] [--config FILE] [--port N] [--hostname H]
+  keyward [serve] [--config FILE] [--port N] [--hostname H] [--reuse-port]
   keyward check [--config FILE]
   keyward schema
 
@@ -25,6 +25,9 @@ Options:
   -c, --config FILE   routes.yaml to use (default ./routes.yaml)
   -p, --port N        port to listen on (beats PORT and server.port)
   -H, --hostname H    address to listen on (beats server.hostname)
+      --reuse-port    let several keyward processes share the port, one per core
+                      (Linux, needs --unstable-net; each process has its own memory
+                      store: use redis or kv to share limits)
   -h, --help          show this help
 `;
 
@@ -33,6 +36,7 @@ interface Args {
   config: string;
   port?: number;
   hostname?: string;
+  reusePort?: boolean;
 }
 
 /** Parses the command line; throws an Error with a message for the user. */
@@ -72,6 +76,10 @@ export function parseArgs(argv: readonly string[]): Args {
       case "--hostname":
         args.hostname = value();
         break;
+      case "--reuse-port":
+        if (inline !== undefined) throw new Error(`${flag} takes no value`);
+        args.reusePort = true;
+        break;
       case "-h":
       case "--help":
         args.command = "help";
@@ -110,6 +118,7 @@ async function main(argv: readonly string[]): Promise<number> {
           configPath: args.config,
           port: args.port,
           hostname: args.hostname,
+          reusePort: args.reusePort,
         });
         await server.finished;
         return 0;

@@ -3,12 +3,24 @@
  * against the mock upstream (the limit), driven by wrk over alternating rounds, printed as a
  * Markdown table of requests/s, p50/p99 latency, peak RSS and ratios.
  *
- * Options: `--quick` (one short round), `--rounds N`, `--seconds N`, `--connections N`.
+ * keyward runs once as one process and once as two processes sharing the port
+ * (`--reuse-port`). Then the lab (`bench/lab.ts`): SSE delay per event, 256 MB each way,
+ * 2,000 held streams.
+ *
+ * Options: `--quick` (one short round, 200 held streams), `--rounds N`, `--seconds N`,
+ * `--connections N`, `--skip-lab`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { benchConfig, type KeywardProcess, peakRssMb, startKeyward } from "./bench/keyward.ts";
+import { formatLab, runLab } from "./bench/lab.ts";
+import {
+  benchConfig,
+  freePort,
+  type KeywardProcess,
+  peakRssMb,
+  startKeyward,
+} from "./bench/keyward.ts";
 import { mockServer, proxyServer, startNginx } from "./bench/nginx.ts";
 import { formatTable, median, type Row } from "./bench/table.ts";
 import { runWrk, type WrkResult } from "./bench/wrk.ts";
@@ -20,18 +32,12 @@ const { values } = parseArgs({
     rounds: { type: "string" },
     seconds: { type: "string" },
     connections: { type: "string", default: "50" },
+    "skip-lab": { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds ?? (values.quick ? 1 : 3));
 const seconds = Number(values.seconds ?? (values.quick ? 3 : 5));
 const connections = Number(values.connections);
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 const dir = await Deno.makeTempDir({ prefix: "keyward-bench-" });
 const mockPort = freePort();
@@ -40,7 +46,12 @@ const mock = await startNginx(`${dir}/mock`, mockServer(mockPort));
 const nginx = await startNginx(`${dir}/proxy`, proxyServer(proxyPort, mockPort));
 const keyward = await startKeyward(dir, benchConfig(mockPort));
 const keyward1000 = await startKeyward(dir, benchConfig(mockPort, 999));
-const processes: KeywardProcess[] = [keyward, keyward1000];
+const sharedPort = freePort();
+const workers = [
+  await startKeyward(dir, benchConfig(mockPort), { port: sharedPort, args: ["--reuse-port"] }),
+  await startKeyward(dir, benchConfig(mockPort), { port: sharedPort, args: ["--reuse-port"] }),
+];
+const processes: KeywardProcess[] = [keyward, keyward1000, ...workers];
 
 try {
   const body = JSON.stringify({
@@ -51,6 +62,7 @@ try {
     { name: "direct", base: `http://127.0.0.1:${mockPort}`, workloads: ["json", "sse"] },
     { name: "nginx", base: `http://127.0.0.1:${proxyPort}/openai`, workloads: ["json", "sse"] },
     { name: "keyward", base: `${keyward.url}/openai`, workloads: ["json", "sse"] },
+    { name: "keyward, 2 workers", base: `${workers[0].url}/openai`, workloads: ["json", "sse"] },
     { name: "keyward, 1,000 routes", base: `${keyward1000.url}/openai`, workloads: ["json"] },
   ];
   const paths: Record<string, string> = { json: "/v1/chat/completions", sse: "/v1/stream" };
@@ -82,6 +94,7 @@ try {
     nginx: nginxWorkers.length ? await peakRssMb(nginxWorkers[0]) : undefined,
     keyward: await peakRssMb(keyward.pid),
     "keyward, 1,000 routes": await peakRssMb(keyward1000.pid),
+    "keyward, 2 workers": (await peakRssMb(workers[0].pid)) + (await peakRssMb(workers[1].pid)),
   };
   const rows: Row[] = [];
   for (const [key, runs] of results) {
@@ -99,7 +112,8 @@ try {
   rows.sort((a, b) => a.workload.localeCompare(b.workload));
   console.log(
     `keyward bench: ${rounds} round(s) x ${seconds}s, wrk -t1 -c${connections}, ` +
-      `${navigator.hardwareConcurrency} cores, one worker per server\n`,
+      `${navigator.hardwareConcurrency} cores, one worker per server unless named ` +
+      `(peak RSS of 2 workers is their sum)\n`,
   );
   console.log(formatTable(rows));
   const one = rows.find((r) => r.target === "keyward" && r.workload === "json")!;
@@ -111,6 +125,11 @@ try {
   console.log(
     `1,000 routes vs 1: ${((1 - many.rps / one.rps) * 100).toFixed(1)}% fewer requests/s`,
   );
+  for (const process of processes) await process.stop();
+  processes.length = 0;
+  if (!values["skip-lab"]) {
+    console.log("\n" + formatLab(await runLab(dir, { streams: values.quick ? 200 : 2000 })));
+  }
 } finally {
   for (const process of processes) await process.stop();
   await nginx.stop();

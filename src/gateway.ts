@@ -16,10 +16,10 @@ import {
 import { Secret } from "./keys/secret.ts";
 import { keyStatus } from "./keys/status.ts";
 import type { KeyEntry, KeyReaders } from "./keys/source.ts";
-import { type LogSink, stdoutSink } from "./observe/log.ts";
+import { isoNow, type LogSink, stdoutSink } from "./observe/log.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { errorResponse } from "./proxy/errors.ts";
-import { forward } from "./proxy/forward.ts";
+import { completedOf, forward } from "./proxy/forward.ts";
 import { forwardWithPool } from "./proxy/pool_retry.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 import { authRule, routeAuth } from "./auth/auth.ts";
@@ -125,7 +125,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   app.use(async (c, next) => {
     const raw = c.req.raw;
     const record = {
-      time: new Date().toISOString(),
+      time: isoNow(),
       id: requestId(raw.headers.get("x-request-id") ?? undefined),
       method: raw.method,
       path: c.req.path,
@@ -239,7 +239,14 @@ function forwardHandler(
         return errorResponse("key_unavailable", `Route ${route.name} has no key configured`);
       }
     }
-    const input = { request: c.req.raw, url, key, body: state.body, fetch: upstreamFetch };
+    const input = {
+      request: c.req.raw,
+      url,
+      key,
+      body: state.body,
+      fetch: upstreamFetch,
+      completed: completedOf(c.env),
+    };
     if (key && route.keys && route.keys.keys.length > 1 && key.origin !== "hook") {
       return await forwardWithPool(route, state, { ...input, key }, route.keys);
     }

@@ -19,6 +19,11 @@ export interface ServeOptions extends BuildOptions {
   port?: number;
   /** Listen address; beats the file. */
   hostname?: string;
+  /**
+   * Share the port with other processes (`SO_REUSEPORT`, Linux): run one keyward per core
+   * and the kernel spreads connections between them.
+   */
+  reusePort?: boolean;
   /** Reload when the file changes (default true). */
   watch?: boolean;
   /** Install SIGHUP/SIGINT/SIGTERM handlers (default true). */
@@ -68,6 +73,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const server = Deno.serve({
     port,
     hostname,
+    reusePort: options.reusePort,
     onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
   }, (request, info) => gateway.app.fetch(request, info));
   const addr = await listening.promise;

@@ -1,6 +1,7 @@
 /**
- * keyward as the benchmark runs it: `main.ts serve` in its own process, one worker, request
- * log lines to /dev/null, and the time from spawn to the first served request.
+ * keyward as the benchmark runs it: `main.ts serve` in its own process (or several sharing a
+ * port with `--reuse-port`), request log lines to /dev/null, and the time from spawn to the
+ * first served request.
  *
  * @module
  */
@@ -41,13 +42,31 @@ export function benchConfig(mockPort: number, decoys = 0): string {
   return lines.join("\n") + "\n";
 }
 
-/** Starts keyward on a free port with `yaml` written to `dir`. */
-export async function startKeyward(dir: string, yaml: string): Promise<KeywardProcess> {
-  const config = `${dir}/routes-${crypto.randomUUID()}.yaml`;
-  await Deno.writeTextFile(config, yaml);
+/** Where and how to start keyward. */
+export interface StartOptions {
+  /** Port to listen on (a free one by default). */
+  port?: number;
+  /** Extra `serve` arguments, e.g. `--reuse-port`. */
+  args?: string[];
+}
+
+/** A free loopback port. */
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
+  return port;
+}
+
+/** Starts keyward with `yaml` written to `dir`. */
+export async function startKeyward(
+  dir: string,
+  yaml: string,
+  options: StartOptions = {},
+): Promise<KeywardProcess> {
+  const config = `${dir}/routes-${crypto.randomUUID()}.yaml`;
+  await Deno.writeTextFile(config, yaml);
+  const port = options.port ?? freePort();
   const spawned = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -64,6 +83,7 @@ export async function startKeyward(dir: string, yaml: string): Promise<KeywardPr
       String(port),
       "--hostname",
       "127.0.0.1",
+      ...(options.args ?? []),
     ],
     env: { BENCH_KEY: "sk-bench-key", NO_COLOR: "1" },
     stdin: "null",

@@ -4,10 +4,11 @@
  *
  * @module
  */
+import type { HeaderRecord } from "../proxy/headers.ts";
 import type { Secret } from "./secret.ts";
 
-/** Puts a key on an outgoing request's headers or URL. */
-export type KeyInjector = (headers: Headers, url: URL, key: Secret) => void;
+/** Puts a key on an outgoing request's headers (lower-case names) or URL. */
+export type KeyInjector = (headers: HeaderRecord, url: URL, key: Secret) => void;
 
 /** How a route injects its key. */
 export interface InjectionConfig {
@@ -34,7 +35,9 @@ export function compileInjector(config: InjectionConfig): KeyInjector {
   }
   const header = (config.header ?? "authorization").toLowerCase();
   const [before, after] = splitFormat(config.format ?? "Bearer {key}");
-  return (headers, _url, key) => headers.set(header, before + key.reveal() + after);
+  return (headers, _url, key) => {
+    headers[header] = before + key.reveal() + after;
+  };
 }
 
 function splitFormat(format: string): [string, string] {

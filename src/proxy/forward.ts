@@ -5,23 +5,23 @@
  *
  * @module
  */
-import { finish, type RequestState } from "../context.ts";
+import type { RequestState } from "../context.ts";
 import type { KeyEntry } from "../keys/source.ts";
 import { UsageMeter } from "../observe/usage.ts";
 import type { CompiledRoute } from "../route.ts";
 import { errorResponse } from "./errors.ts";
-import { clientHeaders, upstreamHeaders } from "./headers.ts";
+import { Flight, UpstreamTimeout } from "./flight.ts";
+import { clientHeaders, type HeaderRecord, upstreamHeaders } from "./headers.ts";
 
 const BODYLESS = new Set(["GET", "HEAD"]);
 /** Error bodies up to this size are checked for an echoed key before they are passed on. */
 const MAX_SCRUB_BYTES = 1024 * 1024;
-
-class UpstreamTimeout extends Error {
-  constructor() {
-    super("Upstream did not answer in time");
-    this.name = "UpstreamTimeout";
-  }
-}
+/**
+ * Bodies of known length up to this size, on routes that read no usage, are passed through
+ * natively when the server can say when they were delivered. Their timeout then counts from
+ * the response headers to the end (a body this small does not run long while bytes flow).
+ */
+export const MAX_PASS_THROUGH_BYTES = 1024 * 1024;
 
 /** What the forwarder needs besides the route. */
 export interface ForwardInput {
@@ -35,6 +35,11 @@ export interface ForwardInput {
   body?: BodyInit | null;
   /** The fetch that reaches the upstream (the global one by default). */
   fetch?: typeof fetch;
+  /**
+   * Settles when the response has been delivered to the client (`Deno.serve`'s
+   * `info.completed`); when given, small bodies skip the JavaScript relay.
+   */
+  completed?: Promise<void>;
 }
 
 /**
@@ -52,29 +57,21 @@ export async function forward(
 ): Promise<Response> {
   const { request, url, key } = input;
   const headers = upstreamHeaders(request.headers, route.dropHeaders);
-  for (const [name, value] of route.headers) headers.set(name, value);
+  for (const [name, value] of route.headers) headers[name] = value;
   // An explicit accept-encoding stops fetch from decompressing: bytes pass through as sent.
   // Routes that read usage need plain bodies, or a client could hide its tokens with gzip.
-  headers.set(
-    "accept-encoding",
-    route.usage ? "identity" : (request.headers.get("accept-encoding") ?? "identity"),
-  );
+  headers["accept-encoding"] = route.usage
+    ? "identity"
+    : (request.headers.get("accept-encoding") ?? "identity");
   if (key) route.inject(headers, url, key.secret);
 
-  const controller = new AbortController();
-  const onClientAbort = () => controller.abort(request.signal.reason);
-  request.signal.addEventListener("abort", onClientAbort, { once: true });
-  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(
-    () => controller.abort(new UpstreamTimeout()),
-    route.timeoutMs,
-  );
+  const flight = new Flight(request, route.timeoutMs, state);
   const method = request.method;
   const body = input.body !== undefined ? input.body : BODYLESS.has(method) ? null : request.body;
   // A body sent as the client sent it keeps its declared length: the upstream gets a
   // fixed-length upload rather than a chunked one (Deno's client streams those far faster).
   // A rewritten body gets its length from fetch.
-  if (body === null || typeof body === "string") headers.delete("content-length");
-  const sentAt = performance.now();
+  if (body === null || typeof body === "string") delete headers["content-length"];
   let upstream: Response;
   try {
     upstream = await (input.fetch ?? fetch)(url, {
@@ -82,99 +79,68 @@ export async function forward(
       headers,
       body,
       redirect: "manual",
-      signal: controller.signal,
+      signal: flight.signal,
       // @ts-ignore: Deno and Node need duplex for streaming request bodies
       duplex: "half",
     });
   } catch (error) {
-    clearTimeout(timer);
-    request.signal.removeEventListener("abort", onClientAbort);
+    flight.settle();
     // A rule that cut the upload (a body past its cap) has the answer ready.
-    return state.refusal ?? failure(state, error, controller.signal.reason);
-  } finally {
-    // Deno.serve may abort request.signal once a response exists; from here on only a
-    // cancelled response body (a real hang-up) may abort the upstream.
-    request.signal.removeEventListener("abort", onClientAbort);
+    return state.refusal ?? failure(state, error, flight.signal.reason);
   }
-  state.record.ttfb_ms = round(performance.now() - sentAt);
+  const answeredAt = performance.now();
+  flight.answered(answeredAt);
+  state.record.ttfb_ms = round(answeredAt - flight.startedAt);
 
   const responseHeaders = clientHeaders(upstream.headers);
-  const location = responseHeaders.get("location");
+  const location = responseHeaders.location;
   if (location && key && location.includes(key.secret.reveal())) {
-    responseHeaders.set("location", location.replaceAll(key.secret.reveal(), "[redacted]"));
+    responseHeaders.location = location.replaceAll(key.secret.reveal(), "[redacted]");
   }
   if (upstream.status >= 400 && key && upstream.body) {
-    clearTimeout(timer);
+    flight.settle();
     return await scrubbed(upstream, responseHeaders, key, state);
   }
   if (!upstream.body || method === "HEAD") {
-    clearTimeout(timer);
+    flight.settle();
     await upstream.body?.cancel();
     return new Response(null, { status: upstream.status, headers: responseHeaders });
   }
 
-  // Past the first byte the timeout becomes an idle timeout: it fires only when no byte has
-  // come for a whole period, so a long stream runs on while bytes flow.
-  let lastByte = performance.now();
-  const idle = () => {
-    const silent = performance.now() - lastByte;
-    if (silent >= route.timeoutMs) controller.abort(new UpstreamTimeout());
-    else timer = setTimeout(idle, route.timeoutMs - silent);
-  };
-  clearTimeout(timer);
-  timer = setTimeout(idle, route.timeoutMs);
-
+  const init = { status: upstream.status, headers: responseHeaders };
+  if (!route.usage && input.completed) {
+    const length = knownLength(upstream.headers);
+    if (length !== undefined && length <= MAX_PASS_THROUGH_BYTES) {
+      flight.passThrough(input.completed, length);
+      return new Response(upstream.body, init);
+    }
+  }
   const meter = route.usage
     ? new UsageMeter(route.usage, upstream.headers.get("content-type"))
     : undefined;
-  const reader = upstream.body.getReader();
-  let bytes = 0;
-  let ended = false;
-  const end = (aborted: boolean) => {
-    if (ended) return;
-    ended = true;
-    clearTimeout(timer);
-    timer = undefined;
-    state.record.bytes_out = bytes;
-    if (aborted) state.record.aborted = true;
-    const usage = meter?.finish();
-    if (usage) state.record.tokens = usage;
-    finish(state);
-  };
-  state.streaming = true;
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(out) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          out.close();
-          end(false);
-          return;
-        }
-        lastByte = performance.now();
-        bytes += value.byteLength;
-        meter?.feed(value);
-        out.enqueue(value);
-      } catch (error) {
-        state.record.error = controller.signal.reason instanceof UpstreamTimeout
-          ? "upstream went silent mid-stream"
-          : `upstream stream failed: ${(error as Error).name}`;
-        out.error(error);
-        end(true);
-      }
-    },
-    cancel(reason) {
-      controller.abort(reason);
-      reader.cancel(reason).catch(() => {});
-      end(true);
-    },
-  }, { highWaterMark: 0 });
-  return new Response(stream, { status: upstream.status, headers: responseHeaders });
+  return new Response(flight.relay(upstream.body, meter), init);
+}
+
+/**
+ * The `completed` promise of `Deno.serve`'s handler info, when `env` (what Hono passes as
+ * `c.env`) is that info.
+ */
+export function completedOf(env: unknown): Promise<void> | undefined {
+  const completed = (env as { completed?: Promise<void> } | undefined)?.completed;
+  return completed instanceof Promise ? completed : undefined;
+}
+
+/** The body length the upstream declared, when it is exact (no content coding to undo). */
+function knownLength(headers: Headers): number | undefined {
+  const text = headers.get("content-length");
+  if (text === null) return undefined;
+  const length = Number(text);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
 async function scrubbed(
   upstream: Response,
-  headers: Headers,
+  headers: HeaderRecord,
   key: KeyEntry,
   state: RequestState,
 ): Promise<Response> {

@@ -55,24 +55,35 @@ export function requestDropSet(extra: readonly (string | undefined)[]): Set<stri
 }
 
 /**
+ * Headers as a plain record, lower-case name to value: what the hot path builds and hands to
+ * `fetch` and `Response`. Cheaper than a `Headers` object, which they would copy again. It has
+ * no prototype, so any header name is just a key.
+ */
+export type HeaderRecord = Record<string, string>;
+
+/** The header names a `Connection` header lists (hop-by-hop by the client's say-so). */
+function connectionNamed(incoming: Headers): Set<string> | undefined {
+  const connection = incoming.get("connection");
+  return connection ? new Set(connection.toLowerCase().split(",").map((s) => s.trim())) : undefined;
+}
+
+/**
  * Copies the client's request headers for the upstream, leaving out `drop` and any header
  * the client named in `Connection`.
  *
  * @example
  * ```ts
  * const headers = upstreamHeaders(request.headers, requestDropSet(["x-goog-api-key"]));
+ * headers["accept-encoding"] = "identity";
  * ```
  */
-export function upstreamHeaders(incoming: Headers, drop: ReadonlySet<string>): Headers {
-  const out = new Headers();
-  const connection = incoming.get("connection");
-  const named = connection
-    ? new Set(connection.toLowerCase().split(",").map((s) => s.trim()))
-    : undefined;
-  for (const [name, value] of incoming) {
-    if (drop.has(name) || named?.has(name)) continue;
-    out.append(name, value);
-  }
+export function upstreamHeaders(incoming: Headers, drop: ReadonlySet<string>): HeaderRecord {
+  const out: HeaderRecord = Object.create(null);
+  const named = connectionNamed(incoming);
+  // forEach, not for-of: the same combined pairs, without an iterator object per header.
+  incoming.forEach((value, name) => {
+    if (!drop.has(name) && !named?.has(name)) out[name] = value;
+  });
   return out;
 }
 
@@ -80,15 +91,11 @@ export function upstreamHeaders(incoming: Headers, drop: ReadonlySet<string>): H
  * Copies the upstream's response headers for the client, without hop-by-hop headers,
  * cookies or a length the gateway may not keep.
  */
-export function clientHeaders(incoming: Headers): Headers {
-  const out = new Headers();
-  const connection = incoming.get("connection");
-  const named = connection
-    ? new Set(connection.toLowerCase().split(",").map((s) => s.trim()))
-    : undefined;
-  for (const [name, value] of incoming) {
-    if (RESPONSE_DROP.has(name) || named?.has(name)) continue;
-    out.append(name, value);
-  }
+export function clientHeaders(incoming: Headers): HeaderRecord {
+  const out: HeaderRecord = Object.create(null);
+  const named = connectionNamed(incoming);
+  incoming.forEach((value, name) => {
+    if (!RESPONSE_DROP.has(name) && !named?.has(name)) out[name] = value;
+  });
   return out;
 }

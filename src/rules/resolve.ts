@@ -45,6 +45,15 @@ export function resolveRule(route: CompiledRoute): Rule {
     };
   }
   const base = route.upstream!;
+  // Everything before the path ("https://host:port"), then the base path: the upstream URL is
+  // one string parsed once per request, not a copy of `base` with its path and query set.
+  // The rest of the path comes from a parsed pathname (no query, fragment or backslash in
+  // it), so it parses as the pathname setter would.
+  const head = base.href.slice(
+    0,
+    base.href.length - base.pathname.length - base.search.length -
+      base.hash.length,
+  );
   const basePath = base.pathname.replace(/\/+$/, "");
   const prefix = route.path === "/" ? "" : route.path;
   return async (c, next) => {
@@ -56,9 +65,7 @@ export function resolveRule(route: CompiledRoute): Rule {
     const rest = raw.slice(prefix.length) || "/";
     const check = checkPath(rest);
     if (!check.ok) return errorResponse("invalid_request", check.reason);
-    const url = new URL(base);
-    url.pathname = basePath + rest;
-    url.search = requestUrl.search;
+    const url = new URL(head + basePath + rest + requestUrl.search);
     if (drop.length > 0) cleanQuery(url);
     const state = c.var.state;
     state.upstreamUrl = url;

@@ -40,10 +40,14 @@ async function collect(stream: ReadableStream<Uint8Array>, into: Record<string, 
   }
 }
 
-/** Starts `deno run main.ts serve` on 127.0.0.1 with a temp config holding `yaml`. */
+/**
+ * Starts `deno run main.ts serve` on 127.0.0.1 with a temp config holding `yaml`; `args` are
+ * added to the command line (a later `--port` wins).
+ */
 export async function startGatewayProcess(
   yaml: string,
   env: Record<string, string> = {},
+  args: readonly string[] = [],
 ): Promise<GatewayProcess> {
   const dir = await Deno.makeTempDir({ prefix: "keyward-test-" });
   const configPath = `${dir}/routes.yaml`;
@@ -60,6 +64,7 @@ export async function startGatewayProcess(
       "0",
       "--hostname",
       "127.0.0.1",
+      ...args,
     ],
     env: { ...env, NO_COLOR: "1" },
     clearEnv: true,

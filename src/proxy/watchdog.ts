@@ -1,0 +1,87 @@
+/**
+ * One timer for every request in flight. Instead of a `setTimeout` (and its clear) per
+ * request, each upstream call registers a {@linkcode Watched} entry here; a single timer wakes
+ * at the earliest deadline (at most once a second while anything is watched), expires what is
+ * due and gives slow requests their `tick`. The timer runs only while something is watched.
+ *
+ * @module
+ */
+
+/** Longest sleep between checks while anything is watched, in ms. */
+export const TICK_MS = 1000;
+/** Shortest sleep between checks, so a burst of due entries is handled in one pass. */
+const MIN_SLEEP_MS = 5;
+
+/** Something with a deadline: a request waiting for its upstream, or a stream going quiet. */
+export interface Watched {
+  /** `performance.now()` past which {@linkcode Watched.expire} runs, unless pushed back. */
+  deadline: number;
+  /**
+   * Called on each check before the deadline is compared; may push `deadline` back (a stream
+   * that saw bytes since the last check) or start watching for more (a client hang-up).
+   */
+  tick(now: number): void;
+  /** Called once when the deadline has passed; the entry is no longer watched. */
+  expire(): void;
+}
+
+const watched = new Set<Watched>();
+let timer: ReturnType<typeof setTimeout> | undefined;
+let wakeAt = Infinity;
+
+function schedule(at: number, now: number): void {
+  if (timer !== undefined) clearTimeout(timer);
+  wakeAt = Math.max(at, now + MIN_SLEEP_MS);
+  timer = setTimeout(check, wakeAt - now);
+}
+
+function check(): void {
+  timer = undefined;
+  wakeAt = Infinity;
+  const now = performance.now();
+  let next = now + TICK_MS;
+  for (const entry of watched) {
+    entry.tick(now);
+    if (entry.deadline <= now) {
+      watched.delete(entry);
+      try {
+        entry.expire();
+      } catch {
+        // one failing entry must not keep the others from expiring
+      }
+    } else if (entry.deadline < next) {
+      next = entry.deadline;
+    }
+  }
+  if (watched.size > 0) schedule(next, now);
+}
+
+/**
+ * Starts watching `entry`.
+ *
+ * @example
+ * ```ts
+ * const entry = { deadline: performance.now() + 500, tick() {}, expire: () => controller.abort() };
+ * watch(entry);
+ * // ... the answer came in time:
+ * unwatch(entry);
+ * ```
+ */
+export function watch(entry: Watched, now: number = performance.now()): void {
+  watched.add(entry);
+  const soonest = Math.min(entry.deadline, now + TICK_MS);
+  if (soonest < wakeAt) schedule(soonest, now);
+}
+
+/** Stops watching `entry` (nothing happens if it was not watched). */
+export function unwatch(entry: Watched): void {
+  if (!watched.delete(entry) || watched.size > 0 || timer === undefined) return;
+  clearTimeout(timer);
+  timer = undefined;
+  wakeAt = Infinity;
+}
+
+/** How many entries are watched now (for tests). */
+export function watchedCount(): number {
+  return watched.size;
+}

@@ -3,8 +3,9 @@
  * against the mock upstream (the limit), driven by wrk over alternating rounds, printed as a
  * Markdown table of requests/s, p50/p99 latency, peak RSS and ratios.
  *
- * keyward runs once as one process and once as two processes sharing the port
- * (`--reuse-port`). Then the lab (`bench/lab.ts`): SSE delay per event, 256 MB each way,
+ * keyward runs as one process, as two processes sharing the port (`--reuse-port`), with
+ * 1,000 routes, and metering usage as the presets do; the inference.sh and fal SDK proxies
+ * (Express on Node) run as peers where Node is installed. Then the lab (`bench/lab.ts`): SSE delay per event, 256 MB each way,
  * 2,000 held streams.
  *
  * Options: `--quick` (one short round, 200 held streams), `--rounds N`, `--seconds N`,
@@ -22,6 +23,7 @@ import {
   startKeyward,
 } from "./bench/keyward.ts";
 import { mockServer, proxyServer, startNginx } from "./bench/nginx.ts";
+import { startPeers } from "./bench/peers.ts";
 import { formatTable, median, type Row } from "./bench/table.ts";
 import { runWrk, type WrkResult } from "./bench/wrk.ts";
 
@@ -46,43 +48,70 @@ const mock = await startNginx(`${dir}/mock`, mockServer(mockPort));
 const nginx = await startNginx(`${dir}/proxy`, proxyServer(proxyPort, mockPort));
 const keyward = await startKeyward(dir, benchConfig(mockPort));
 const keyward1000 = await startKeyward(dir, benchConfig(mockPort, 999));
+const metered = await startKeyward(dir, benchConfig(mockPort, 0, true));
 const sharedPort = freePort();
 const workers = [
   await startKeyward(dir, benchConfig(mockPort), { port: sharedPort, args: ["--reuse-port"] }),
   await startKeyward(dir, benchConfig(mockPort), { port: sharedPort, args: ["--reuse-port"] }),
 ];
-const processes: KeywardProcess[] = [keyward, keyward1000, ...workers];
+const processes: KeywardProcess[] = [keyward, keyward1000, metered, ...workers];
+const peers = await startPeers(dir, `http://127.0.0.1:${mockPort}/v1/chat/completions`);
 
 try {
   const body = JSON.stringify({
     model: "gpt-4o-mini",
     messages: [{ role: "user", content: "Hi" }],
   });
-  const targets: { name: string; base: string; workloads: string[] }[] = [
+  const targets: {
+    name: string;
+    base: string;
+    workloads: string[];
+    headers?: Record<string, string>;
+  }[] = [
     { name: "direct", base: `http://127.0.0.1:${mockPort}`, workloads: ["json", "sse"] },
     { name: "nginx", base: `http://127.0.0.1:${proxyPort}/openai`, workloads: ["json", "sse"] },
     { name: "keyward", base: `${keyward.url}/openai`, workloads: ["json", "sse"] },
     { name: "keyward, 2 workers", base: `${workers[0].url}/openai`, workloads: ["json", "sse"] },
     { name: "keyward, 1,000 routes", base: `${keyward1000.url}/openai`, workloads: ["json"] },
+    { name: "keyward, usage metered", base: `${metered.url}/openai`, workloads: ["json", "sse"] },
+    // The SDK proxies take the full target URL in a header: their path is the whole base.
+    ...peers.map((peer) => ({
+      name: peer.name,
+      base: peer.url,
+      workloads: ["peer"],
+      headers: peer.headers,
+    })),
   ];
-  const paths: Record<string, string> = { json: "/v1/chat/completions", sse: "/v1/stream" };
+  const paths: Record<string, string> = {
+    json: "/v1/chat/completions",
+    sse: "/v1/stream",
+    peer: "",
+  };
+  const workloadOf = (workload: string) => workload === "peer" ? "json" : workload;
   const results = new Map<string, WrkResult[]>();
   // warm-up, so JIT and connection pools are ready before anything is counted
   for (const target of targets) {
     for (const workload of target.workloads) {
-      await runWrk(target.base + paths[workload], { connections, seconds: 1, body, dir });
+      await runWrk(target.base + paths[workload], {
+        connections,
+        seconds: 1,
+        body,
+        dir,
+        headers: target.headers,
+      });
     }
   }
   for (let round = 0; round < rounds; round++) {
-    for (const workload of ["json", "sse"]) {
+    for (const workload of ["json", "sse", "peer"]) {
       for (const target of targets) {
         if (!target.workloads.includes(workload)) continue;
-        const key = `${target.name}|${workload}`;
+        const key = `${target.name}|${workloadOf(workload)}`;
         const result = await runWrk(target.base + paths[workload], {
           connections,
           seconds,
           body,
           dir,
+          headers: target.headers,
         });
         results.set(key, [...(results.get(key) ?? []), result]);
         console.error(`round ${round + 1}: ${key} ${Math.round(result.rps)} req/s`);
@@ -95,7 +124,9 @@ try {
     keyward: await peakRssMb(keyward.pid),
     "keyward, 1,000 routes": await peakRssMb(keyward1000.pid),
     "keyward, 2 workers": (await peakRssMb(workers[0].pid)) + (await peakRssMb(workers[1].pid)),
+    "keyward, usage metered": await peakRssMb(metered.pid),
   };
+  for (const peer of peers) rss[peer.name] = await peakRssMb(peer.pid);
   const rows: Row[] = [];
   for (const [key, runs] of results) {
     const [target, workload] = key.split("|");
@@ -125,13 +156,19 @@ try {
   console.log(
     `1,000 routes vs 1: ${((1 - many.rps / one.rps) * 100).toFixed(1)}% fewer requests/s`,
   );
+  for (const peer of peers) {
+    const row = rows.find((r) => r.target === peer.name);
+    if (row) console.log(`keyward vs ${peer.name}: ${(one.rps / row.rps).toFixed(1)}x requests/s`);
+  }
   for (const process of processes) await process.stop();
   processes.length = 0;
+  for (const peer of peers.splice(0)) await peer.stop();
   if (!values["skip-lab"]) {
     console.log("\n" + formatLab(await runLab(dir, { streams: values.quick ? 200 : 2000 })));
   }
 } finally {
   for (const process of processes) await process.stop();
+  for (const peer of peers) await peer.stop();
   await nginx.stop();
   await mock.stop();
   await Deno.remove(dir, { recursive: true });

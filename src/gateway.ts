@@ -22,6 +22,8 @@ import { errorResponse } from "./proxy/errors.ts";
 import { completedOf, forward } from "./proxy/forward.ts";
 import { forwardWithPool } from "./proxy/pool_retry.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
+import { RouteTable } from "./route_table.ts";
+import { type Chain, composeRules } from "./chain.ts";
 import { authRule, routeAuth } from "./auth/auth.ts";
 import { compileTokens } from "./auth/token.ts";
 import { bodyRule } from "./body/rule.ts";
@@ -166,6 +168,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       }));
   }
 
+  const table = new RouteTable<Chain>();
   for (const route of routes) {
     const chain: Rule[] = [bind(route), resolveRule(route)];
     // Who is calling is settled before anything about the route is revealed (403 vs 401).
@@ -178,18 +181,18 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       chain.push(bodyRule(rules, route.config.body !== undefined, limits));
     }
     chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));
-    // Hono's typings want a fixed arity; the chain's length depends on the route's rules.
-    const all = app.all.bind(app) as unknown as (path: string, ...handlers: Rule[]) => void;
-    if (route.target) {
-      all(route.path, ...chain);
-    } else {
-      const prefix = route.path === "/" ? "" : route.path;
-      if (prefix) all(prefix, ...chain);
-      all(`${prefix}/*`, ...chain);
-    }
+    table.add(route.path, route.target ? "target" : "path", composeRules(chain));
   }
+  // One handler for every route: the table finds a route in time that does not grow with
+  // their number, where Hono's router would match every route's pattern.
+  app.all("*", async (c) => {
+    const run = table.find(c.req.path);
+    if (!run) return notFound(c.req.path);
+    await run(c);
+    return c.res;
+  });
 
-  app.notFound((c) => errorResponse("not_found", `No route for ${c.req.path}`));
+  app.notFound((c) => notFound(c.req.path));
   app.onError((error, c) => {
     const state = c.var.state;
     if (state) state.record.error = `internal: ${error.name}`;
@@ -197,6 +200,10 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   });
   const close = options.store ? () => Promise.resolve() : () => store.close();
   return { app, routes, store, close };
+}
+
+function notFound(path: string): Response {
+  return errorResponse("not_found", `No route for ${path}`);
 }
 
 function bind(route: CompiledRoute): Rule {

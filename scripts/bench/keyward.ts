@@ -20,8 +20,11 @@ export interface KeywardProcess {
   stop(): Promise<void>;
 }
 
-/** The bench routes.yaml: `/openai` to the mock, after `decoys` other routes. */
-export function benchConfig(mockPort: number, decoys = 0): string {
+/**
+ * The bench routes.yaml: `/openai` to the mock, after `decoys` other routes; with `usage`, the
+ * route meters token usage as the provider presets do.
+ */
+export function benchConfig(mockPort: number, decoys = 0, usage = false): string {
   const lines = ["routes:"];
   for (let i = 0; i < decoys; i++) {
     lines.push(
@@ -39,6 +42,8 @@ export function benchConfig(mockPort: number, decoys = 0): string {
     "    key: { env: BENCH_KEY }",
     '    allow: ["POST /v1/chat/completions", "POST /v1/stream"]',
   );
+  // As the presets do: read token usage from every response (the JavaScript relay path).
+  if (usage) lines.push("    usage: openai");
   return lines.join("\n") + "\n";
 }
 

@@ -44,6 +44,8 @@ export interface WrkOptions {
   body: string;
   /** Folder for wrk's Lua script. */
   dir: string;
+  /** Extra request headers (a proxy SDK's target URL). */
+  headers?: Record<string, string>;
 }
 
 /** Runs wrk (one thread) against `url`, POSTing the body. */
@@ -53,7 +55,10 @@ export async function runWrk(url: string, options: WrkOptions): Promise<WrkResul
     script,
     `wrk.method = "POST"\nwrk.body = ${JSON.stringify(options.body)}\n` +
       `wrk.headers["Content-Type"] = "application/json"\n` +
-      `wrk.headers["Authorization"] = "Bearer client-token"\n`,
+      `wrk.headers["Authorization"] = "Bearer client-token"\n` +
+      Object.entries(options.headers ?? {})
+        .map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}\n`)
+        .join(""),
   );
   const out = await new Deno.Command("wrk", {
     args: [

@@ -15,6 +15,7 @@ export interface LabResult {
   /** 256 MB each way: MB/s direct and through keyward, and keyward's RSS growth in MB. */
   transfer: {
     upload: { direct: number; keyward: number };
+    chunkedUpload: { direct: number; keyward: number };
     download: { direct: number; keyward: number };
     rssGrowthMb: number;
   };
@@ -97,8 +98,12 @@ export async function runLab(dir: string, options: { streams: number }): Promise
     const before = await rssMb(keyward.pid, "VmRSS");
     const transfer = {
       upload: {
-        direct: await upload(`${lab.url}/v1/sink`, TRANSFER_BYTES),
-        keyward: await upload(`${via}/v1/sink`, TRANSFER_BYTES),
+        direct: await upload(`${lab.url}/v1/sink`, TRANSFER_BYTES, false),
+        keyward: await upload(`${via}/v1/sink`, TRANSFER_BYTES, false),
+      },
+      chunkedUpload: {
+        direct: await upload(`${lab.url}/v1/sink`, TRANSFER_BYTES, true),
+        keyward: await upload(`${via}/v1/sink`, TRANSFER_BYTES, true),
       },
       download: {
         direct: await download(`${lab.url}/v1/source?mb=256`, TRANSFER_BYTES),
@@ -143,11 +148,14 @@ export function formatLab(result: LabResult): string {
     `  direct p50 ${f(sse.direct[0])} p99 ${f(sse.direct[1])}; ` +
     `keyward p50 ${f(sse.keyward[0])} p99 ${f(sse.keyward[1])}; ` +
     `added p50 ${f(sse.keyward[0] - sse.direct[0])} p99 ${f(sse.keyward[1] - sse.direct[1])}`,
-    `256 MB upload: direct ${f(transfer.upload.direct, 0)} MB/s, keyward ${
+    `256 MB upload (declared length): direct ${f(transfer.upload.direct, 0)} MB/s, keyward ${
       f(transfer.upload.keyward, 0)
-    } MB/s; download: direct ${f(transfer.download.direct, 0)} MB/s, keyward ${
+    } MB/s; chunked: direct ${f(transfer.chunkedUpload.direct, 0)} MB/s, keyward ${
+      f(transfer.chunkedUpload.keyward, 0)
+    } MB/s`,
+    `256 MB download: direct ${f(transfer.download.direct, 0)} MB/s, keyward ${
       f(transfer.download.keyward, 0)
-    } MB/s; keyward RSS growth over both: ${f(transfer.rssGrowthMb, 1)} MB`,
+    } MB/s; keyward RSS growth over the three transfers: ${f(transfer.rssGrowthMb, 1)} MB`,
     `${streams.count} SSE streams held open: keyward RSS ${f(streams.rssMb, 0)} MB, ` +
     `${f(streams.perStreamKb, 1)} KB per stream`,
   ].join("\n");

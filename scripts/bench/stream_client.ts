@@ -37,13 +37,15 @@ export function percentile(values: number[], p: number): number {
 }
 
 /**
- * Posts `bytes` of zeros as a chunked upload with curl (Deno's own fetch uploads a stream to a
- * streaming proxy far slower than a real client would, which would measure the client);
- * resolves to the MB/s achieved.
+ * Posts `bytes` of zeros with curl, chunked or with a declared length (Deno's own fetch
+ * uploads a stream to a streaming proxy far slower than a real client would, which would
+ * measure the client); resolves to the MB/s achieved.
  */
-export async function upload(url: string, bytes: number): Promise<number> {
+export async function upload(url: string, bytes: number, chunked: boolean): Promise<number> {
+  // With a declared length curl streams stdin as a fixed-length body, as browsers send files.
+  const length = chunked ? [] : ["-H", `Content-Length: ${bytes}`, "-H", "Transfer-Encoding:"];
   const child = new Deno.Command("curl", {
-    args: ["-sS", "-X", "POST", "-T", "-", "-w", "\n%{speed_upload}", url],
+    args: ["-sS", "-X", "POST", "-T", "-", ...length, "-w", "\n%{speed_upload}", url],
     stdin: "piped",
     stdout: "piped",
   }).spawn();

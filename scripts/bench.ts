@@ -24,6 +24,7 @@ import {
 } from "./bench/keyward.ts";
 import { mockServer, proxyServer, startNginx } from "./bench/nginx.ts";
 import { startPeers } from "./bench/peers.ts";
+import { startBareProxy } from "./bench/bare_proxy.ts";
 import { formatTable, median, type Row } from "./bench/table.ts";
 import { runWrk, type WrkResult } from "./bench/wrk.ts";
 
@@ -55,6 +56,7 @@ const workers = [
   await startKeyward(dir, benchConfig(mockPort), { port: sharedPort, args: ["--reuse-port"] }),
 ];
 const processes: KeywardProcess[] = [keyward, keyward1000, metered, ...workers];
+const bare = await startBareProxy(freePort(), `http://127.0.0.1:${mockPort}`);
 const peers = await startPeers(dir, `http://127.0.0.1:${mockPort}/v1/chat/completions`);
 
 try {
@@ -70,6 +72,7 @@ try {
   }[] = [
     { name: "direct", base: `http://127.0.0.1:${mockPort}`, workloads: ["json", "sse"] },
     { name: "nginx", base: `http://127.0.0.1:${proxyPort}/openai`, workloads: ["json", "sse"] },
+    { name: "Deno.serve + fetch, no checks", base: bare.url, workloads: ["json", "sse"] },
     { name: "keyward", base: `${keyward.url}/openai`, workloads: ["json", "sse"] },
     { name: "keyward, 2 workers", base: `${workers[0].url}/openai`, workloads: ["json", "sse"] },
     { name: "keyward, 1,000 routes", base: `${keyward1000.url}/openai`, workloads: ["json"] },
@@ -125,6 +128,7 @@ try {
     "keyward, 1,000 routes": await peakRssMb(keyward1000.pid),
     "keyward, 2 workers": (await peakRssMb(workers[0].pid)) + (await peakRssMb(workers[1].pid)),
     "keyward, usage metered": await peakRssMb(metered.pid),
+    "Deno.serve + fetch, no checks": await peakRssMb(bare.pid),
   };
   for (const peer of peers) rss[peer.name] = await peakRssMb(peer.pid);
   const rows: Row[] = [];
@@ -169,6 +173,7 @@ try {
 } finally {
   for (const process of processes) await process.stop();
   for (const peer of peers) await peer.stop();
+  await bare.stop();
   await nginx.stop();
   await mock.stop();
   await Deno.remove(dir, { recursive: true });

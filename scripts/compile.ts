@@ -38,6 +38,8 @@ for (const { target, output } of builds) {
   const args = [
     "compile",
     "--no-check",
+    // `serve --reuse-port` (several processes on one port) needs Deno's unstable net API.
+    "--unstable-net",
     ...permissions,
     ...(target ? ["--target", target] : []),
     "--output",

@@ -39,16 +39,15 @@ export function derivePermissions(
   const named = new Set<string>();
   const required = new Set<string>();
   for (const match of text.matchAll(/\$\{(\w+)(:-[^}]*)?\}/g)) {
-    named.add(match[1]);
     if (!match[2]) required.add(match[1]);
   }
   // Values come from the build environment or the defaults; a required variable that is not
-  // set at build time gets a stand-in, so a key can stay out of the build machine.
-  const { config } = loadConfigText(
-    text,
-    configPath,
-    (name) => env(name) ?? (required.has(name) ? "unset" : undefined),
-  );
+  // set at build time gets a stand-in, so a key can stay out of the build machine. Only the
+  // variables the loader asks for are granted: a `${VAR}` in a comment is not.
+  const { config } = loadConfigText(text, configPath, (name) => {
+    named.add(name);
+    return env(name) ?? (required.has(name) ? "unset" : undefined);
+  });
   const net = new Set<string>();
   const read = new Set<string>([configPath]);
   const readers = { env: () => undefined, file: () => undefined };

@@ -66,3 +66,12 @@ routes:
     "--unstable-kv",
   ]);
 });
+
+Deno.test("a variable named only in a comment is not granted", () => {
+  const flags = derivePermissions(
+    "routes.yaml",
+    '# clients: [{ id: a, token: "${COMMENTED_TOKEN}" }]\nroutes:\n  - { name: o, path: /o, preset: openai } # ${ALSO_COMMENTED}\n',
+    () => undefined,
+  );
+  assert.equal(flags[1], "--allow-env=OPENAI_API_KEY,PORT");
+});

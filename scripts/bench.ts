@@ -15,16 +15,11 @@
  */
 import { parseArgs } from "node:util";
 import { formatLab, runLab } from "./bench/lab.ts";
-import {
-  benchConfig,
-  freePort,
-  type KeywardProcess,
-  peakRssMb,
-  startKeyward,
-} from "./bench/keyward.ts";
+import { benchConfig, type KeywardProcess, peakRssMb, startKeyward } from "./bench/keyward.ts";
 import { mockServer, proxyServer, startNginx } from "./bench/nginx.ts";
 import { startPeers } from "./bench/peers.ts";
 import { startBareProxy } from "./bench/bare_proxy.ts";
+import { freePort } from "./bench/spawn.ts";
 import { formatTable, median, type Row } from "./bench/table.ts";
 import { runWrk, type WrkResult } from "./bench/wrk.ts";
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { startListening } from "./spawn.ts";
 
 /** A running bare proxy. */
 export interface BareProxy {
@@ -19,28 +20,14 @@ export interface BareProxy {
 
 /** Starts the bare proxy on `port`, in front of `upstream`. */
 export async function startBareProxy(port: number, upstream: string): Promise<BareProxy> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", new URL(import.meta.url).pathname, String(port), upstream],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  for (let i = 0;; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch {
-      if (i > 400) throw new Error("the bare proxy did not start");
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  return {
-    url: `http://127.0.0.1:${port}/openai`,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+  const proxy = await startListening("the bare proxy", Deno.execPath(), [
+    "run",
+    "--allow-net",
+    new URL(import.meta.url).pathname,
+    String(port),
+    upstream,
+  ], port);
+  return { url: `http://127.0.0.1:${port}/openai`, pid: proxy.pid, stop: proxy.stop };
 }
 
 if (import.meta.main) {

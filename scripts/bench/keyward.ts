@@ -6,6 +6,8 @@
  * @module
  */
 
+import { freePort } from "./spawn.ts";
+
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** A running keyward process. */
@@ -53,14 +55,6 @@ export interface StartOptions {
   port?: number;
   /** Extra `serve` arguments, e.g. `--reuse-port`. */
   args?: string[];
-}
-
-/** A free loopback port. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** Starts keyward with `yaml` written to `dir`. */

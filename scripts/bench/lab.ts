@@ -6,6 +6,7 @@
  * @module
  */
 import { type KeywardProcess, startKeyward } from "./keyward.ts";
+import { freePort, startListening } from "./spawn.ts";
 import { download, eventDelays, holdStreams, percentile, upload } from "./stream_client.ts";
 
 /** What the lab measured. */
@@ -30,36 +31,16 @@ async function rssMb(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 async function startLabUpstream(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", new URL("./lab_upstream.ts", import.meta.url).pathname, `${port}`],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  for (let i = 0;; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch {
-      if (i > 400) throw new Error("the lab upstream did not start");
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+  const script = new URL("./lab_upstream.ts", import.meta.url).pathname;
+  const lab = await startListening("the lab upstream", Deno.execPath(), [
+    "run",
+    "--allow-net",
+    script,
+    `${port}`,
+  ], port);
+  return { url: `http://127.0.0.1:${port}`, stop: lab.stop };
 }
 
 async function sseDelays(base: string, streams: number, events: number): Promise<number[]> {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { freePort, startListening } from "./spawn.ts";
 
 const PEERS = [
   {
@@ -44,29 +45,6 @@ async function hasNode(): Promise<boolean> {
   }
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function waitForPort(port: number, child: Deno.ChildProcess, name: string) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new Error(`${name} did not start`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
 /**
  * Bundles and starts every peer that can run here (Node on the PATH); returns none, with a
  * note on standard error, when it cannot.
@@ -95,22 +73,16 @@ export async function startPeers(dir: string, targetUrl: string): Promise<Peer[]
       continue;
     }
     const port = freePort();
-    const child = new Deno.Command("node", {
-      args: [bundle],
-      env: { PORT: String(port), NODE_ENV: "production" },
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    await waitForPort(port, child, peer.name);
+    const server = await startListening(peer.name, "node", [bundle], port, {
+      PORT: String(port),
+      NODE_ENV: "production",
+    });
     peers.push({
       name: peer.name,
       url: `http://127.0.0.1:${port}${peer.path}`,
       headers: { [peer.header]: targetUrl },
-      pid: child.pid,
-      async stop() {
-        child.kill("SIGTERM");
-        await child.status;
-      },
+      pid: server.pid,
+      stop: server.stop,
     });
   }
   return peers;

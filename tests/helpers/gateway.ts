@@ -7,6 +7,7 @@
 import { loadConfigText } from "../../src/config/load.ts";
 import { buildGateway, type GatewayHooks } from "../../src/gateway.ts";
 import type { KeyReaders } from "../../src/keys/source.ts";
+import { Http1Client } from "../../src/proxy/http1/client.ts";
 import type { RequestRecord } from "../../src/observe/log.ts";
 
 /** A running in-process gateway. */
@@ -32,8 +33,11 @@ export async function startGateway(
 ): Promise<TestGateway> {
   const { config } = loadConfigText(yaml, "test.yaml", fakeEnv(env));
   const logs: RequestRecord[] = [];
+  // The client the standalone server uses, so these tests exercise it.
+  const client = new Http1Client();
   const { app, close } = buildGateway(config, {
     hooks,
+    upstreamFetch: client.fetch as typeof fetch,
     log: (record) => logs.push(structuredClone(record)),
     readers: { env: fakeEnv(env), file: (path) => Deno.readTextFileSync(path) },
   });
@@ -50,6 +54,7 @@ export async function startGateway(
     close: async () => {
       await server.shutdown();
       await close();
+      client.close();
     },
   };
 }

@@ -1,0 +1,308 @@
+/**
+ * A lean HTTP/1.1 client for upstream calls from the standalone server: kept-alive
+ * connections per origin, request bodies streamed (fixed-length when declared, else chunked),
+ * response bodies streamed by their framing. It is `fetch`-shaped for the forwarder, and about
+ * twice as cheap per request as the runtime's `fetch` on this path. It never follows redirects
+ * and never decodes content codings: bytes pass as sent.
+ *
+ * @module
+ */
+import { type BodyReader, chunkedReader, closeReader, lengthReader } from "./body.ts";
+import { connect, type Http1Connection, Pool } from "./connection.ts";
+import {
+  headEnd,
+  MalformedResponse,
+  MAX_HEAD_BYTES,
+  parseHead,
+  type ResponseHead,
+} from "./head.ts";
+
+const encoder = new TextEncoder();
+/** Header names and values that could break out of their line. */
+const UNSAFE = /[\r\n\0]/;
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/** What the client accepts of `RequestInit`. */
+export interface Http1Init {
+  /** Request method. */
+  method?: string;
+  /** Request headers (`host` is set from the URL). */
+  headers?: Record<string, string> | Headers;
+  /** Request body. */
+  body?: BodyInit | null;
+  /** Aborts the call: the connection is closed. */
+  signal?: AbortSignal;
+}
+
+function headerLines(headers: Http1Init["headers"]): [string, string][] {
+  const lines: [string, string][] = [];
+  const add = (name: string, value: string) => {
+    if (UNSAFE.test(name) || UNSAFE.test(value)) {
+      throw new TypeError(`Invalid header ${JSON.stringify(name)}`);
+    }
+    lines.push([name.toLowerCase(), value]);
+  };
+  if (headers instanceof Headers) headers.forEach((value, name) => add(name, value));
+  else if (headers) { for (const name in headers) add(name, headers[name]); }
+  return lines;
+}
+
+type Body = { bytes: Uint8Array } | { stream: ReadableStream<Uint8Array> } | null;
+
+function bodyOf(body: BodyInit | null | undefined): Body {
+  if (body === null || body === undefined) return null;
+  if (typeof body === "string") return { bytes: encoder.encode(body) };
+  if (body instanceof Uint8Array) return { bytes: body };
+  if (body instanceof ArrayBuffer) return { bytes: new Uint8Array(body) };
+  if (body instanceof ReadableStream) return { stream: body as ReadableStream<Uint8Array> };
+  throw new TypeError("Unsupported body type for the HTTP/1.1 client");
+}
+
+/** Options for {@linkcode Http1Client}. */
+export interface Http1ClientOptions {
+  /** PEM certificates to trust for https upstreams, besides the runtime's roots. */
+  caCerts?: string[];
+}
+
+/** An HTTP/1.1 client with its own connection pool. */
+export class Http1Client {
+  readonly #pool = new Pool();
+  readonly #caCerts?: string[];
+
+  constructor(options: Http1ClientOptions = {}) {
+    this.#caCerts = options.caCerts;
+  }
+
+  /** Sends a request and resolves to the response, as `fetch` would. */
+  readonly fetch = async (input: URL | string, init: Http1Init = {}): Promise<Response> => {
+    const url = typeof input === "string" ? new URL(input) : input;
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(`Unsupported protocol ${url.protocol}`);
+    }
+    const method = (init.method ?? "GET").toUpperCase();
+    const headers = headerLines(init.headers);
+    const body = bodyOf(init.body);
+    const signal = init.signal;
+    signal?.throwIfAborted();
+    // A request that can be sent again may retry once when a pooled connection turns out
+    // to have been closed by the server while it was idle.
+    const pooled = this.#pool.take(url);
+    if (pooled) {
+      try {
+        return await this.#exchange(pooled, url, method, headers, body, signal);
+      } catch (error) {
+        if (signal?.aborted || !(error instanceof StaleConnection) || body && "stream" in body) {
+          throw signal?.aborted ? signal.reason : unwrap(error);
+        }
+      }
+    }
+    try {
+      const conn = await connect(url, this.#caCerts);
+      return await this.#exchange(conn, url, method, headers, body, signal);
+    } catch (error) {
+      throw signal?.aborted ? signal.reason : unwrap(error);
+    }
+  };
+
+  /** Closes every idle connection. */
+  close(): void {
+    this.#pool.close();
+  }
+
+  async #exchange(
+    conn: Http1Connection,
+    url: URL,
+    method: string,
+    headers: [string, string][],
+    body: Body,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
+    const onAbort = () => conn.close();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let released = false;
+    const done = () => {
+      signal?.removeEventListener("abort", onAbort);
+    };
+    try {
+      let declared: number | undefined;
+      let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
+      for (const [name, value] of headers) {
+        if (name === "host" || name === "transfer-encoding" || name === "connection") continue;
+        if (name === "content-length") {
+          if (body && "stream" in body) declared = Number(value);
+          continue;
+        }
+        head += `${name}: ${value}\r\n`;
+      }
+      if (body && "bytes" in body) head += `content-length: ${body.bytes.byteLength}\r\n`;
+      else if (body && declared !== undefined) head += `content-length: ${declared}\r\n`;
+      else if (body) head += "transfer-encoding: chunked\r\n";
+      else if (BODY_METHODS.has(method)) head += "content-length: 0\r\n";
+      head += "\r\n";
+
+      const headBytes = encoder.encode(head);
+      let upload: Promise<unknown> = Promise.resolve();
+      if (body && "bytes" in body) {
+        const all = new Uint8Array(headBytes.byteLength + body.bytes.byteLength);
+        all.set(headBytes);
+        all.set(body.bytes, headBytes.byteLength);
+        await this.#send(conn, all);
+      } else {
+        await this.#send(conn, headBytes);
+        // The upstream may answer before the upload ends (a refusal): read while sending.
+        if (body) upload = sendStream(conn, body.stream, declared);
+      }
+      const uploadFailed = upload.then(() => undefined, (error) => error);
+      const response = await Promise.race([
+        readHead(conn, method),
+        uploadFailed.then((error) => {
+          if (error) throw error;
+          return new Promise<never>(() => {}); // a finished upload decides nothing
+        }),
+      ]);
+      const uploaded = upload.then(() => true, () => false);
+      const finish = async (exact: boolean) => {
+        done();
+        if (released) return;
+        released = true;
+        if (exact && response.keepAlive && (await uploaded)) this.#pool.release(conn);
+        else conn.close();
+      };
+      return respond(conn, response, finish);
+    } catch (error) {
+      done();
+      conn.close();
+      throw error;
+    }
+  }
+
+  async #send(conn: Http1Connection, bytes: Uint8Array): Promise<void> {
+    try {
+      await conn.write(bytes);
+    } catch (error) {
+      throw conn.reused ? new StaleConnection(error) : error;
+    }
+  }
+}
+
+/** A pooled connection the server had closed: nothing was exchanged on it. */
+class StaleConnection extends Error {
+  constructor(cause: unknown) {
+    super("stale connection", { cause });
+    this.name = "StaleConnection";
+  }
+}
+
+function unwrap(error: unknown): unknown {
+  return error instanceof StaleConnection ? error.cause : error;
+}
+
+async function sendStream(
+  conn: Http1Connection,
+  stream: ReadableStream<Uint8Array>,
+  declared: number | undefined,
+): Promise<void> {
+  let sent = 0;
+  try {
+    for await (const chunk of stream) {
+      if (chunk.byteLength === 0) continue;
+      sent += chunk.byteLength;
+      if (declared !== undefined) {
+        if (sent > declared) throw new TypeError("request body longer than its content-length");
+        await conn.write(chunk);
+      } else {
+        await conn.write(encoder.encode(`${chunk.byteLength.toString(16)}\r\n`));
+        await conn.write(chunk);
+        await conn.write(encoder.encode("\r\n"));
+      }
+    }
+    if (declared !== undefined && sent !== declared) {
+      throw new TypeError("request body shorter than its content-length");
+    }
+    if (declared === undefined) await conn.write(encoder.encode("0\r\n\r\n"));
+  } catch (error) {
+    // A failed upload must not leave a half-sent request on the connection.
+    conn.close();
+    throw error;
+  }
+}
+
+/** Reads the final response head (skipping 1xx interim responses). */
+async function readHead(conn: Http1Connection, method: string): Promise<ResponseHead> {
+  let scanned = conn.start;
+  for (;;) {
+    const end = headEnd(conn.buffer, conn.end, scanned);
+    if (end === -1) {
+      scanned = Math.max(conn.start, conn.end - 3);
+      const before = conn.start;
+      let more: boolean;
+      try {
+        more = await conn.fill(MAX_HEAD_BYTES);
+      } catch (error) {
+        if (conn.reused && conn.end === conn.start) throw new StaleConnection(error);
+        throw error;
+      }
+      scanned -= before - conn.start; // the buffer may have been compacted
+      if (!more) {
+        if (conn.reused && conn.end === conn.start) {
+          throw new StaleConnection(new MalformedResponse("connection closed"));
+        }
+        throw new MalformedResponse("connection closed before the response head");
+      }
+      continue;
+    }
+    const head = parseHead(conn.buffer.subarray(conn.start, end), method);
+    conn.start = end;
+    if (conn.start === conn.end) conn.start = conn.end = 0;
+    if (head.status >= 100 && head.status < 200) {
+      if (head.status === 101) throw new MalformedResponse("protocol upgrades are not proxied");
+      scanned = conn.start;
+      continue;
+    }
+    return head;
+  }
+}
+
+/** Builds the Response: small bodies already read are handed over whole, others stream. */
+function respond(
+  conn: Http1Connection,
+  head: ResponseHead,
+  finish: (exact: boolean) => Promise<void>,
+): Response {
+  const init = { status: head.status, statusText: head.statusText, headers: head.headers };
+  const framing = head.framing;
+  if (framing.kind === "none") {
+    void finish(true);
+    return new Response(null, init);
+  }
+  if (framing.kind === "length" && conn.end - conn.start >= framing.length) {
+    // The whole body came with the head: no stream needed.
+    const bytes = conn.take(framing.length);
+    void finish(true);
+    return new Response(bytes, init);
+  }
+  const reader: BodyReader = framing.kind === "length"
+    ? lengthReader(conn, framing.length)
+    : framing.kind === "chunked"
+    ? chunkedReader(conn)
+    : closeReader(conn);
+  const exact = framing.kind !== "close";
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await reader.next();
+        if (chunk === null) {
+          controller.close();
+          await finish(exact);
+        } else controller.enqueue(chunk);
+      } catch (error) {
+        controller.error(error);
+        await finish(false);
+      }
+    },
+    async cancel() {
+      await finish(false);
+    },
+  }, { highWaterMark: 0 });
+  return new Response(stream, init);
+}

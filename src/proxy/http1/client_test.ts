@@ -1,0 +1,258 @@
+import assert from "node:assert/strict";
+import { Http1Client } from "./client.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A scripted HTTP/1.1 server on loopback: `answer` gets each request's head (and the
+ * connection's number) and returns the raw bytes to send, split into writes.
+ */
+function rawServer(answer: (head: string, connection: number) => (string | number)[]) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const conns: Deno.Conn[] = [];
+  let connections = 0;
+  const serving = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      const number = ++connections;
+      (async () => {
+        const buffer = new Uint8Array(65536);
+        let pending = "";
+        try {
+          for (;;) {
+            const n = await conn.read(buffer);
+            if (n === null) break;
+            pending += decoder.decode(buffer.subarray(0, n));
+            let end;
+            while ((end = pending.indexOf("\r\n\r\n")) !== -1) {
+              const head = pending.slice(0, end);
+              const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+              if (pending.length < end + 4 + length) break;
+              pending = pending.slice(end + 4 + length);
+              for (const part of answer(head, number)) {
+                if (typeof part === "number") {
+                  if (part < 0) conn.close();
+                  else await new Promise((resolve) => setTimeout(resolve, part));
+                } else await conn.write(encoder.encode(part));
+              }
+            }
+          }
+        } catch {
+          // closed
+        }
+      })();
+    }
+  })();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    async close() {
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      }
+      await serving.catch(() => {});
+    },
+  };
+}
+
+Deno.test("http1: kept-alive connections are reused, one request at a time", async () => {
+  const server = rawServer(() => ["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"]);
+  const client = new Http1Client();
+  try {
+    for (let i = 0; i < 3; i++) {
+      const response = await client.fetch(`${server.url}/x`);
+      assert.equal(await response.text(), "ok");
+    }
+    assert.equal(server.connections(), 1);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("http1: chunked bodies split anywhere, with extensions and trailers, stream chunk by chunk", async () => {
+  const server = rawServer(() => [
+    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: text/event-stream\r\n\r\n",
+    "5;ext=1\r\nhel",
+    5,
+    "lo\r\n",
+    "6\r\n wor",
+    5,
+    "ld\r\n0\r\nx-trailer: 1\r\n\r\n",
+  ]);
+  const client = new Http1Client();
+  try {
+    const response = await client.fetch(`${server.url}/sse`);
+    assert.equal(response.headers.get("content-type"), "text/event-stream");
+    assert.equal(await response.text(), "hello world");
+    // The connection ended exactly and is reused.
+    assert.equal(await (await client.fetch(`${server.url}/sse`)).text(), "hello world");
+    assert.equal(server.connections(), 1);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("http1: interim 100 responses are skipped; bodiless statuses and HEAD have no body", async () => {
+  const server = rawServer((head) => {
+    if (head.startsWith("HEAD")) return ["HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"];
+    if (head.includes("/empty")) return ["HTTP/1.1 204 No Content\r\n\r\n"];
+    return ["HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 1\r\n\r\n!"];
+  });
+  const client = new Http1Client();
+  try {
+    const created = await client.fetch(`${server.url}/x`, { method: "POST", body: "{}" });
+    assert.equal(created.status, 201);
+    assert.equal(await created.text(), "!");
+    const head = await client.fetch(`${server.url}/x`, { method: "HEAD" });
+    assert.equal(head.body, null);
+    const empty = await client.fetch(`${server.url}/empty`);
+    assert.equal(empty.status, 204);
+    assert.equal(server.connections(), 1);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("http1: a pooled connection the server closed is replaced, and the request retried", async () => {
+  const server = rawServer(() => ["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", -1]);
+  const client = new Http1Client();
+  try {
+    assert.equal(await (await client.fetch(`${server.url}/a`)).text(), "ok");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await (await client.fetch(`${server.url}/b`)).text(), "ok");
+    assert.equal(server.connections(), 2);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("http1: a body read until close, and frames that cannot be trusted, close the connection", async () => {
+  const server = rawServer((head) =>
+    head.includes("/close")
+      ? ["HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil ", "the end", -1]
+      : [
+        "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      ]
+  );
+  const client = new Http1Client();
+  try {
+    assert.equal(await (await client.fetch(`${server.url}/close`)).text(), "until the end");
+    assert.equal(await (await client.fetch(`${server.url}/both`)).text(), "abc");
+    assert.equal(await (await client.fetch(`${server.url}/both`)).text(), "abc");
+    assert.equal(server.connections(), 3, "neither connection was reused");
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("http1: malformed heads and unsafe header values are errors, not guesses", async () => {
+  const server = rawServer(() => ["HTTP/1.1 200 OK\r\nbad header\r\n\r\n"]);
+  const client = new Http1Client();
+  try {
+    await assert.rejects(client.fetch(`${server.url}/x`), /bad header line/);
+    await assert.rejects(
+      client.fetch(`${server.url}/x`, { headers: { "x-key": "a\r\nx-injected: 1" } }),
+      TypeError,
+    );
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("http1: aborting mid-body errors the stream and drops the connection", async () => {
+  const server = rawServer(() => [
+    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+    "3\r\none\r\n",
+    10_000,
+  ]);
+  const client = new Http1Client();
+  const controller = new AbortController();
+  try {
+    const response = await client.fetch(`${server.url}/x`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    assert.equal(decoder.decode((await reader.read()).value), "one");
+    controller.abort(new Error("client gone"));
+    await assert.rejects(reader.read());
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("http1: streamed uploads go fixed-length when declared, chunked otherwise", async () => {
+  const heads: string[] = [];
+  const ready = Promise.withResolvers<Deno.NetAddr>();
+  const echo = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: (addr) => ready.resolve(addr) },
+    async (request) => {
+      heads.push(
+        `${request.headers.get("content-length")}|${request.headers.get("transfer-encoding")}`,
+      );
+      return new Response(await request.text());
+    },
+  );
+  const { port } = await ready.promise;
+  const client = new Http1Client();
+  const stream = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode("ab"));
+        controller.enqueue(encoder.encode("cd"));
+        controller.close();
+      },
+    });
+  try {
+    const url = `http://127.0.0.1:${port}/up`;
+    const declared = await client.fetch(url, {
+      method: "POST",
+      headers: { "content-length": "4" },
+      body: stream(),
+    });
+    assert.equal(await declared.text(), "abcd");
+    const chunked = await client.fetch(url, { method: "POST", body: stream() });
+    assert.equal(await chunked.text(), "abcd");
+    assert.deepEqual(heads, ["4|null", "null|chunked"]);
+  } finally {
+    client.close();
+    await echo.shutdown();
+  }
+});
+
+Deno.test("http1: https upstreams over TLS, certificates checked", async () => {
+  const dir = new URL("../../../tests/testdata/tls/", import.meta.url);
+  const cert = await Deno.readTextFile(new URL("localhost.crt", dir));
+  const key = await Deno.readTextFile(new URL("localhost.key", dir));
+  const ready = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, cert, key, onListen: (addr) => ready.resolve(addr) },
+    (request) => new Response(`secure ${new URL(request.url).pathname}`),
+  );
+  const { port } = await ready.promise;
+  const ca = await Deno.readTextFile(new URL("ca.crt", dir));
+  const trusting = new Http1Client({ caCerts: [ca] });
+  const untrusting = new Http1Client();
+  try {
+    for (let i = 0; i < 2; i++) {
+      const response = await trusting.fetch(`https://localhost:${port}/x`);
+      assert.equal(await response.text(), "secure /x");
+    }
+    await assert.rejects(untrusting.fetch(`https://localhost:${port}/x`));
+  } finally {
+    trusting.close();
+    untrusting.close();
+    await server.shutdown();
+  }
+});

@@ -1,0 +1,169 @@
+/**
+ * One kept-alive connection to an upstream, with its read buffer, and the pool of idle ones
+ * per origin. A connection goes back to the pool only when its last response was read to
+ * its exact end; anything else closes it.
+ *
+ * @module
+ */
+
+/** How long an idle connection is kept: well under the keep-alive timeouts servers use. */
+export const IDLE_MS = 2_000;
+/** Idle connections kept per origin. */
+export const MAX_IDLE = 256;
+
+/** A connection and the bytes read from it but not yet used. */
+export class Http1Connection {
+  /** `protocol//host:port` of the upstream. */
+  readonly origin: string;
+  /** Bytes read and not yet used are `buffer[start, end)`. */
+  buffer: Uint8Array<ArrayBuffer> = new Uint8Array(16 * 1024);
+  start = 0;
+  end = 0;
+  /** True once closed; it is never used again. */
+  closed = false;
+  /** True when it came from the pool (the server may have closed it meanwhile). */
+  reused = false;
+  /** When it went idle (`performance.now()`). */
+  idleSince = 0;
+  readonly #conn: Deno.Conn;
+
+  constructor(origin: string, conn: Deno.Conn) {
+    this.origin = origin;
+    this.#conn = conn;
+  }
+
+  /** Reads more bytes into the buffer, making room as needed; false at end of stream. */
+  async fill(limit: number): Promise<boolean> {
+    if (this.end === this.buffer.length) {
+      if (this.start > 0) {
+        this.buffer.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.start = 0;
+      } else {
+        if (this.buffer.length >= limit) throw new RangeError("response head too large");
+        const grown = new Uint8Array(Math.min(limit, this.buffer.length * 2));
+        grown.set(this.buffer.subarray(0, this.end));
+        this.buffer = grown;
+      }
+    }
+    const n = await this.#conn.read(this.buffer.subarray(this.end));
+    if (n === null) return false;
+    this.end += n;
+    return true;
+  }
+
+  /** Reads straight into a new array (for long bodies, sparing a copy); null at end. */
+  async readFresh(size: number): Promise<Uint8Array | null> {
+    const chunk = new Uint8Array(size);
+    const n = await this.#conn.read(chunk);
+    return n === null ? null : chunk.subarray(0, n);
+  }
+
+  /** Takes `n` buffered bytes as a copy of their own. */
+  take(n: number): Uint8Array<ArrayBuffer> {
+    const out = this.buffer.slice(this.start, this.start + n);
+    this.start += n;
+    if (this.start === this.end) this.start = this.end = 0;
+    return out;
+  }
+
+  /** Writes all of `bytes`. */
+  async write(bytes: Uint8Array): Promise<void> {
+    let rest = bytes;
+    while (rest.length > 0) rest = rest.subarray(await this.#conn.write(rest));
+  }
+
+  /** Closes the connection (idempotent). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed by the runtime
+    }
+  }
+}
+
+/** The origin key of a URL. */
+export function originOf(url: URL): string {
+  return `${url.protocol}//${url.host}`;
+}
+
+/**
+ * Opens a new connection to the URL's origin (TLS for https, HTTP/1.1 only); `caCerts` adds
+ * PEM certificates to trust besides the runtime's roots.
+ */
+export async function connect(url: URL, caCerts?: string[]): Promise<Http1Connection> {
+  const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  const tls = url.protocol === "https:";
+  const port = Number(url.port) || (tls ? 443 : 80);
+  const conn = tls
+    ? await Deno.connectTls({ hostname, port, alpnProtocols: ["http/1.1"], caCerts })
+    : await Deno.connect({ hostname, port });
+  if (!tls) (conn as Deno.TcpConn).setNoDelay(true);
+  return new Http1Connection(originOf(url), conn);
+}
+
+/** Idle connections per origin, closed once idle longer than {@linkcode IDLE_MS}. */
+export class Pool {
+  readonly #idle = new Map<string, Http1Connection[]>();
+  #sweeper?: ReturnType<typeof setInterval>;
+
+  /** An idle connection to the URL's origin, or undefined when there is none fresh enough. */
+  take(url: URL): Http1Connection | undefined {
+    const list = this.#idle.get(originOf(url));
+    const now = performance.now();
+    while (list?.length) {
+      const conn = list.pop()!;
+      if (now - conn.idleSince < IDLE_MS) {
+        conn.reused = true;
+        return conn;
+      }
+      conn.close();
+    }
+    return undefined;
+  }
+
+  /** Keeps a connection whose last exchange ended exactly, or closes it. */
+  release(conn: Http1Connection): void {
+    if (conn.closed) return;
+    if (conn.start !== conn.end) return conn.close(); // bytes nobody asked for
+    let list = this.#idle.get(conn.origin);
+    if (!list) this.#idle.set(conn.origin, list = []);
+    if (list.length >= MAX_IDLE) return conn.close();
+    conn.idleSince = performance.now();
+    list.push(conn);
+    if (this.#sweeper === undefined) {
+      const sweeper = setInterval(() => this.#sweep(), IDLE_MS);
+      Deno.unrefTimer(sweeper as unknown as number);
+      this.#sweeper = sweeper;
+    }
+  }
+
+  /** Closes every idle connection. */
+  close(): void {
+    for (const list of this.#idle.values()) for (const conn of list) conn.close();
+    this.#idle.clear();
+    this.#stopSweeping();
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    for (const [origin, list] of this.#idle) {
+      const live = list.filter((conn) => {
+        if (now - conn.idleSince < IDLE_MS) return true;
+        conn.close();
+        return false;
+      });
+      if (live.length) this.#idle.set(origin, live);
+      else this.#idle.delete(origin);
+    }
+    if (this.#idle.size === 0) this.#stopSweeping();
+  }
+
+  #stopSweeping(): void {
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+}

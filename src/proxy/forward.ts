@@ -12,6 +12,7 @@ import type { CompiledRoute } from "../route.ts";
 import { errorResponse } from "./errors.ts";
 import { Flight, UpstreamTimeout } from "./flight.ts";
 import { clientHeaders, type HeaderRecord, upstreamHeaders } from "./headers.ts";
+import { wholeBody } from "./http1/client.ts";
 
 const BODYLESS = new Set(["GET", "HEAD"]);
 /** Error bodies up to this size are checked for an echoed key before they are passed on. */
@@ -108,6 +109,19 @@ export async function forward(
   }
 
   const init = { status: upstream.status, headers: responseHeaders };
+  const whole = wholeBody(upstream);
+  if (whole) {
+    // The body came whole with the head: hand the bytes on, no stream in between.
+    flight.settle();
+    state.record.bytes_out = whole.byteLength;
+    if (route.usage) {
+      const meter = new UsageMeter(route.usage, upstream.headers.get("content-type"));
+      meter.feed(whole);
+      const usage = meter.finish();
+      if (usage) state.record.tokens = usage;
+    }
+    return new Response(whole, init);
+  }
   if (!route.usage && input.completed) {
     const length = knownLength(upstream.headers);
     if (length !== undefined && length <= MAX_PASS_THROUGH_BYTES) {

@@ -21,6 +21,8 @@ const encoder = new TextEncoder();
 /** Header names and values that could break out of their line. */
 const UNSAFE = /[\r\n\0]/;
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+/** Request bodies of declared length up to this size are sent with the head in one write. */
+export const COALESCE_BYTES = 64 * 1024;
 
 /** What the client accepts of `RequestInit`. */
 export interface Http1Init {
@@ -81,9 +83,18 @@ export class Http1Client {
     }
     const method = (init.method ?? "GET").toUpperCase();
     const headers = headerLines(init.headers);
-    const body = bodyOf(init.body);
+    let body = bodyOf(init.body);
     const signal = init.signal;
     signal?.throwIfAborted();
+    const declared = Number(headers.find(([name]) => name === "content-length")?.[1] ?? NaN);
+    if (body && "stream" in body && declared <= COALESCE_BYTES) {
+      // A small body of declared length goes out with the head in one write (as nginx buffers
+      // small request bodies): one packet instead of several, and it can be sent again.
+      body = { bytes: await new Response(body.stream).bytes() };
+      if (body.bytes.byteLength !== declared) {
+        throw new TypeError("request body length differs from its content-length");
+      }
+    }
     // A request that can be sent again may retry once when a pooled connection turns out
     // to have been closed by the server while it was idle.
     const pooled = this.#pool.take(url);
@@ -141,31 +152,31 @@ export class Http1Client {
       head += "\r\n";
 
       const headBytes = encoder.encode(head);
-      let upload: Promise<unknown> = Promise.resolve();
-      if (body && "bytes" in body) {
-        const all = new Uint8Array(headBytes.byteLength + body.bytes.byteLength);
-        all.set(headBytes);
-        all.set(body.bytes, headBytes.byteLength);
-        await this.#send(conn, all);
+      let response: ResponseHead;
+      let uploaded: Promise<boolean> | undefined;
+      if (!body || "bytes" in body) {
+        if (body) {
+          const all = new Uint8Array(headBytes.byteLength + body.bytes.byteLength);
+          all.set(headBytes);
+          all.set(body.bytes, headBytes.byteLength);
+          await this.#send(conn, all);
+        } else await this.#send(conn, headBytes);
+        response = await readHead(conn, method);
       } else {
         await this.#send(conn, headBytes);
         // The upstream may answer before the upload ends (a refusal): read while sending.
-        if (body) upload = sendStream(conn, body.stream, declared);
+        const upload = sendStream(conn, body.stream, declared);
+        uploaded = upload.then(() => true, () => false);
+        response = await Promise.race([
+          readHead(conn, method),
+          upload.then(() => new Promise<never>(() => {})), // a finished upload decides nothing
+        ]);
       }
-      const uploadFailed = upload.then(() => undefined, (error) => error);
-      const response = await Promise.race([
-        readHead(conn, method),
-        uploadFailed.then((error) => {
-          if (error) throw error;
-          return new Promise<never>(() => {}); // a finished upload decides nothing
-        }),
-      ]);
-      const uploaded = upload.then(() => true, () => false);
       const finish = async (exact: boolean) => {
         done();
         if (released) return;
         released = true;
-        if (exact && response.keepAlive && (await uploaded)) this.#pool.release(conn);
+        if (exact && response.keepAlive && (!uploaded || await uploaded)) this.#pool.release(conn);
         else conn.close();
       };
       return respond(conn, response, finish);
@@ -263,6 +274,18 @@ async function readHead(conn: Http1Connection, method: string): Promise<Response
   }
 }
 
+/** Bodies that arrived whole with their response head, by response. */
+const WHOLE = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
+
+/**
+ * The body of a response from {@linkcode Http1Client} when it arrived whole with the head
+ * (the usual case for a JSON answer): the caller can hand these bytes on as they are, without
+ * a stream in between. Undefined for streamed bodies and other responses.
+ */
+export function wholeBody(response: Response): Uint8Array<ArrayBuffer> | undefined {
+  return WHOLE.get(response);
+}
+
 /** Builds the Response: small bodies already read are handed over whole, others stream. */
 function respond(
   conn: Http1Connection,
@@ -279,7 +302,9 @@ function respond(
     // The whole body came with the head: no stream needed.
     const bytes = conn.take(framing.length);
     void finish(true);
-    return new Response(bytes, init);
+    const response = new Response(bytes, init);
+    WHOLE.set(response, bytes);
+    return response;
   }
   const reader: BodyReader = framing.kind === "length"
     ? lengthReader(conn, framing.length)

@@ -1,7 +1,8 @@
 /**
  * A lean HTTP/1.1 client for upstream calls from the standalone server: kept-alive
- * connections per origin, request bodies streamed (fixed-length when declared, else chunked),
- * response bodies streamed by their framing. It is `fetch`-shaped for the forwarder, and about
+ * connections per origin, small request bodies sent with the head (larger or chunked uploads
+ * are handed to the runtime's fetch, which pipes them natively), response bodies streamed by
+ * their framing. It is `fetch`-shaped for the forwarder, and about
  * twice as cheap per request as the runtime's `fetch` on this path. It never follows redirects
  * and never decodes content codings: bytes pass as sent.
  *
@@ -21,6 +22,8 @@ const encoder = new TextEncoder();
 /** Header names and values that could break out of their line. */
 const UNSAFE = /[\r\n\0]/;
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+/** Headers the client writes itself (or, for framing, never lets a caller choose). */
+const SKIPPED = new Set(["host", "content-length", "transfer-encoding", "connection"]);
 /** Request bodies of declared length up to this size are sent with the head in one write. */
 export const COALESCE_BYTES = 64 * 1024;
 
@@ -49,14 +52,13 @@ function headerLines(headers: Http1Init["headers"]): [string, string][] {
   return lines;
 }
 
-type Body = { bytes: Uint8Array } | { stream: ReadableStream<Uint8Array> } | null;
-
-function bodyOf(body: BodyInit | null | undefined): Body {
+/** The body as bytes, or as a stream when it is one; null when there is none. */
+function bodyOf(body: BodyInit | null | undefined): Uint8Array | ReadableStream | null {
   if (body === null || body === undefined) return null;
-  if (typeof body === "string") return { bytes: encoder.encode(body) };
-  if (body instanceof Uint8Array) return { bytes: body };
-  if (body instanceof ArrayBuffer) return { bytes: new Uint8Array(body) };
-  if (body instanceof ReadableStream) return { stream: body as ReadableStream<Uint8Array> };
+  if (typeof body === "string") return encoder.encode(body);
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (body instanceof ReadableStream) return body;
   throw new TypeError("Unsupported body type for the HTTP/1.1 client");
 }
 
@@ -83,26 +85,31 @@ export class Http1Client {
     }
     const method = (init.method ?? "GET").toUpperCase();
     const headers = headerLines(init.headers);
-    let body = bodyOf(init.body);
     const signal = init.signal;
     signal?.throwIfAborted();
-    const declared = Number(headers.find(([name]) => name === "content-length")?.[1] ?? NaN);
-    if (body && "stream" in body && declared <= COALESCE_BYTES) {
+    let body = bodyOf(init.body);
+    if (body instanceof ReadableStream) {
+      const declared = Number(headers.find(([name]) => name === "content-length")?.[1] ?? NaN);
+      if (!(declared <= COALESCE_BYTES)) {
+        // A large or chunked upload goes through the runtime's fetch, which pipes the client's
+        // body to the upstream natively: no JavaScript chunk relay, no memory growth.
+        return await fetch(url, { ...init, redirect: "manual", duplex: "half" } as RequestInit);
+      }
       // A small body of declared length goes out with the head in one write (as nginx buffers
       // small request bodies): one packet instead of several, and it can be sent again.
-      body = { bytes: await new Response(body.stream).bytes() };
-      if (body.bytes.byteLength !== declared) {
+      body = await new Response(body).bytes();
+      if (body.byteLength !== declared) {
         throw new TypeError("request body length differs from its content-length");
       }
     }
-    // A request that can be sent again may retry once when a pooled connection turns out
-    // to have been closed by the server while it was idle.
+    // Every request here can be sent again: it retries once when a pooled connection turns
+    // out to have been closed by the server while it was idle.
     const pooled = this.#pool.take(url);
     if (pooled) {
       try {
         return await this.#exchange(pooled, url, method, headers, body, signal);
       } catch (error) {
-        if (signal?.aborted || !(error instanceof StaleConnection) || body && "stream" in body) {
+        if (signal?.aborted || !(error instanceof StaleConnection)) {
           throw signal?.aborted ? signal.reason : unwrap(error);
         }
       }
@@ -125,7 +132,7 @@ export class Http1Client {
     url: URL,
     method: string,
     headers: [string, string][],
-    body: Body,
+    body: Uint8Array | null,
     signal: AbortSignal | undefined,
   ): Promise<Response> {
     const onAbort = () => conn.close();
@@ -135,48 +142,29 @@ export class Http1Client {
       signal?.removeEventListener("abort", onAbort);
     };
     try {
-      let declared: number | undefined;
       let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
       for (const [name, value] of headers) {
-        if (name === "host" || name === "transfer-encoding" || name === "connection") continue;
-        if (name === "content-length") {
-          if (body && "stream" in body) declared = Number(value);
-          continue;
-        }
+        if (SKIPPED.has(name)) continue;
         head += `${name}: ${value}\r\n`;
       }
-      if (body && "bytes" in body) head += `content-length: ${body.bytes.byteLength}\r\n`;
-      else if (body && declared !== undefined) head += `content-length: ${declared}\r\n`;
-      else if (body) head += "transfer-encoding: chunked\r\n";
+      if (body) head += `content-length: ${body.byteLength}\r\n`;
       else if (BODY_METHODS.has(method)) head += "content-length: 0\r\n";
       head += "\r\n";
 
-      const headBytes = encoder.encode(head);
-      let response: ResponseHead;
-      let uploaded: Promise<boolean> | undefined;
-      if (!body || "bytes" in body) {
-        if (body) {
-          const all = new Uint8Array(headBytes.byteLength + body.bytes.byteLength);
-          all.set(headBytes);
-          all.set(body.bytes, headBytes.byteLength);
-          await this.#send(conn, all);
-        } else await this.#send(conn, headBytes);
-        response = await readHead(conn, method);
-      } else {
-        await this.#send(conn, headBytes);
-        // The upstream may answer before the upload ends (a refusal): read while sending.
-        const upload = sendStream(conn, body.stream, declared);
-        uploaded = upload.then(() => true, () => false);
-        response = await Promise.race([
-          readHead(conn, method),
-          upload.then(() => new Promise<never>(() => {})), // a finished upload decides nothing
-        ]);
+      let bytes = encoder.encode(head);
+      if (body) {
+        const all = new Uint8Array(bytes.byteLength + body.byteLength);
+        all.set(bytes);
+        all.set(body, bytes.byteLength);
+        bytes = all;
       }
-      const finish = async (exact: boolean) => {
+      await this.#send(conn, bytes);
+      const response = await readHead(conn, method);
+      const finish = (exact: boolean) => {
         done();
         if (released) return;
         released = true;
-        if (exact && response.keepAlive && (!uploaded || await uploaded)) this.#pool.release(conn);
+        if (exact && response.keepAlive) this.#pool.release(conn);
         else conn.close();
       };
       return respond(conn, response, finish);
@@ -206,36 +194,6 @@ class StaleConnection extends Error {
 
 function unwrap(error: unknown): unknown {
   return error instanceof StaleConnection ? error.cause : error;
-}
-
-async function sendStream(
-  conn: Http1Connection,
-  stream: ReadableStream<Uint8Array>,
-  declared: number | undefined,
-): Promise<void> {
-  let sent = 0;
-  try {
-    for await (const chunk of stream) {
-      if (chunk.byteLength === 0) continue;
-      sent += chunk.byteLength;
-      if (declared !== undefined) {
-        if (sent > declared) throw new TypeError("request body longer than its content-length");
-        await conn.write(chunk);
-      } else {
-        await conn.write(encoder.encode(`${chunk.byteLength.toString(16)}\r\n`));
-        await conn.write(chunk);
-        await conn.write(encoder.encode("\r\n"));
-      }
-    }
-    if (declared !== undefined && sent !== declared) {
-      throw new TypeError("request body shorter than its content-length");
-    }
-    if (declared === undefined) await conn.write(encoder.encode("0\r\n\r\n"));
-  } catch (error) {
-    // A failed upload must not leave a half-sent request on the connection.
-    conn.close();
-    throw error;
-  }
 }
 
 /** Reads the final response head (skipping 1xx interim responses). */
@@ -290,18 +248,18 @@ export function wholeBody(response: Response): Uint8Array<ArrayBuffer> | undefin
 function respond(
   conn: Http1Connection,
   head: ResponseHead,
-  finish: (exact: boolean) => Promise<void>,
+  finish: (exact: boolean) => void,
 ): Response {
   const init = { status: head.status, statusText: head.statusText, headers: head.headers };
   const framing = head.framing;
   if (framing.kind === "none") {
-    void finish(true);
+    finish(true);
     return new Response(null, init);
   }
   if (framing.kind === "length" && conn.end - conn.start >= framing.length) {
     // The whole body came with the head: no stream needed.
     const bytes = conn.take(framing.length);
-    void finish(true);
+    finish(true);
     const response = new Response(bytes, init);
     WHOLE.set(response, bytes);
     return response;
@@ -318,15 +276,15 @@ function respond(
         const chunk = await reader.next();
         if (chunk === null) {
           controller.close();
-          await finish(exact);
+          finish(exact);
         } else controller.enqueue(chunk);
       } catch (error) {
         controller.error(error);
-        await finish(false);
+        finish(false);
       }
     },
-    async cancel() {
-      await finish(false);
+    cancel() {
+      finish(false);
     },
   }, { highWaterMark: 0 });
   return new Response(stream, init);

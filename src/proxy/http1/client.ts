@@ -115,7 +115,7 @@ export class Http1Client {
       }
     }
     try {
-      const conn = await connect(url, this.#caCerts);
+      const conn = await abortable(connect(url, this.#caCerts), signal);
       return await this.#exchange(conn, url, method, headers, body, signal);
     } catch (error) {
       throw signal?.aborted ? signal.reason : unwrap(error);
@@ -182,6 +182,29 @@ export class Http1Client {
       throw conn.reused ? new StaleConnection(error) : error;
     }
   }
+}
+
+/**
+ * Waits for a new connection unless `signal` fires first (a connect to an unresponsive host
+ * would otherwise outlive the route's timeout); one that arrives after is closed.
+ */
+function abortable(
+  pending: Promise<Http1Connection>,
+  signal: AbortSignal | undefined,
+): Promise<Http1Connection> {
+  if (!signal) return pending;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then((conn) => {
+      signal.removeEventListener("abort", onAbort);
+      if (signal.aborted) conn.close();
+      else resolve(conn);
+    }, (error) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    });
+  });
 }
 
 /** A pooled connection the server had closed: nothing was exchanged on it. */

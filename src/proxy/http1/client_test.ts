@@ -256,3 +256,27 @@ Deno.test("http1: https upstreams over TLS, certificates checked", async () => {
     await server.shutdown();
   }
 });
+
+Deno.test("http1: an upstream that accepts and never answers is abandoned when the signal fires", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const accepted: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) accepted.push(conn); // never reads, never writes
+  })();
+  const client = new Http1Client();
+  try {
+    for (const scheme of ["http", "https"]) {
+      const started = performance.now();
+      await assert.rejects(
+        client.fetch(`${scheme}://localhost:${port}/x`, { signal: AbortSignal.timeout(200) }),
+      );
+      assert.ok(performance.now() - started < 2_000, `${scheme} gave up in time`);
+    }
+  } finally {
+    client.close();
+    listener.close();
+    for (const conn of accepted) conn.close();
+    await accepting.catch(() => {});
+  }
+});

@@ -63,12 +63,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const storeOf = (config: Config) => JSON.stringify(config.store ?? { kind: "memory" });
   let storeId = storeOf(loaded.config);
   let store: LimitStore = options.store ?? openStore(loaded.config.store);
-  // The standalone server calls upstreams with its own HTTP/1.1 client (about twice as cheap
-  // per request as the runtime's fetch). A caller's upstreamFetch wins, and so does fetch when
-  // an outbound proxy is configured: fetch honours HTTP(S)_PROXY, the client does not.
+  // The standalone server calls upstreams with its own HTTP/1.1 client (cheaper per request
+  // than the runtime's fetch). A caller's upstreamFetch wins, and so does fetch when an
+  // outbound proxy is configured (fetch honours HTTP(S)_PROXY, the client does not) or when
+  // tracing is on (Deno's OpenTelemetry gives each fetch a span).
   const client = new Http1Client();
+  const useFetch = anySet(PROXY_VARIABLES) || anySet(["OTEL_DENO"]);
   const upstreamFetch = options.upstreamFetch ??
-    (proxyConfigured() ? undefined : client.fetch as typeof fetch);
+    (useFetch ? undefined : client.fetch as typeof fetch);
   const build = { ...options, upstreamFetch };
   let gateway = buildGateway(loaded.config, { ...build, store });
   let drainMs = loaded.config.server?.drain ?? DEFAULT_DRAIN_MS;
@@ -156,8 +158,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 
 const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"];
 
-function proxyConfigured(): boolean {
-  return PROXY_VARIABLES.some((name) => {
+function anySet(names: string[]): boolean {
+  return names.some((name) => {
     try {
       return !!Deno.env.get(name);
     } catch {

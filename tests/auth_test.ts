@@ -2,6 +2,8 @@
  * Client auth against real servers: tokens, JWTs signed here (HS256 and a rotating JWKS), and
  * a forward-auth session endpoint. A refused request never reaches the upstream, and the
  * client's credentials never do either.
+ *
+ * @module
  */
 import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";

@@ -2,6 +2,8 @@
  * Rules over JSON request bodies through a real gateway: the upstream sees only allowed
  * models and clamped token caps; denied prompts and bodies that are not JSON stop at the
  * gateway with a clear 400.
+ *
+ * @module
  */
 import assert from "node:assert/strict";
 import { startGateway } from "./helpers/gateway.ts";

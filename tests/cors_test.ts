@@ -1,6 +1,8 @@
 /**
  * CORS answered by the gateway: preflights never reach the upstream, only configured origins
  * get CORS headers, and other origins are refused before they cost anything.
+ *
+ * @module
  */
 import assert from "node:assert/strict";
 import { ConfigError, loadConfigText } from "../src/config/load.ts";

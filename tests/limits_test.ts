@@ -2,6 +2,8 @@
  * Limits per client and route, end to end through a real gateway and upstream: request
  * budgets with their headers, requests in flight, per-client overrides, token budgets charged
  * from a streamed response, and body caps counted on the wire.
+ *
+ * @module
  */
 import assert from "node:assert/strict";
 import { startGateway } from "./helpers/gateway.ts";

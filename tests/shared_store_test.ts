@@ -3,6 +3,8 @@
  * share a Deno KV file, and 50 concurrent clients spread over both must get exactly the
  * configured number of requests, and never more requests in flight than allowed (the memory
  * store, one process, is held to the same).
+ *
+ * @module
  */
 import assert from "node:assert/strict";
 import { startGatewayProcess } from "./helpers/process.ts";

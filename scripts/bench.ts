@@ -14,7 +14,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { formatLab, runLab } from "./bench/lab.ts";
+import { formatLab, runLab, startLabUpstream } from "./bench/lab.ts";
 import { benchConfig, type KeywardProcess, peakRssMb, startKeyward } from "./bench/keyward.ts";
 import { mockServer, proxyServer, startNginx } from "./bench/nginx.ts";
 import { startPeers } from "./bench/peers.ts";
@@ -41,8 +41,9 @@ const dir = await Deno.makeTempDir({ prefix: "keyward-bench-" });
 const mockPort = freePort();
 const proxyPort = freePort();
 const mock = await startNginx(`${dir}/mock`, mockServer(mockPort));
-const nginx = await startNginx(`${dir}/proxy`, proxyServer(proxyPort, mockPort));
-const keyward = await startKeyward(dir, benchConfig(mockPort));
+const lab = await startLabUpstream();
+const nginx = await startNginx(`${dir}/proxy`, proxyServer(proxyPort, mockPort, lab.port));
+const keyward = await startKeyward(dir, benchConfig(mockPort, 0, false, lab.port));
 const keyward1000 = await startKeyward(dir, benchConfig(mockPort, 999));
 const metered = await startKeyward(dir, benchConfig(mockPort, 0, true));
 const sharedPort = freePort();
@@ -67,6 +68,9 @@ try {
   }[] = [
     { name: "direct", base: `http://127.0.0.1:${mockPort}`, workloads: ["json", "sse"] },
     { name: "nginx", base: `http://127.0.0.1:${proxyPort}/openai`, workloads: ["json", "sse"] },
+    { name: "direct", base: lab.url, workloads: ["stream"] },
+    { name: "nginx", base: `http://127.0.0.1:${proxyPort}/lab`, workloads: ["stream"] },
+    { name: "keyward", base: `${keyward.url}/lab`, workloads: ["stream"] },
     { name: "Deno.serve + fetch, no checks", base: bare.url, workloads: ["json", "sse"] },
     { name: "keyward", base: `${keyward.url}/openai`, workloads: ["json", "sse"] },
     { name: "keyward, 2 workers", base: `${workers[0].url}/openai`, workloads: ["json", "sse"] },
@@ -83,6 +87,7 @@ try {
   const paths: Record<string, string> = {
     json: "/v1/chat/completions",
     sse: "/v1/stream",
+    stream: "/v1/events?n=20&gap=0",
     peer: "",
   };
   const workloadOf = (workload: string) => workload === "peer" ? "json" : workload;
@@ -100,7 +105,7 @@ try {
     }
   }
   for (let round = 0; round < rounds; round++) {
-    for (const workload of ["json", "sse", "peer"]) {
+    for (const workload of ["json", "sse", "stream", "peer"]) {
       for (const target of targets) {
         if (!target.workloads.includes(workload)) continue;
         const key = `${target.name}|${workloadOf(workload)}`;
@@ -171,5 +176,6 @@ try {
   await bare.stop();
   await nginx.stop();
   await mock.stop();
+  await lab.stop();
   await Deno.remove(dir, { recursive: true });
 }

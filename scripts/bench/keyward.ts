@@ -24,9 +24,15 @@ export interface KeywardProcess {
 
 /**
  * The bench routes.yaml: `/openai` to the mock, after `decoys` other routes; with `usage`, the
- * route meters token usage as the provider presets do.
+ * route meters token usage as the provider presets do; with `labPort`, `/lab` to the lab
+ * upstream's chunked SSE.
  */
-export function benchConfig(mockPort: number, decoys = 0, usage = false): string {
+export function benchConfig(
+  mockPort: number,
+  decoys = 0,
+  usage = false,
+  labPort?: number,
+): string {
   const lines = ["routes:"];
   for (let i = 0; i < decoys; i++) {
     lines.push(
@@ -46,6 +52,17 @@ export function benchConfig(mockPort: number, decoys = 0, usage = false): string
   );
   // As the presets do: read token usage from every response (the JavaScript relay path).
   if (usage) lines.push("    usage: openai");
+  if (labPort) {
+    // A provider-like stream: chunked SSE events, usage metered as the presets do.
+    lines.push(
+      "  - name: lab",
+      "    path: /lab",
+      `    upstream: http://127.0.0.1:${labPort}`,
+      "    key: { env: BENCH_KEY }",
+      '    allow: ["POST /v1/events"]',
+      "    usage: openai",
+    );
+  }
   return lines.join("\n") + "\n";
 }
 

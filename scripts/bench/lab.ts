@@ -31,7 +31,10 @@ async function rssMb(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
 }
 
-async function startLabUpstream(): Promise<{ url: string; stop(): Promise<void> }> {
+/** Starts the lab upstream on a free port. */
+export async function startLabUpstream(): Promise<
+  { url: string; port: number; stop(): Promise<void> }
+> {
   const port = freePort();
   const script = new URL("./lab_upstream.ts", import.meta.url).pathname;
   const lab = await startListening("the lab upstream", Deno.execPath(), [
@@ -40,7 +43,7 @@ async function startLabUpstream(): Promise<{ url: string; stop(): Promise<void> 
     script,
     `${port}`,
   ], port);
-  return { url: `http://127.0.0.1:${port}`, stop: lab.stop };
+  return { url: `http://127.0.0.1:${port}`, port, stop: lab.stop };
 }
 
 async function sseDelays(base: string, streams: number, events: number): Promise<number[]> {

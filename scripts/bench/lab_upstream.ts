@@ -15,15 +15,33 @@ function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** `n` SSE events, `gap` ms apart, each carrying the time it was sent. */
+/**
+ * `n` SSE events, `gap` ms apart, each carrying the time it was sent; with no gap, all at
+ * once, each its own chunk of the chunked response (a provider's stream, as fast as the
+ * upstream can go).
+ */
 function events(n: number, gap: number): ReadableStream<Uint8Array> {
+  if (gap === 0) {
+    return new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < n; i++) {
+          controller.enqueue(encoder.encode(`data: {"i":${i},"t":${now()}}\n\n`));
+        }
+        controller.close();
+      },
+    });
+  }
   let i = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   return new ReadableStream({
     start(controller) {
       const send = () => {
-        if (i === n) return controller.close();
-        controller.enqueue(encoder.encode(`data: {"i":${i++},"t":${now()}}\n\n`));
+        try {
+          if (i === n) return controller.close();
+          controller.enqueue(encoder.encode(`data: {"i":${i++},"t":${now()}}\n\n`));
+        } catch {
+          return; // the client went away and the runtime closed the stream
+        }
         timer = setTimeout(send, gap);
       };
       send();

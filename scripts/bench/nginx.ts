@@ -74,20 +74,27 @@ export function mockServer(port: number): string {
   }`;
 }
 
-/** The reference proxy: `/openai/` to the mock with the key injected, unbuffered. */
-export function proxyServer(port: number, mockPort: number): string {
-  return `
-  upstream mock { server 127.0.0.1:${mockPort}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${port};
-    location /openai/ {
-      proxy_pass http://mock/;
+/**
+ * The reference proxy: `/openai/` to the mock (and `/lab/` to the lab upstream, when given) with
+ * the key injected, unbuffered.
+ */
+export function proxyServer(port: number, mockPort: number, labPort?: number): string {
+  const location = (prefix: string, upstream: string) => `
+    location ${prefix} {
+      proxy_pass http://${upstream}/;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Authorization "Bearer sk-bench-key";
       proxy_set_header Cookie "";
       proxy_buffering off;
-    }
+    }`;
+  return `
+  upstream mock { server 127.0.0.1:${mockPort}; keepalive 64; }
+  ${labPort ? `upstream lab { server 127.0.0.1:${labPort}; keepalive 64; }` : ""}
+  server {
+    listen 127.0.0.1:${port};${location("/openai/", "mock")}${
+    labPort ? location("/lab/", "lab") : ""
+  }
   }`;
 }
 

@@ -68,7 +68,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // outbound proxy is configured (fetch honours HTTP(S)_PROXY, the client does not) or when
   // tracing is on (Deno's OpenTelemetry gives each fetch a span).
   const client = new Http1Client();
-  const useFetch = anySet(PROXY_VARIABLES) || anySet(["OTEL_DENO"]);
+  const useFetch = anySet([...PROXY_VARIABLES, "OTEL_DENO"]);
   const upstreamFetch = options.upstreamFetch ??
     (useFetch ? undefined : client.fetch as typeof fetch);
   const build = { ...options, upstreamFetch };

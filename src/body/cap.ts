@@ -49,11 +49,14 @@ export function cappedBody(
 }
 
 /**
- * Reads a whole body as text, refusing at the first byte past `cap`.
+ * Reads a whole body, refusing at the first byte past `cap`.
  *
  * @throws {BodyTooLarge} when the body is larger than `cap`
  */
-export async function readCapped(body: ReadableStream<Uint8Array>, cap: number): Promise<string> {
+export async function readCapped(
+  body: ReadableStream<Uint8Array>,
+  cap: number,
+): Promise<Uint8Array<ArrayBuffer>> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let bytes = 0;
@@ -73,5 +76,5 @@ export async function readCapped(body: ReadableStream<Uint8Array>, cap: number):
     all.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }

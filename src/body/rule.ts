@@ -14,6 +14,8 @@ import type { BodyRules } from "./rules.ts";
 export const MAX_JSON_BYTES = 16 * 1024 * 1024;
 
 const BODYLESS = new Set(["GET", "HEAD"]);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 function tooLarge(cap: number): Response {
@@ -51,9 +53,9 @@ export function bodyRule(
       if (!json) {
         return errorResponse("invalid_request", "This route takes JSON bodies only");
       }
-      let text: string;
+      let raw: Uint8Array<ArrayBuffer>;
       try {
-        text = await readCapped(request.body, cap ?? MAX_JSON_BYTES);
+        raw = await readCapped(request.body, cap ?? MAX_JSON_BYTES);
       } catch (error) {
         if (!(error instanceof BodyTooLarge)) throw error;
         state.record.error = "body too large";
@@ -61,7 +63,7 @@ export function bodyRule(
       }
       let body: unknown;
       try {
-        body = JSON.parse(text);
+        body = JSON.parse(decoder.decode(raw));
       } catch {
         return errorResponse("invalid_request", "The request body is not valid JSON");
       }
@@ -73,8 +75,10 @@ export function bodyRule(
         state.record.error = `body rule: ${verdict.message}`;
         return errorResponse(verdict.type, verdict.message);
       }
-      state.body = verdict.changed ? JSON.stringify(body) : text;
-      state.record.bytes_in = new TextEncoder().encode(state.body).byteLength;
+      // An untouched body goes on as the bytes the client sent; a rewritten one is encoded once.
+      const sent = verdict.changed ? encoder.encode(JSON.stringify(body)) : raw;
+      state.body = sent;
+      state.record.bytes_in = sent.byteLength;
     } else if (cap !== undefined && Number.isFinite(declared)) {
       // The server holds a body to its declared length, which is within the cap: the body can
       // go as it is, as a fixed-length upload.

@@ -46,8 +46,8 @@ export type LogSink = (record: RequestRecord) => void;
 
 const encoder = new TextEncoder();
 
-function writeLine(file: { writeSync(p: Uint8Array): number }, line: string) {
-  let bytes = encoder.encode(line + "\n");
+function writeAll(file: { writeSync(p: Uint8Array): number }, text: string) {
+  let bytes = encoder.encode(text);
   while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
 }
 
@@ -66,8 +66,7 @@ export function flushStdout(): void {
   if (!pending) return;
   const text = pending;
   pending = "";
-  let bytes = encoder.encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
+  writeAll(Deno.stdout, text);
 }
 
 /**
@@ -108,5 +107,5 @@ export const silentSink: LogSink = () => {};
 /** Logs a gateway event that is not a request (startup, reload, errors) as one JSON line. */
 export function logEvent(event: string, fields: Record<string, unknown> = {}): void {
   const line = JSON.stringify({ time: isoNow(), event, ...fields });
-  writeLine(Deno.stderr, line);
+  writeAll(Deno.stderr, line + "\n");
 }

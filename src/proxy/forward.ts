@@ -69,10 +69,10 @@ export async function forward(
   const flight = new Flight(request, route.timeoutMs, state);
   const method = request.method;
   const body = input.body !== undefined ? input.body : BODYLESS.has(method) ? null : request.body;
-  // A body sent as the client sent it keeps its declared length: the upstream gets a
-  // fixed-length upload rather than a chunked one (Deno's client streams those far faster).
-  // A rewritten body gets its length from fetch.
-  if (body === null || typeof body === "string") delete headers["content-length"];
+  // The client's own body stream keeps its declared length: the upstream gets a fixed-length
+  // upload rather than a chunked one (Deno's client streams those far faster). Any other body
+  // (rules read it, a cap wraps it, a replay holds it) gets its length from the sender.
+  if (body === null || input.body !== undefined) delete headers["content-length"];
   let upstream: Response;
   try {
     upstream = await (input.fetch ?? fetch)(url, {

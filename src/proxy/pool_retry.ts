@@ -17,8 +17,8 @@ export const MAX_REPLAY_BYTES = 1024 * 1024;
 /** The body as bytes when it can be replayed, null when there is none, else undefined. */
 async function replayable(input: ForwardInput): Promise<BodyInit | null | undefined> {
   const request = input.request;
-  // A body rules rewrote is text and replays as it is; a capped stream can be sent once.
-  if (typeof input.body === "string") return input.body;
+  // A body the rules read is bytes and replays as it is; a capped stream can be sent once.
+  if (input.body instanceof Uint8Array) return input.body;
   if (input.body !== undefined) return undefined;
   if (!request.body) return null;
   const length = Number(request.headers.get("content-length") ?? NaN);

@@ -2,9 +2,9 @@
  * A lean HTTP/1.1 client for upstream calls from the standalone server: kept-alive
  * connections per origin, small request bodies sent with the head (larger or chunked uploads
  * are handed to the runtime's fetch, which pipes them natively), response bodies streamed by
- * their framing. It is `fetch`-shaped for the forwarder, and about
- * twice as cheap per request as the runtime's `fetch` on this path. It never follows redirects
- * and never decodes content codings: bytes pass as sent.
+ * their framing. It is `fetch`-shaped for the forwarder and costs less CPU per request than
+ * the runtime's `fetch` (about a fifth less for a JSON answer, half for a chunked stream). It
+ * never follows redirects and never decodes content codings: bytes pass as sent.
  *
  * @module
  */
@@ -138,9 +138,6 @@ export class Http1Client {
     const onAbort = () => conn.close();
     signal?.addEventListener("abort", onAbort, { once: true });
     let released = false;
-    const done = () => {
-      signal?.removeEventListener("abort", onAbort);
-    };
     try {
       let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
       for (const [name, value] of headers) {
@@ -161,15 +158,15 @@ export class Http1Client {
       await this.#send(conn, bytes);
       const response = await readHead(conn, method);
       const finish = (exact: boolean) => {
-        done();
         if (released) return;
         released = true;
+        signal?.removeEventListener("abort", onAbort);
         if (exact && response.keepAlive) this.#pool.release(conn);
         else conn.close();
       };
       return respond(conn, response, finish);
     } catch (error) {
-      done();
+      signal?.removeEventListener("abort", onAbort);
       conn.close();
       throw error;
     }

@@ -7,6 +7,7 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import type { LimitPlan } from "./limits/plan.ts";
 import type { RequestRecord } from "./observe/log.ts";
+import type { HeaderRecord } from "./proxy/headers.ts";
 import type { CompiledRoute } from "./route.ts";
 
 /** Per-request state shared by the rules and the forwarder. */
@@ -30,6 +31,13 @@ export interface RequestState {
    * (a body past its cap aborts the upload; the client gets this, not a 502).
    */
   refusal?: Response;
+  /**
+   * Headers the gateway adds to whatever answers the request (request id, rate limits, CORS).
+   * Rules add to it before passing on; the forwarder builds its response with them.
+   */
+  headers: HeaderRecord;
+  /** The response that already carries `headers`; any other answer gets them added. */
+  decorated?: Response;
   /** Set when the response body is a stream that ends later than the handler. */
   streaming: boolean;
   /** Run once when the response (stream included) has ended, in order. */

@@ -19,6 +19,7 @@ import type { KeyEntry, KeyReaders } from "./keys/source.ts";
 import { isoNow, type LogSink, stdoutSink } from "./observe/log.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { errorResponse } from "./proxy/errors.ts";
+import { addToHeaders } from "./proxy/headers.ts";
 import { completedOf, forward } from "./proxy/forward.ts";
 import { forwardWithPool } from "./proxy/pool_retry.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
@@ -94,12 +95,19 @@ export interface BuiltGateway {
 }
 
 let sequence = 0;
+/**
+ * Ids are this process's start time and a random tag (processes started together differ),
+ * then a counter: unique, and cheap to make.
+ */
+const ID_PREFIX = `${Date.now().toString(36)}${
+  crypto.getRandomValues(new Uint16Array(1))[0].toString(36)
+}-`;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 function requestId(incoming: string | undefined): string {
   if (incoming && REQUEST_ID.test(incoming)) return incoming;
-  sequence = (sequence + 1) % 0x100000000;
-  return `${Date.now().toString(36)}-${sequence.toString(36)}`;
+  sequence++;
+  return ID_PREFIX + sequence.toString(36);
 }
 
 /**
@@ -138,6 +146,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     const state: RequestState = {
       record,
       start,
+      headers: { "x-request-id": record.id },
       streaming: false,
       finally: [],
       log: () => {
@@ -151,8 +160,9 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     };
     c.set("state", state);
     await next();
-    record.status = c.res.status;
-    c.res.headers.set("x-request-id", record.id);
+    const response = c.res;
+    record.status = response.status;
+    if (response !== state.decorated) addToHeaders(response.headers, state.headers);
     if (!state.streaming) finish(state);
     else metrics?.streamOpened();
   });
@@ -194,7 +204,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
 
   app.notFound((c) => notFound(c.req.path));
   app.onError((error, c) => {
-    const state = c.var.state;
+    const state = c.get("state");
     if (state) state.record.error = `internal: ${error.name}`;
     return errorResponse("internal_error", "The gateway failed to handle the request");
   });
@@ -210,7 +220,7 @@ function bind(route: CompiledRoute): Rule {
   const name = route.name;
   return async (c, next) => {
     c.set("route", route);
-    c.var.state.record.route = name;
+    c.get("state").record.route = name;
     await next();
   };
 }
@@ -220,7 +230,7 @@ function authorizeRule(authorize: NonNullable<GatewayHooks["authorize"]>): Rule 
     const verdict = await authorize(c.req.raw);
     if (verdict instanceof Response) return verdict;
     if (!verdict) return errorResponse("unauthorized", "The request is not authorized");
-    c.var.state.record.client = verdict;
+    c.get("state").record.client = verdict;
     await next();
   };
 }
@@ -232,7 +242,7 @@ function forwardHandler(
 ): Rule {
   const info = { name: route.name, path: route.path };
   return async (c) => {
-    const state = c.var.state;
+    const state = c.get("state");
     const url = state.upstreamUrl!;
     let key: KeyEntry | undefined;
     if (resolveKey) {

@@ -44,7 +44,7 @@ export function authRule(auth: AuthConfig, context: AuthContext): Rule {
 
   if (auth === "none") {
     return async (c, next) => {
-      const record = c.var.state.record;
+      const record = c.get("state").record;
       // A client named by the authorize hook keeps its name.
       record.client ??= address(c.req.raw, c.env);
       await next();
@@ -52,7 +52,7 @@ export function authRule(auth: AuthConfig, context: AuthContext): Rule {
   }
   if (auth === "token") {
     return async (c, next) => {
-      const state = c.var.state;
+      const state = c.get("state");
       const token = presentedToken(c.req.raw.headers);
       if (!token) return unauthorized("Send a token as Authorization: Bearer <token>");
       const client = tokens(token);
@@ -68,7 +68,7 @@ export function authRule(auth: AuthConfig, context: AuthContext): Rule {
   if ("jwt" in auth) {
     const verify = compileJwt(auth.jwt);
     return async (c, next) => {
-      const state = c.var.state;
+      const state = c.get("state");
       const token = presentedToken(c.req.raw.headers);
       if (!token) return unauthorized("Send a JWT as Authorization: Bearer <token>");
       const result = await verify(token);
@@ -83,7 +83,7 @@ export function authRule(auth: AuthConfig, context: AuthContext): Rule {
   }
   const verify = compileForwardAuth(auth.forward);
   return async (c, next) => {
-    const state = c.var.state;
+    const state = c.get("state");
     const result = await verify(c.req.raw, address(c.req.raw, c.env));
     if ("failed" in result) {
       state.record.error = `forward auth: ${result.failed}`;

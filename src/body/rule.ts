@@ -37,7 +37,7 @@ export function bodyRule(
   limits: RouteLimits,
 ): Rule {
   return async (c, next) => {
-    const state = c.var.state;
+    const state = c.get("state");
     const request = c.req.raw;
     if (BODYLESS.has(request.method) || !request.body) return await next();
     const plan = state.plan ??

@@ -42,7 +42,7 @@ function rateHeaders(limit: number, remaining: number, resetMs: number, windowMs
  */
 export function limitsRule(routeName: string, limits: RouteLimits, store: LimitStore): Rule {
   return async (c, next) => {
-    const state = c.var.state;
+    const state = c.get("state");
     const client = state.record.client ?? "unknown";
     const plan = planFor(limits, client, state.authenticated === true);
     state.plan = plan;
@@ -90,9 +90,7 @@ export function limitsRule(routeName: string, limits: RouteLimits, store: LimitS
         if (total) void store.add(`tokens:${id}`, total, windowMs).catch(() => {});
       });
     }
+    if (headers) Object.assign(state.headers, headers);
     await next();
-    if (headers) {
-      for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
-    }
   };
 }

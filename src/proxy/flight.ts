@@ -41,6 +41,8 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
   readonly startedAt: number;
   /** When the watchdog expires this flight (see {@linkcode Watched}). */
   deadline: number;
+  /** The flight's slot in the watchdog (see {@linkcode Watched}). */
+  watchSlot?: number;
   readonly #request: Request;
   readonly #timeoutMs: number;
   readonly #state: RequestState;

@@ -11,7 +11,7 @@ import { UsageMeter } from "../observe/usage.ts";
 import type { CompiledRoute } from "../route.ts";
 import { errorResponse } from "./errors.ts";
 import { Flight, UpstreamTimeout } from "./flight.ts";
-import { clientHeaders, type HeaderRecord, upstreamHeaders } from "./headers.ts";
+import { addHeaders, clientHeaders, type HeaderRecord, upstreamHeaders } from "./headers.ts";
 import { wholeBody } from "./http1/client.ts";
 
 const BODYLESS = new Set(["GET", "HEAD"]);
@@ -23,6 +23,8 @@ const MAX_SCRUB_BYTES = 1024 * 1024;
  * the response headers to the end (a body this small does not run long while bytes flow).
  */
 export const MAX_PASS_THROUGH_BYTES = 1024 * 1024;
+/** Client request bodies of declared length up to this size are read whole before sending. */
+export const INLINE_BODY_BYTES = 64 * 1024;
 
 /** What the forwarder needs besides the route. */
 export interface ForwardInput {
@@ -68,13 +70,22 @@ export async function forward(
 
   const flight = new Flight(request, route.timeoutMs, state);
   const method = request.method;
-  const body = input.body !== undefined ? input.body : BODYLESS.has(method) ? null : request.body;
-  // The client's own body stream keeps its declared length: the upstream gets a fixed-length
-  // upload rather than a chunked one (Deno's client streams those far faster). Any other body
-  // (rules read it, a cap wraps it, a replay holds it) gets its length from the sender.
-  if (body === null || input.body !== undefined) delete headers["content-length"];
+  const own = input.body === undefined && !BODYLESS.has(method);
+  let body: BodyInit | null;
+  try {
+    body = own ? await ownBody(request, headers) : input.body ?? null;
+  } catch {
+    flight.settle();
+    state.record.aborted = true;
+    state.record.error = "client body failed";
+    return errorResponse("invalid_request", "The request body could not be read");
+  }
   let upstream: Response;
   try {
+    // The client's own body keeps its declared length: the upstream gets a fixed-length upload
+    // rather than a chunked one (Deno's client streams those far faster). Any other body (rules
+    // read it, a cap wraps it, a replay holds it) gets its length from the sender.
+    if (!own || body === null) delete headers["content-length"];
     upstream = await (input.fetch ?? fetch)(url, {
       method,
       headers,
@@ -98,19 +109,12 @@ export async function forward(
   if (location && key && location.includes(key.secret.reveal())) {
     responseHeaders.location = location.replaceAll(key.secret.reveal(), "[redacted]");
   }
-  if (upstream.status >= 400 && key && upstream.body) {
-    flight.settle();
-    return await scrubbed(upstream, responseHeaders, key, state);
-  }
-  if (!upstream.body || method === "HEAD") {
-    flight.settle();
-    await upstream.body?.cancel();
-    return new Response(null, { status: upstream.status, headers: responseHeaders });
-  }
-
+  addHeaders(responseHeaders, state.headers);
   const init = { status: upstream.status, headers: responseHeaders };
+  // Checked first: reading `upstream.body` would make a stream of the bytes.
   const whole = wholeBody(upstream);
-  if (whole) {
+  const scrub = upstream.status >= 400 && key !== undefined;
+  if (whole && !scrub) {
     // The body came whole with the head: hand the bytes on, no stream in between.
     flight.settle();
     state.record.bytes_out = whole.byteLength;
@@ -120,19 +124,47 @@ export async function forward(
       const usage = meter.finish();
       if (usage) state.record.tokens = usage;
     }
-    return new Response(whole, init);
+    return decorated(state, new Response(whole, init));
+  }
+  if (scrub && upstream.body) {
+    flight.settle();
+    return decorated(state, await scrubbed(upstream, responseHeaders, key, state));
+  }
+  if (!upstream.body || method === "HEAD") {
+    flight.settle();
+    await upstream.body?.cancel();
+    return decorated(state, new Response(null, init));
   }
   if (!route.usage && input.completed) {
     const length = knownLength(upstream.headers);
     if (length !== undefined && length <= MAX_PASS_THROUGH_BYTES) {
       flight.passThrough(input.completed, length);
-      return new Response(upstream.body, init);
+      return decorated(state, new Response(upstream.body, init));
     }
   }
   const meter = route.usage
     ? new UsageMeter(route.usage, upstream.headers.get("content-type"))
     : undefined;
-  return new Response(flight.relay(upstream.body, meter), init);
+  return decorated(state, new Response(flight.relay(upstream.body, meter), init));
+}
+
+/** Notes that `response` carries the gateway's headers already (see `RequestState.headers`). */
+function decorated(state: RequestState, response: Response): Response {
+  state.decorated = response;
+  return response;
+}
+
+/**
+ * The client's request body: a small one of declared length as bytes (read in one go, cheaper
+ * than a stream and sent with the request head), anything else as the stream it is.
+ */
+async function ownBody(
+  request: Request,
+  headers: HeaderRecord,
+): Promise<BodyInit | null> {
+  const declared = headers["content-length"];
+  if (declared !== undefined && Number(declared) <= INLINE_BODY_BYTES) return await request.bytes();
+  return request.body;
 }
 
 /**

@@ -99,3 +99,29 @@ export function clientHeaders(incoming: Headers): HeaderRecord {
   });
   return out;
 }
+
+/**
+ * Adds the gateway's own headers to a response header record: each replaces the upstream's
+ * header of that name, except `vary`, which lists both.
+ *
+ * @example
+ * ```ts
+ * const headers = clientHeaders(upstream.headers);
+ * addHeaders(headers, { "x-request-id": "lx2-1", vary: "Origin" });
+ * ```
+ */
+export function addHeaders(out: HeaderRecord, extra: HeaderRecord): void {
+  for (const name in extra) {
+    const value = extra[name];
+    const had = name === "vary" ? out[name] : undefined;
+    out[name] = had ? `${had}, ${value}` : value;
+  }
+}
+
+/** {@linkcode addHeaders} for a `Headers` object (an answer the forwarder did not build). */
+export function addToHeaders(out: Headers, extra: HeaderRecord): void {
+  for (const name in extra) {
+    if (name === "vary") out.append(name, extra[name]);
+    else out.set(name, extra[name]);
+  }
+}

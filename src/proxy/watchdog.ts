@@ -23,9 +23,18 @@ export interface Watched {
   tick(now: number): void;
   /** Called once when the deadline has passed; the entry is no longer watched. */
   expire(): void;
+  /** The entry's place in the watchdog's table while watched (the watchdog's own field). */
+  watchSlot?: number;
 }
 
-const watched = new Set<Watched>();
+// Entries sit in an array of slots, not a Set: a freed slot is overwritten at once, where a
+// hash table keeps deleted entries in the tables it rehashes away from. Those old tables sit
+// in the old generation, and V8 treats every old-to-young pointer as a root when it collects
+// the young generation: each request in flight would be kept alive (and promoted) with its
+// whole object graph, and major collections would follow.
+const slots: (Watched | undefined)[] = [];
+const free: number[] = [];
+let size = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let wakeAt = Infinity;
 
@@ -40,10 +49,12 @@ function check(): void {
   wakeAt = Infinity;
   const now = performance.now();
   let next = now + TICK_MS;
-  for (const entry of watched) {
+  for (let i = 0; i < slots.length; i++) {
+    const entry = slots[i];
+    if (entry === undefined) continue;
     entry.tick(now);
     if (entry.deadline <= now) {
-      watched.delete(entry);
+      release(entry, i);
       try {
         entry.expire();
       } catch {
@@ -53,7 +64,19 @@ function check(): void {
       next = entry.deadline;
     }
   }
-  if (watched.size > 0) schedule(next, now);
+  if (size > 0) schedule(next, now);
+}
+
+function release(entry: Watched, slot: number): void {
+  slots[slot] = undefined;
+  entry.watchSlot = undefined;
+  size--;
+  if (size === 0) {
+    slots.length = 0;
+    free.length = 0;
+  } else {
+    free.push(slot);
+  }
 }
 
 /**
@@ -68,14 +91,21 @@ function check(): void {
  * ```
  */
 export function watch(entry: Watched, now: number = performance.now()): void {
-  watched.add(entry);
+  if (entry.watchSlot !== undefined) return;
+  const slot = free.pop() ?? slots.length;
+  slots[slot] = entry;
+  entry.watchSlot = slot;
+  size++;
   const soonest = Math.min(entry.deadline, now + TICK_MS);
   if (soonest < wakeAt) schedule(soonest, now);
 }
 
 /** Stops watching `entry` (nothing happens if it was not watched). */
 export function unwatch(entry: Watched): void {
-  if (!watched.delete(entry) || watched.size > 0 || timer === undefined) return;
+  const slot = entry.watchSlot;
+  if (slot === undefined || slots[slot] !== entry) return;
+  release(entry, slot);
+  if (size > 0 || timer === undefined) return;
   clearTimeout(timer);
   timer = undefined;
   wakeAt = Infinity;
@@ -83,5 +113,5 @@ export function unwatch(entry: Watched): void {
 
 /** How many entries are watched now (for tests). */
 export function watchedCount(): number {
-  return watched.size;
+  return size;
 }

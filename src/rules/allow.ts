@@ -108,7 +108,7 @@ export function allowRule(route: CompiledRoute): Rule {
   const allowed = route.allow;
   const name = route.name;
   return async (c, next) => {
-    const path = c.var.state.upstreamPath!;
+    const path = c.get("state").upstreamPath!;
     const method = c.req.method;
     if (!allowed(method, path)) {
       return errorResponse("forbidden", `${method} ${path} is not allowed on route ${name}`);

@@ -53,7 +53,7 @@ export function corsRule(config: CorsConfig): Rule {
     const preflight = request.method === "OPTIONS" &&
       request.headers.has("access-control-request-method");
     if (!allowed) {
-      c.var.state.record.error = "origin not allowed";
+      c.get("state").record.error = "origin not allowed";
       return errorResponse("forbidden", `Origin ${origin} is not allowed`);
     }
     if (preflight) {
@@ -71,8 +71,11 @@ export function corsRule(config: CorsConfig): Rule {
       }
       return new Response(null, { status: 204, headers });
     }
+    const added = c.get("state").headers;
+    added["access-control-allow-origin"] = any ? "*" : origin;
+    if (!any) added.vary = "Origin";
+    if (credentials) added["access-control-allow-credentials"] = "true";
+    added["access-control-expose-headers"] = exposed;
     await next();
-    allowOrigin(c.res.headers, origin);
-    c.res.headers.set("access-control-expose-headers", exposed);
   };
 }

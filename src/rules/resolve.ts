@@ -36,7 +36,7 @@ export function resolveRule(route: CompiledRoute): Rule {
       }
       const check = checkPath(result.url.pathname);
       if (!check.ok) return errorResponse("invalid_request", check.reason);
-      const state = c.var.state;
+      const state = c.get("state");
       cleanQuery(result.url);
       state.upstreamUrl = result.url;
       state.upstreamPath = check.decoded;
@@ -67,7 +67,7 @@ export function resolveRule(route: CompiledRoute): Rule {
     if (!check.ok) return errorResponse("invalid_request", check.reason);
     const url = new URL(head + basePath + rest + requestUrl.search);
     if (drop.length > 0) cleanQuery(url);
-    const state = c.var.state;
+    const state = c.get("state");
     state.upstreamUrl = url;
     state.upstreamPath = check.decoded;
     await next();

@@ -24,6 +24,8 @@ const UNSAFE = /[\r\n\0]/;
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 /** Headers the client writes itself (or, for framing, never lets a caller choose). */
 const SKIPPED = new Set(["host", "content-length", "transfer-encoding", "connection"]);
+/** Response bodies of declared length up to this size are read whole before answering. */
+export const WHOLE_BYTES = 64 * 1024;
 /** Request bodies of declared length up to this size are sent with the head in one write. */
 export const COALESCE_BYTES = 64 * 1024;
 
@@ -164,7 +166,7 @@ export class Http1Client {
         if (exact && response.keepAlive) this.#pool.release(conn);
         else conn.close();
       };
-      return respond(conn, response, finish);
+      return await respond(conn, response, finish);
     } catch (error) {
       signal?.removeEventListener("abort", onAbort);
       conn.close();
@@ -264,17 +266,28 @@ export function wholeBody(response: Response): Uint8Array<ArrayBuffer> | undefin
   return WHOLE.get(response);
 }
 
-/** Builds the Response: small bodies already read are handed over whole, others stream. */
-function respond(
+/**
+ * Builds the Response: a small body of declared length is read whole and handed over as
+ * bytes (as nginx buffers small responses: a server that declared the length has the body
+ * ready, and one buffer costs far less than a stream); others stream.
+ */
+async function respond(
   conn: Http1Connection,
   head: ResponseHead,
   finish: (exact: boolean) => void,
-): Response {
+): Promise<Response> {
   const init = { status: head.status, statusText: head.statusText, headers: head.headers };
   const framing = head.framing;
   if (framing.kind === "none") {
     finish(true);
     return new Response(null, init);
+  }
+  if (framing.kind === "length" && framing.length <= WHOLE_BYTES) {
+    while (conn.end - conn.start < framing.length) {
+      if (!await conn.fill(WHOLE_BYTES)) {
+        throw new MalformedResponse("connection closed mid-body");
+      }
+    }
   }
   if (framing.kind === "length" && conn.end - conn.start >= framing.length) {
     // The whole body came with the head: no stream needed.

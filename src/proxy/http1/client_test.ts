@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Http1Client } from "./client.ts";
+import { Http1Client, WHOLE_BYTES, wholeBody } from "./client.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -131,6 +131,33 @@ Deno.test("http1: a pooled connection the server closed is replaced, and the req
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(await (await client.fetch(`${server.url}/b`)).text(), "ok");
     assert.equal(server.connections(), 2);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("http1: a small declared body sent after its head arrives whole; a large one streams", async () => {
+  const large = "x".repeat(WHOLE_BYTES + 1);
+  const server = rawServer((head) =>
+    head.includes("/small")
+      ? ["HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n", 30, "hello", 20, " world"]
+      : [`HTTP/1.1 200 OK\r\ncontent-length: ${large.length}\r\n\r\n`, 30, large]
+  );
+  const client = new Http1Client();
+  try {
+    const small = await client.fetch(`${server.url}/small`);
+    assert.equal(decoder.decode(wholeBody(small)), "hello world");
+    assert.equal(await small.text(), "hello world");
+    const big = await client.fetch(`${server.url}/large`);
+    assert.equal(wholeBody(big), undefined, "answered at its head, the body streams");
+    assert.equal(await big.text(), large);
+    const closed = rawServer(() => ["HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf", -1]);
+    try {
+      await assert.rejects(client.fetch(`${closed.url}/x`), /closed mid-body/);
+    } finally {
+      await closed.close();
+    }
   } finally {
     client.close();
     await server.close();

@@ -56,10 +56,31 @@ export function requestDropSet(extra: readonly (string | undefined)[]): Set<stri
 
 /**
  * Headers as a plain record, lower-case name to value: what the hot path builds and hands to
- * `fetch` and `Response`. Cheaper than a `Headers` object, which they would copy again. It has
- * no prototype, so any header name is just a key.
+ * `fetch` and `Response`. Cheaper than a `Headers` object, which they would copy again.
  */
 export type HeaderRecord = Record<string, string>;
+
+/**
+ * Makes records whose prototype chain ends in an empty object with no prototype: any header
+ * name (`__proto__`, `constructor`) is just an own key, and nothing is inherited. Unlike
+ * `Object.create(null)`, whose objects start as slow dictionaries, these keep V8's fast
+ * layout: a `Response` built from one is about a microsecond cheaper.
+ */
+const Fields = function () {} as unknown as new () => HeaderRecord;
+Fields.prototype = Object.create(null);
+
+/**
+ * An empty {@linkcode HeaderRecord}.
+ *
+ * @example
+ * ```ts
+ * const headers = headerRecord();
+ * headers["__proto__"] = "x"; // an own key like any other
+ * ```
+ */
+export function headerRecord(): HeaderRecord {
+  return new Fields();
+}
 
 /** The header names a `Connection` header lists (hop-by-hop by the client's say-so). */
 function connectionNamed(incoming: Headers): Set<string> | undefined {
@@ -78,7 +99,7 @@ function connectionNamed(incoming: Headers): Set<string> | undefined {
  * ```
  */
 export function upstreamHeaders(incoming: Headers, drop: ReadonlySet<string>): HeaderRecord {
-  const out: HeaderRecord = Object.create(null);
+  const out = headerRecord();
   const named = connectionNamed(incoming);
   // forEach, not for-of: the same combined pairs, without an iterator object per header.
   incoming.forEach((value, name) => {
@@ -92,7 +113,7 @@ export function upstreamHeaders(incoming: Headers, drop: ReadonlySet<string>): H
  * cookies or a length the gateway may not keep.
  */
 export function clientHeaders(incoming: Headers): HeaderRecord {
-  const out: HeaderRecord = Object.create(null);
+  const out = headerRecord();
   const named = connectionNamed(incoming);
   incoming.forEach((value, name) => {
     if (!RESPONSE_DROP.has(name) && !named?.has(name)) out[name] = value;

@@ -8,7 +8,7 @@
  * (Express on Node) run as peers where Node is installed. Then the lab (`bench/lab.ts`): SSE delay per event, 256 MB each way,
  * 2,000 held streams.
  *
- * Options: `--quick` (one short round, 200 held streams), `--rounds N`, `--seconds N`,
+ * Options: `--quick` (one round, 200 held streams), `--rounds N` (5), `--seconds N` (3),
  * `--connections N`, `--skip-lab`.
  *
  * @module
@@ -33,8 +33,9 @@ const { values } = parseArgs({
     "skip-lab": { type: "boolean", default: false },
   },
 });
-const rounds = Number(values.rounds ?? (values.quick ? 1 : 3));
-const seconds = Number(values.seconds ?? (values.quick ? 3 : 5));
+// More short rounds rather than a few long ones: the medians shrug off a slow moment.
+const rounds = Number(values.rounds ?? (values.quick ? 1 : 5));
+const seconds = Number(values.seconds ?? 3);
 const connections = Number(values.connections);
 
 const dir = await Deno.makeTempDir({ prefix: "keyward-bench-" });
@@ -73,8 +74,9 @@ try {
     { name: "keyward", base: `${keyward.url}/lab`, workloads: ["stream"] },
     { name: "Deno.serve + fetch, no checks", base: bare.url, workloads: ["json", "sse"] },
     { name: "keyward", base: `${keyward.url}/openai`, workloads: ["json", "sse"] },
-    { name: "keyward, 2 workers", base: `${workers[0].url}/openai`, workloads: ["json", "sse"] },
+    // Right after keyward, so each round compares the two a moment apart.
     { name: "keyward, 1,000 routes", base: `${keyward1000.url}/openai`, workloads: ["json"] },
+    { name: "keyward, 2 workers", base: `${workers[0].url}/openai`, workloads: ["json", "sse"] },
     { name: "keyward, usage metered", base: `${metered.url}/openai`, workloads: ["json", "sse"] },
     // The SDK proxies take the full target URL in a header: their path is the whole base.
     ...peers.map((peer) => ({
@@ -151,18 +153,23 @@ try {
       `(peak RSS of 2 workers is their sum)\n`,
   );
   console.log(formatTable(rows));
-  const one = rows.find((r) => r.target === "keyward" && r.workload === "json")!;
-  const many = rows.find((r) => r.target === "keyward, 1,000 routes")!;
+  // Ratios are the median of each round's own ratio: both sides ran moments apart, so a slow
+  // spell on the machine moves both.
+  const ratio = (a: string, b: string) => {
+    const x = results.get(a) ?? [];
+    const y = results.get(b) ?? [];
+    return median(x.map((run, i) => run.rps / y[i].rps));
+  };
   console.log(
     `\nstartup to first served request: ${keyward.startupMs.toFixed(0)} ms (1 route), ` +
       `${keyward1000.startupMs.toFixed(0)} ms (1,000 routes)`,
   );
-  console.log(
-    `1,000 routes vs 1: ${((1 - many.rps / one.rps) * 100).toFixed(1)}% fewer requests/s`,
-  );
+  const routes = ratio("keyward, 1,000 routes|json", "keyward|json");
+  console.log(`1,000 routes vs 1: ${((1 - routes) * 100).toFixed(1)}% fewer requests/s`);
   for (const peer of peers) {
-    const row = rows.find((r) => r.target === peer.name);
-    if (row) console.log(`keyward vs ${peer.name}: ${(one.rps / row.rps).toFixed(1)}x requests/s`);
+    if (!results.has(`${peer.name}|json`)) continue;
+    const times = ratio("keyward|json", `${peer.name}|json`);
+    console.log(`keyward vs ${peer.name}: ${times.toFixed(1)}x requests/s`);
   }
   for (const process of processes) await process.stop();
   processes.length = 0;

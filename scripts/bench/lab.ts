@@ -73,9 +73,10 @@ export async function runLab(dir: string, options: { streams: number }): Promise
     );
     const via = `${keyward.url}/lab`;
 
-    // Warm up both paths, then 20 concurrent streams of 50 events 10 ms apart, each way.
-    await sseDelays(lab.url, 5, 10);
-    await sseDelays(via, 5, 10);
+    // Warm up both paths (as many events as are measured: the JIT has settled by then), then
+    // 20 concurrent streams of 50 events 10 ms apart, each way.
+    await sseDelays(lab.url, 20, 50);
+    await sseDelays(via, 20, 50);
     const direct = await sseDelays(lab.url, 20, 50);
     const through = await sseDelays(via, 20, 50);
 

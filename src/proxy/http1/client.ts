@@ -254,6 +254,13 @@ async function readHead(conn: Http1Connection, method: string): Promise<Response
   }
 }
 
+function isEventStream(head: ResponseHead): boolean {
+  for (const [name, value] of head.headers) {
+    if (name === "content-type") return value.toLowerCase().startsWith("text/event-stream");
+  }
+  return false;
+}
+
 /** Bodies that arrived whole with their response head, by response. */
 const WHOLE = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
 
@@ -269,7 +276,8 @@ export function wholeBody(response: Response): Uint8Array<ArrayBuffer> | undefin
 /**
  * Builds the Response: a small body of declared length is read whole and handed over as
  * bytes (as nginx buffers small responses: a server that declared the length has the body
- * ready, and one buffer costs far less than a stream); others stream.
+ * ready, and one buffer costs far less than a stream); others stream, and so does an event
+ * stream of any length, whose events must reach the client as they come.
  */
 async function respond(
   conn: Http1Connection,
@@ -282,7 +290,7 @@ async function respond(
     finish(true);
     return new Response(null, init);
   }
-  if (framing.kind === "length" && framing.length <= WHOLE_BYTES) {
+  if (framing.kind === "length" && framing.length <= WHOLE_BYTES && !isEventStream(head)) {
     while (conn.end - conn.start < framing.length) {
       if (!await conn.fill(WHOLE_BYTES)) {
         throw new MalformedResponse("connection closed mid-body");

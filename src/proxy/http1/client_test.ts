@@ -137,11 +137,18 @@ Deno.test("http1: a pooled connection the server closed is replaced, and the req
   }
 });
 
-Deno.test("http1: a small declared body sent after its head arrives whole; a large one streams", async () => {
+Deno.test("http1: a small declared body sent after its head arrives whole; large ones and event streams stream", async () => {
   const large = "x".repeat(WHOLE_BYTES + 1);
   const server = rawServer((head) =>
     head.includes("/small")
       ? ["HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n", 30, "hello", 20, " world"]
+      : head.includes("/events")
+      ? [
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: 20\r\n\r\n",
+        "data: one\n\n",
+        200,
+        "data: 2\n\n",
+      ]
       : [`HTTP/1.1 200 OK\r\ncontent-length: ${large.length}\r\n\r\n`, 30, large]
   );
   const client = new Http1Client();
@@ -149,6 +156,11 @@ Deno.test("http1: a small declared body sent after its head arrives whole; a lar
     const small = await client.fetch(`${server.url}/small`);
     assert.equal(decoder.decode(wholeBody(small)), "hello world");
     assert.equal(await small.text(), "hello world");
+    const events = await client.fetch(`${server.url}/events`);
+    const reader = events.body!.getReader();
+    const first = await reader.read();
+    assert.equal(decoder.decode(first.value), "data: one\n\n", "an event is not held for the rest");
+    assert.equal(decoder.decode((await reader.read()).value), "data: 2\n\n");
     const big = await client.fetch(`${server.url}/large`);
     assert.equal(wholeBody(big), undefined, "answered at its head, the body streams");
     assert.equal(await big.text(), large);

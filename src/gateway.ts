@@ -241,6 +241,7 @@ function forwardHandler(
   upstreamFetch: typeof fetch | undefined,
 ): Rule {
   const info = { name: route.name, path: route.path };
+  const pooled = route.keys !== undefined && route.keys.keys.length > 1;
   return async (c) => {
     const state = c.get("state");
     const url = state.upstreamUrl!;
@@ -264,8 +265,8 @@ function forwardHandler(
       fetch: upstreamFetch,
       completed: completedOf(c.env),
     };
-    if (key && route.keys && route.keys.keys.length > 1 && key.origin !== "hook") {
-      return await forwardWithPool(route, state, { ...input, key }, route.keys);
+    if (pooled && key && key.origin !== "hook") {
+      return await forwardWithPool(route, state, { ...input, key }, route.keys!);
     }
     return await forward(route, state, input);
   };

@@ -8,10 +8,13 @@
 import type { CorsConfig } from "../config/types.ts";
 import type { Rule } from "../context.ts";
 import { errorResponse } from "../proxy/errors.ts";
+import type { HeaderRecord } from "../proxy/headers.ts";
 
 /** How long browsers may cache a preflight, unless `max_age` says otherwise. */
 const DEFAULT_MAX_AGE_MS = 600_000;
 const METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+/** A preflight's answer depends on the origin and on what it asks for. */
+const PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 /** Response headers a browser app reads: the request id and the limit headers. */
 const EXPOSED = [
   "x-request-id",
@@ -39,10 +42,10 @@ export function corsRule(config: CorsConfig): Rule {
   // With credentials "*" is a literal name, not a wildcard; without, expose everything.
   const exposed = credentials ? EXPOSED.join(", ") : "*";
 
-  const allowOrigin = (headers: Headers, origin: string) => {
-    headers.set("access-control-allow-origin", any ? "*" : origin);
-    if (!any) headers.append("vary", "Origin");
-    if (credentials) headers.set("access-control-allow-credentials", "true");
+  const allowOrigin = (headers: HeaderRecord, origin: string) => {
+    headers["access-control-allow-origin"] = any ? "*" : origin;
+    if (!any) headers.vary = "Origin";
+    if (credentials) headers["access-control-allow-credentials"] = "true";
   };
 
   return async (c, next) => {
@@ -57,24 +60,20 @@ export function corsRule(config: CorsConfig): Rule {
       return errorResponse("forbidden", `Origin ${origin} is not allowed`);
     }
     if (preflight) {
-      const headers = new Headers();
+      const headers: HeaderRecord = {};
       allowOrigin(headers, origin);
-      headers.set("access-control-allow-methods", METHODS);
+      headers["access-control-allow-methods"] = METHODS;
       const requested = request.headers.get("access-control-request-headers");
       // Without a configured list, the headers the preflight asks for are allowed: the origin
       // is trusted, and SDKs send headers of their own (x-stainless-*, anthropic-version).
       const allowHeadersValue = allowHeaders ?? requested;
-      if (allowHeadersValue) headers.set("access-control-allow-headers", allowHeadersValue);
-      headers.set("access-control-max-age", maxAge);
-      if (!any) {
-        headers.append("vary", "Access-Control-Request-Method, Access-Control-Request-Headers");
-      }
+      if (allowHeadersValue) headers["access-control-allow-headers"] = allowHeadersValue;
+      headers["access-control-max-age"] = maxAge;
+      if (!any) headers.vary = PREFLIGHT_VARY;
       return new Response(null, { status: 204, headers });
     }
     const added = c.get("state").headers;
-    added["access-control-allow-origin"] = any ? "*" : origin;
-    if (!any) added.vary = "Origin";
-    if (credentials) added["access-control-allow-credentials"] = "true";
+    allowOrigin(added, origin);
     added["access-control-expose-headers"] = exposed;
     await next();
   };

@@ -22,6 +22,7 @@ import { startBareProxy } from "./bench/bare_proxy.ts";
 import { freePort } from "./bench/spawn.ts";
 import { formatTable, median, type Row } from "./bench/table.ts";
 import { runWrk, type WrkResult } from "./bench/wrk.ts";
+import { measureCpu } from "./bench/cpu.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -55,6 +56,7 @@ const workers = [
 const processes: KeywardProcess[] = [keyward, keyward1000, metered, ...workers];
 const bare = await startBareProxy(freePort(), `http://127.0.0.1:${mockPort}`);
 const peers = await startPeers(dir, `http://127.0.0.1:${mockPort}/v1/chat/completions`);
+const nginxWorkers = await nginx.workers();
 
 try {
   const body = JSON.stringify({
@@ -66,24 +68,62 @@ try {
     base: string;
     workloads: string[];
     headers?: Record<string, string>;
+    /** The proxy's processes, whose CPU time per request is measured. */
+    pids?: number[];
   }[] = [
     { name: "direct", base: `http://127.0.0.1:${mockPort}`, workloads: ["json", "sse"] },
-    { name: "nginx", base: `http://127.0.0.1:${proxyPort}/openai`, workloads: ["json", "sse"] },
+    {
+      name: "nginx",
+      base: `http://127.0.0.1:${proxyPort}/openai`,
+      workloads: ["json", "sse"],
+      pids: nginxWorkers,
+    },
     { name: "direct", base: lab.url, workloads: ["stream"] },
-    { name: "nginx", base: `http://127.0.0.1:${proxyPort}/lab`, workloads: ["stream"] },
-    { name: "keyward", base: `${keyward.url}/lab`, workloads: ["stream"] },
-    { name: "Deno.serve + fetch, no checks", base: bare.url, workloads: ["json", "sse"] },
-    { name: "keyward", base: `${keyward.url}/openai`, workloads: ["json", "sse"] },
+    {
+      name: "nginx",
+      base: `http://127.0.0.1:${proxyPort}/lab`,
+      workloads: ["stream"],
+      pids: nginxWorkers,
+    },
+    { name: "keyward", base: `${keyward.url}/lab`, workloads: ["stream"], pids: [keyward.pid] },
+    {
+      name: "Deno.serve + fetch, no checks",
+      base: bare.url,
+      workloads: ["json", "sse"],
+      pids: [bare.pid],
+    },
+    {
+      name: "keyward",
+      base: `${keyward.url}/openai`,
+      workloads: ["json", "sse"],
+      pids: [keyward.pid],
+    },
     // Right after keyward, so each round compares the two a moment apart.
-    { name: "keyward, 1,000 routes", base: `${keyward1000.url}/openai`, workloads: ["json"] },
-    { name: "keyward, 2 workers", base: `${workers[0].url}/openai`, workloads: ["json", "sse"] },
-    { name: "keyward, usage metered", base: `${metered.url}/openai`, workloads: ["json", "sse"] },
+    {
+      name: "keyward, 1,000 routes",
+      base: `${keyward1000.url}/openai`,
+      workloads: ["json"],
+      pids: [keyward1000.pid],
+    },
+    {
+      name: "keyward, 2 workers",
+      base: `${workers[0].url}/openai`,
+      workloads: ["json", "sse"],
+      pids: workers.map((w) => w.pid),
+    },
+    {
+      name: "keyward, usage metered",
+      base: `${metered.url}/openai`,
+      workloads: ["json", "sse"],
+      pids: [metered.pid],
+    },
     // The SDK proxies take the full target URL in a header: their path is the whole base.
     ...peers.map((peer) => ({
       name: peer.name,
       base: peer.url,
       workloads: ["peer"],
       headers: peer.headers,
+      pids: [peer.pid],
     })),
   ];
   const paths: Record<string, string> = {
@@ -93,7 +133,7 @@ try {
     peer: "",
   };
   const workloadOf = (workload: string) => workload === "peer" ? "json" : workload;
-  const results = new Map<string, WrkResult[]>();
+  const results = new Map<string, (WrkResult & { cpuUs?: number })[]>();
   // warm-up, so JIT and connection pools are ready before anything is counted
   for (const target of targets) {
     for (const workload of target.workloads) {
@@ -111,19 +151,22 @@ try {
       for (const target of targets) {
         if (!target.workloads.includes(workload)) continue;
         const key = `${target.name}|${workloadOf(workload)}`;
-        const result = await runWrk(target.base + paths[workload], {
-          connections,
-          seconds,
-          body,
-          dir,
-          headers: target.headers,
-        });
+        const result = await measureCpu(
+          target.pids ?? [],
+          () =>
+            runWrk(target.base + paths[workload], {
+              connections,
+              seconds,
+              body,
+              dir,
+              headers: target.headers,
+            }),
+        );
         results.set(key, [...(results.get(key) ?? []), result]);
         console.error(`round ${round + 1}: ${key} ${Math.round(result.rps)} req/s`);
       }
     }
   }
-  const nginxWorkers = await nginx.workers();
   const rss: Record<string, number | undefined> = {
     nginx: nginxWorkers.length ? await peakRssMb(nginxWorkers[0]) : undefined,
     keyward: await peakRssMb(keyward.pid),
@@ -142,6 +185,7 @@ try {
       rps: median(runs.map((r) => r.rps)),
       p50: median(runs.map((r) => r.p50)),
       p99: median(runs.map((r) => r.p99)),
+      cpuUs: runs[0].cpuUs === undefined ? undefined : median(runs.map((r) => r.cpuUs ?? NaN)),
       rssMb: rss[target],
       errors: runs.reduce((sum, r) => sum + r.errors, 0),
     });

@@ -16,6 +16,8 @@ export interface Row {
   p50: number;
   /** 99th percentile latency, ms. */
   p99: number;
+  /** CPU time of the proxy's processes per request, µs (empty for direct). */
+  cpuUs?: number;
   /** Peak RSS of the proxy process, MB (empty for direct). */
   rssMb?: number;
   /** Failed requests seen by wrk. */
@@ -35,16 +37,18 @@ export function formatTable(rows: Row[]): string {
     rows.find((r) => r.target === target && r.workload === workload);
   const ratio = (a: number, b?: number) => b ? `${(a / b).toFixed(2)}x` : "-";
   const lines = [
-    "| target | workload | req/s | p50 ms | p99 ms | peak RSS MB | vs nginx | vs direct | errors |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| target | workload | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MB | vs nginx | vs direct | errors |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.target} | ${r.workload} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${
         r.p99.toFixed(2)
-      } | ${r.rssMb ? r.rssMb.toFixed(0) : "-"} | ${
-        ratio(r.rps, find("nginx", r.workload)?.rps)
-      } | ${ratio(r.rps, find("direct", r.workload)?.rps)} | ${r.errors} |`,
+      } | ${r.cpuUs === undefined ? "-" : r.cpuUs.toFixed(1)} | ${
+        r.rssMb ? r.rssMb.toFixed(0) : "-"
+      } | ${ratio(r.rps, find("nginx", r.workload)?.rps)} | ${
+        ratio(r.rps, find("direct", r.workload)?.rps)
+      } | ${r.errors} |`,
     );
   }
   return lines.join("\n");

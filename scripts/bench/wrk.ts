@@ -14,6 +14,8 @@ export interface WrkResult {
   p99: number;
   /** Non-2xx/3xx responses and socket errors. */
   errors: number;
+  /** Requests completed in the run. */
+  requests: number;
 }
 
 function ms(value: string, unit: string): number {
@@ -31,7 +33,8 @@ export function parseWrk(text: string): WrkResult {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
   const errors = non2xx + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps, p50: at("50"), p99: at("99"), errors };
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN);
+  return { rps, p50: at("50"), p99: at("99"), errors, requests };
 }
 
 /** Options for one run. */

@@ -18,7 +18,13 @@ Requests/sec:   2550.37
 `;
 
 Deno.test("wrk output is read in ms whatever unit it prints", () => {
-  assert.deepEqual(parseWrk(SAMPLE), { rps: 2550.37, p50: 0.712, p99: 1050, errors: 7 });
+  assert.deepEqual(parseWrk(SAMPLE), {
+    rps: 2550.37,
+    p50: 0.712,
+    p99: 1050,
+    errors: 7,
+    requests: 7651,
+  });
 });
 
 Deno.test("the table shows ratios to nginx and direct for the same workload", () => {
@@ -27,10 +33,19 @@ Deno.test("the table shows ratios to nginx and direct for the same workload", ()
   const table = formatTable([
     { target: "direct", workload: "json", rps: 4000, p50: 1, p99: 2, errors: 0 },
     { target: "nginx", workload: "json", rps: 2000, p50: 1, p99: 2, rssMb: 8, errors: 0 },
-    { target: "keyward", workload: "json", rps: 1000, p50: 1, p99: 2, rssMb: 60, errors: 0 },
+    {
+      target: "keyward",
+      workload: "json",
+      rps: 1000,
+      p50: 1,
+      p99: 2,
+      cpuUs: 48.25,
+      rssMb: 60,
+      errors: 0,
+    },
   ]);
   assert.match(
     table,
-    /\| keyward \| json \| 1000 \| 1\.00 \| 2\.00 \| 60 \| 0\.50x \| 0\.25x \| 0 \|/,
+    /\| keyward \| json \| 1000 \| 1\.00 \| 2\.00 \| 48\.3 \| 60 \| 0\.50x \| 0\.25x \| 0 \|/,
   );
 });

@@ -101,6 +101,8 @@ export interface PageServer {
   port: number;
   /** The origin of this server under a host name, e.g. `origin("localhost")`. */
   origin(host?: string): string;
+  /** Serves `html` at `path` from now on (pages can name origins known only later). */
+  set(path: string, html: string): void;
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -114,9 +116,10 @@ export interface PageServer {
  * site.origin("localhost"); // "http://localhost:<port>"
  * ```
  */
-export async function servePages(pages: Record<string, string>): Promise<PageServer> {
+export async function servePages(initial: Record<string, string> = {}): Promise<PageServer> {
+  const pages = new Map(Object.entries(initial));
   const server = await serveLoopback((request) => {
-    const html = pages[new URL(request.url).pathname];
+    const html = pages.get(new URL(request.url).pathname);
     if (html === undefined) return new Response("not found", { status: 404 });
     return new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
   });
@@ -124,6 +127,7 @@ export async function servePages(pages: Record<string, string>): Promise<PageSer
   return {
     port,
     origin: (host = "127.0.0.1") => `http://${host}:${port}`,
+    set: (path, html) => void pages.set(path, html),
     close: server.close,
   };
 }

@@ -45,17 +45,24 @@ function routes(mock: MockUpstream): string {
 `;
 }
 
-/** The issue's own attacks: a text/plain fetch to a chat route and a no-cors target POST. */
+/**
+ * The attacks as reported: a `text/plain` fetch and a `text/plain` form post to a chat route,
+ * and a no-cors POST that runs an inference.sh app through the target route.
+ */
 function spendPage(gateway: string, mock: MockUpstream): string {
   const target = encodeURIComponent(`${mock.url}/apps/run`);
   return `<!doctype html><html><body><h1>spend</h1><script>
 const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
 fetch("${gateway}/openai/v1/chat/completions", { method: "POST", headers: { "content-type": "text/plain" }, body }).catch(() => {});
 fetch("${gateway}/api/inference/proxy?__inf_target=${target}", { method: "POST", mode: "no-cors", body: '{"app":"x"}' });
-</script></body></html>`;
+</script>
+<iframe name="sink"></iframe>
+<form method="post" enctype="text/plain" target="sink" action="${gateway}/openai/v1/chat/completions">
+<input name='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"x":"' value='"}'>
+</form><script>document.forms[0].submit();</script></body></html>`;
 }
 
-/** Waits (bounded) until the gateway has logged a request for every path in `paths`. */
+/** Waits (bounded) until the gateway has logged a request for each path in `paths`. */
 async function loggedAll(
   logs: RequestRecord[],
   paths: string[],
@@ -63,7 +70,11 @@ async function loggedAll(
 ): Promise<RequestRecord[]> {
   const deadline = performance.now() + ms;
   for (;;) {
-    const found = paths.map((path) => logs.find((record) => record.path === path));
+    // A path named twice needs two records.
+    const found: (RequestRecord | undefined)[] = [];
+    for (const path of paths) {
+      found.push(logs.find((record) => record.path === path && !found.includes(record)));
+    }
     if (found.every(Boolean)) return found as RequestRecord[];
     if (performance.now() > deadline) {
       const missing = paths.filter((_, i) => !found[i]);
@@ -90,6 +101,9 @@ async function everyKindRefused(
   await page.waitForTimeout(100);
   await browser.screenshot(page, shot);
   await page.close();
+  for (const record of records) {
+    assert.match(record.error ?? "", /^(origin not allowed|browser: .* request without origin)$/);
+  }
   const statuses = Object.fromEntries(records.map((r) => [r.path, r.status]));
   assert.deepEqual(statuses, Object.fromEntries(ALL_KINDS.map((k) => [kindPath(k), 403])));
   assert.deepEqual(mock.requests.map((r) => r.url), [], "nothing reached the upstream");
@@ -99,21 +113,20 @@ async function bodyText(page: Page): Promise<string> {
   return await page.innerText("body");
 }
 
-Deno.test({
-  name:
-    "browsers: without server.cors, no page on another origin can make keyward call the upstream",
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
+/** Without `server.cors`, no page on another origin can make keyward call the upstream. */
+async function withoutCors(browser: TestBrowser) {
   const mock = await startMockUpstream();
-  const gateway = await startGateway(routes(mock), KEYS);
+  // Asked for a key before each forwarded request: a refusal must come before it.
+  const keysAsked: string[] = [];
+  const gateway = await startGateway(routes(mock), KEYS, {
+    resolveKey: (route) => void keysAsked.push(route.name),
+  });
   const pages = await servePages({
     "/": requestKindsPage((kind) => gateway.url + kindPath(kind)),
     "/spend": spendPage(gateway.url, mock),
     "/link": navigationLink(`${gateway.url}/api/any/navigate`),
     "/health-link": navigationLink(`${gateway.url}/healthz`),
   });
-  const browser = await launchBrowser({ hosts: ["evil.test"] });
   try {
     // The issue's attacks: a chat completion and an inference.sh run, each billed.
     gateway.logs.length = 0;
@@ -121,10 +134,11 @@ Deno.test({
     await spend.goto(`${pages.origin("evil.test")}/spend`);
     const spent = await loggedAll(gateway.logs, [
       "/openai/v1/chat/completions",
+      "/openai/v1/chat/completions",
       "/api/inference/proxy",
     ]);
     await spend.close();
-    assert.deepEqual(spent.map((r) => r.status), [403, 403]);
+    assert.deepEqual(spent.map((r) => r.status), [403, 403, 403]);
     assert.deepEqual(mock.requests.map((r) => r.url), [], "nothing reached the upstream");
 
     // Every kind of request, from another site and from a sibling origin of the same site.
@@ -142,6 +156,8 @@ Deno.test({
     assert.equal(typed?.status(), 403);
     assert.deepEqual(mock.requests.map((r) => r.url), [], "nothing reached the upstream");
 
+    assert.deepEqual(keysAsked, [], "no key was read for a refused request");
+
     // The gateway's own pages still open in a tab, typed or linked from anywhere.
     assert.equal((await page.goto(`${gateway.url}/healthz`))?.status(), 200);
     await page.goto(`${pages.origin("evil.test")}/health-link`);
@@ -149,22 +165,20 @@ Deno.test({
     assert.match(await bodyText(page), /"status":"ok"/);
     await page.close();
   } finally {
-    await browser.close();
     await pages.close();
     await gateway.close();
     await mock.close();
   }
-});
+}
 
-Deno.test({
-  name:
-    "browsers: a page on the gateway's own origin sends every kind of request, and each is served",
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
+/** A page on the gateway's own origin sends every kind of request, and each is served. */
+async function sameOrigin(browser: TestBrowser) {
   const mock = await startMockUpstream();
   const logs: RequestRecord[] = [];
-  const gateway = await createGateway(routes(mock), undefined, {
+  const keysAsked: string[] = [];
+  const gateway = await createGateway(routes(mock), {
+    resolveKey: (route) => void keysAsked.push(route.name),
+  }, {
     log: (record) => logs.push(structuredClone(record)),
     readers: { env: (name) => KEYS[name as keyof typeof KEYS], file: () => "" },
   });
@@ -174,7 +188,6 @@ Deno.test({
     const html = requestKindsPage((kind) => kindPath(kind));
     return new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
   });
-  const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
     await page.goto(`${app.url}/app`);
@@ -189,6 +202,7 @@ Deno.test({
     assert.ok(
       mock.requests.every((r) => r.headers.authorization === `Bearer ${KEYS.OPENAI_API_KEY}`),
     );
+    assert.equal(keysAsked.length, ALL_KINDS.length, "a key was read for each");
 
     // Opening a route from the app's own pages, by a link or a typed URL on that origin: a
     // same-origin navigation is the app's own doing.
@@ -200,12 +214,11 @@ Deno.test({
     assert.match(await bodyText(page), /"path":"\/linked"/);
     await page.close();
   } finally {
-    await browser.close();
     await app.close();
     await gateway.close();
     await mock.close();
   }
-});
+}
 
 /** The listed app's page: a streamed chat, an EventSource, and every error kind, read. */
 function appPage(gateway: string, mock: MockUpstream): string {
@@ -272,11 +285,8 @@ const stream = async () => {
 </script></body></html>`;
 }
 
-Deno.test({
-  name: "browsers: with server.cors, only listed origins are served, and they read every answer",
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
+/** With `server.cors`, only listed origins are served, and they read every answer. */
+async function withCors(browser: TestBrowser) {
   const mock = await startMockUpstream();
   const pages = await servePages({});
   const app = pages.origin("localhost");
@@ -304,7 +314,6 @@ ${routes(mock)}
 `,
     KEYS,
   );
-  const browser = await launchBrowser({ hosts: ["evil.test"] });
   try {
     pages.set("/", requestKindsPage((kind) => gateway.url + kindPath(kind)));
     pages.set("/app", appPage(gateway.url, mock));
@@ -373,9 +382,34 @@ ${routes(mock)}
     assert.ok(!mock.requests.some((r) => r.method === "OPTIONS"), "preflights stay at the gateway");
     await page.close();
   } finally {
-    await browser.close();
     await pages.close();
     await gateway.close();
     await mock.close();
+  }
+}
+
+Deno.test({
+  name:
+    "browsers: pages on other origins cannot spend the key; the gateway's own and listed ones can",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  // One browser for every step: launching is most of the time.
+  const browser = await launchBrowser({ hosts: ["evil.test"] });
+  try {
+    await t.step(
+      "without server.cors, every kind of request from another origin is refused",
+      () => withoutCors(browser),
+    );
+    await t.step(
+      "a page on the gateway's own origin sends every kind, and each is served",
+      () => sameOrigin(browser),
+    );
+    await t.step(
+      "with server.cors, only listed origins are served, and read every answer",
+      () => withCors(browser),
+    );
+  } finally {
+    await browser.close();
   }
 });

@@ -6,8 +6,9 @@
  * headers `Sec-Fetch-Site`, `Sec-Fetch-Mode` and `Sec-Fetch-Dest`.
  *
  * What is served:
- * - requests with neither `Origin` nor `Sec-Fetch-Site`: programs (SDKs on a server, curl)
- *   and browsers too old to send Fetch Metadata on a same-origin or no-cors GET;
+ * - requests with neither `Origin` nor `Sec-Fetch-Site`: programs (SDKs on a server, curl;
+ *   Node's `fetch` sends `Sec-Fetch-Mode: cors` but no site) and browsers too old to send
+ *   Fetch Metadata, on a same-origin or no-cors GET;
  * - `Sec-Fetch-Site: same-origin`: the gateway's own origin (an app that mounts it), any kind;
  * - an `Origin` listed in `server.cors.origins` (or, without `Sec-Fetch-Site`, the gateway's
  *   own origin), with the CORS headers it needs to read every answer; preflights are answered

@@ -119,6 +119,8 @@ Deno.test("programs, the gateway's own origin and old browsers' same-origin requ
     const { app, reached } = guarded(cors);
     const served: [string, Sent][] = [
       ["curl, SDK on a server", { method: "POST" }],
+      // Node's fetch (undici) sends `sec-fetch-mode: cors` on every request, but no site.
+      ["Node's fetch", { mode: "cors", method: "POST" }],
       ["same-origin fetch", { origin: GATEWAY, site: "same-origin", mode: "cors", method: "POST" }],
       ["same-origin img", { site: "same-origin", mode: "no-cors", dest: "image" }],
       ["same-origin form", {

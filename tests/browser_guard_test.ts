@@ -409,6 +409,9 @@ Deno.test({
       "with server.cors, only listed origins are served, and read every answer",
       () => withCors(browser),
     );
+    // Nothing the browser printed holds a key (refusals name no key, and none was read).
+    assert.ok(browser.messages.length > 0, "the console was recorded");
+    for (const message of browser.messages) assert.doesNotMatch(message, /SECRET/);
   } finally {
     await browser.close();
   }

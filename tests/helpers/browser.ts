@@ -41,6 +41,8 @@ export interface LaunchOptions {
 export interface TestBrowser {
   /** The browser context (one profile: cookies, cache). */
   context: BrowserContext;
+  /** Every console message and uncaught page error of every page, as text, in order. */
+  messages: string[];
   /** Opens a new tab. */
   newPage(): Promise<Page>;
   /** Saves a full-page screenshot as `dist/artifacts/browser/<name>.png`; returns its path. */
@@ -79,8 +81,12 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
     args,
     viewport: { width: 900, height: 600 },
   });
+  const messages: string[] = [];
+  context.on("console", (message) => void messages.push(`${message.type()}: ${message.text()}`));
+  context.on("weberror", (error) => void messages.push(`pageerror: ${error.error()}`));
   return {
     context,
+    messages,
     newPage: () => context.newPage(),
     screenshot: async (page, name) => {
       await Deno.mkdir(ARTIFACTS, { recursive: true });

@@ -66,7 +66,7 @@ fetch("${gateway}/api/inference/proxy?__inf_target=${target}", { method: "POST",
 async function loggedAll(
   logs: RequestRecord[],
   paths: string[],
-  ms = 8000,
+  ms = 15_000,
 ): Promise<RequestRecord[]> {
   const deadline = performance.now() + ms;
   for (;;) {

@@ -32,7 +32,7 @@ import { compileBodyRules } from "./body/rules.ts";
 import { compileLimits } from "./limits/plan.ts";
 import { limitsRule } from "./limits/rule.ts";
 import { allowRule } from "./rules/allow.ts";
-import { corsRule } from "./rules/cors.ts";
+import { browserRule } from "./rules/browser.ts";
 import { resolveRule } from "./rules/resolve.ts";
 import { type LimitStore, openStore } from "./store/store.ts";
 
@@ -167,9 +167,10 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     else metrics?.streamOpened();
   });
 
-  if (config.server?.cors) app.use(corsRule(config.server.cors));
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
   const statusPath = config.server?.status;
+  const pages = ["/healthz", statusPath, config.server?.metrics].filter((p) => p !== undefined);
+  app.use(browserRule({ cors: config.server?.cors, pages }));
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
   if (statusPath) app.get(statusPath, async (c) => c.json({ routes: await keyStatus(routes) }));
   if (metrics) {
     app.get(config.server!.metrics!, () =>

@@ -1,13 +1,13 @@
 /**
- * CORS for browser apps, answered by the gateway: preflights never reach an upstream, only
- * the configured origins (matched exactly) get CORS headers, and with CORS configured a
- * cross-origin request from any other origin is refused before it costs anything.
+ * CORS for browser apps, compiled once from `server.cors`: which origins are listed, the
+ * preflight answer the gateway gives itself (a preflight never reaches an upstream), and the
+ * headers a listed origin needs to read any answer, errors included. Which requests are
+ * refused is the browser rule's business (rules/browser.ts); this file only answers the
+ * origins that rule lets through.
  *
  * @module
  */
 import type { CorsConfig } from "../config/types.ts";
-import type { Rule } from "../context.ts";
-import { errorResponse } from "../proxy/errors.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
 
 /** How long browsers may cache a preflight, unless `max_age` says otherwise. */
@@ -25,15 +25,29 @@ const EXPOSED = [
   "ratelimit-policy",
 ];
 
+/** `server.cors`, compiled. */
+export interface Cors {
+  /** True when `origins` holds `"*"`: any page may call. */
+  readonly any: boolean;
+  /** Whether `origin` (an `Origin` header's value) is listed. */
+  allows(origin: string): boolean;
+  /** The answer to a preflight from an allowed origin. */
+  preflight(request: Request, origin: string): Response;
+  /** Adds to `headers` what an allowed origin needs to read the answer. */
+  decorate(headers: HeaderRecord, origin: string): void;
+}
+
 /**
- * Compiles `server.cors` into a rule that runs before routing.
+ * Compiles `server.cors`.
  *
  * @example
  * ```ts
- * app.use(corsRule({ origins: ["http://localhost:3000"] }));
+ * const cors = compileCors({ origins: ["http://localhost:3000"] });
+ * cors.allows("http://localhost:3000"); // true
+ * cors.allows("https://evil.example"); // false
  * ```
  */
-export function corsRule(config: CorsConfig): Rule {
+export function compileCors(config: CorsConfig): Cors {
   const any = config.origins.includes("*");
   const origins = new Set(config.origins);
   const credentials = config.credentials === true;
@@ -48,18 +62,10 @@ export function corsRule(config: CorsConfig): Rule {
     if (credentials) headers["access-control-allow-credentials"] = "true";
   };
 
-  return async (c, next) => {
-    const request = c.req.raw;
-    const origin = request.headers.get("origin");
-    if (origin === null) return await next();
-    const allowed = any || origins.has(origin) || origin === new URL(request.url).origin;
-    const preflight = request.method === "OPTIONS" &&
-      request.headers.has("access-control-request-method");
-    if (!allowed) {
-      c.get("state").record.error = "origin not allowed";
-      return errorResponse("forbidden", `Origin ${origin} is not allowed`);
-    }
-    if (preflight) {
+  return {
+    any,
+    allows: (origin) => any || origins.has(origin),
+    preflight(request, origin) {
       const headers: HeaderRecord = {};
       allowOrigin(headers, origin);
       headers["access-control-allow-methods"] = METHODS;
@@ -71,10 +77,10 @@ export function corsRule(config: CorsConfig): Rule {
       headers["access-control-max-age"] = maxAge;
       if (!any) headers.vary = PREFLIGHT_VARY;
       return new Response(null, { status: 204, headers });
-    }
-    const added = c.get("state").headers;
-    allowOrigin(added, origin);
-    added["access-control-expose-headers"] = exposed;
-    await next();
+    },
+    decorate(headers, origin) {
+      allowOrigin(headers, origin);
+      headers["access-control-expose-headers"] = exposed;
+    },
   };
 }

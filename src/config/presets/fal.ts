@@ -12,4 +12,12 @@ export const fal: Preset = {
   target: { header: "x-fal-target-url", hosts: ["fal.run", "queue.fal.run"] },
   key: { env: "FAL_KEY", header: "authorization", format: "Key {key}" },
   allow: ["GET /**", "POST /**", "PUT /**"],
+  // fal bills the account that owns the key; no header or parameter picks another (its
+  // platform headers, `x-fal-*`, set timeouts, retries, priority and storage only).
+  strip: {
+    headers: ["authorization"], // the key, as `Key <id>:<secret>`
+    // The short-lived token @fal-ai/client puts on browser streams (`connectionMode: "client"`).
+    query: ["fal_jwt_token"],
+  },
+  clientToken: [{ header: "authorization", scheme: "Key" }],
 };

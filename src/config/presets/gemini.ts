@@ -27,4 +27,24 @@ export const gemini: Preset = {
     ]),
   ],
   usage: "gemini",
+  // Google's system parameters (cloud.google.com/apis/docs/system-parameters) name each of
+  // these as a header and as a query parameter, the latter also with a `$` prefix.
+  strip: {
+    headers: [
+      "x-goog-api-key", // the API key (what @google/genai and @ai-sdk/google send)
+      "authorization", // an OAuth access token
+      "x-goog-user-project", // the project a request's quota and billing are charged to
+      "x-goog-quota-user", // whose per-user quota a request counts against
+    ],
+    query: [
+      "key", // the API key, as curl examples send it
+      "$key",
+      "access_token", // an OAuth access token
+      "userProject", // as x-goog-user-project
+      "$userProject",
+      "quotaUser", // as x-goog-quota-user
+      "$quotaUser",
+    ],
+  },
+  clientToken: [{ header: "x-goog-api-key" }],
 };

@@ -27,4 +27,14 @@ export const openai: Preset = {
     "GET /v1/models/*",
   ],
   usage: "openai",
+  strip: {
+    headers: [
+      "authorization", // the SDK's `apiKey`, as a Bearer token
+      "api-key", // the key header of the SDK's Azure client, which the SDK also counts as a key
+      "openai-organization", // the SDK's `organization`: which organization the key bills
+      "openai-project", // the SDK's `project`: which project the key bills and is limited by
+    ],
+    // The API reads no credential or account from the query string.
+    query: [],
+  },
 };

@@ -361,3 +361,101 @@ routes:
     await mock.close();
   }
 });
+
+/** A loopback provider answering every call with one JSON body, recording what it got. */
+async function jsonProvider(answer: (path: string) => unknown) {
+  const paths: string[] = [];
+  const server = await serveLoopback(async (request) => {
+    const url = new URL(request.url);
+    paths.push(`${request.method} ${url.pathname}`);
+    await request.body?.cancel();
+    return Response.json(answer(url.pathname));
+  });
+  return { ...server, paths };
+}
+
+Deno.test("openai SDK: stateful Responses calls and Conversations pass the preset", async () => {
+  const provider = await jsonProvider(() => ({
+    object: "list",
+    data: [],
+    has_more: false,
+    id: "conv_1",
+    deleted: true,
+    input_tokens: 5,
+  }));
+  const gw = await startGateway(
+    `
+routes:
+  - name: openai
+    path: /openai
+    preset: openai
+    upstream: ${provider.url}
+`,
+    { OPENAI_API_KEY: "sk-server-SECRET" },
+  );
+  try {
+    const client = new OpenAI({ baseURL: `${gw.url}/openai/v1`, apiKey: "unused" });
+    const count = await client.responses.inputTokens.count({ model: "gpt-5", input: "Hi" });
+    assert.equal(count.input_tokens, 5);
+    for await (const _ of client.responses.inputItems.list("resp_1")) break;
+    await client.responses.delete("resp_1");
+    const conversation = await client.conversations.create({});
+    assert.equal(conversation.id, "conv_1");
+    await client.conversations.items.create("conv_1", { items: [] });
+    for await (const _ of client.conversations.items.list("conv_1")) break;
+    await client.conversations.delete("conv_1");
+    assert.deepEqual(provider.paths, [
+      "POST /v1/responses/input_tokens",
+      "GET /v1/responses/resp_1/input_items",
+      "DELETE /v1/responses/resp_1",
+      "POST /v1/conversations",
+      "POST /v1/conversations/conv_1/items",
+      "GET /v1/conversations/conv_1/items",
+      "DELETE /v1/conversations/conv_1",
+    ]);
+  } finally {
+    await gw.close();
+    await provider.close();
+  }
+});
+
+Deno.test("@google/genai: an Interaction passes the preset and its usage is charged", async () => {
+  const provider = await jsonProvider(() => ({
+    id: "v1_interaction",
+    object: "interaction",
+    status: "completed",
+    model: "gemini-2.5-flash",
+    created: "2026-11-30T00:00:00Z",
+    updated: "2026-11-30T00:00:01Z",
+    outputs: [{ type: "text", text: "Hello" }],
+    usage: { total_input_tokens: 11, total_output_tokens: 22, total_tokens: 33 },
+  }));
+  const gw = await startGateway(
+    `
+clients:
+  - { id: alice, token: alice-keyward-TOKEN }
+routes:
+  - name: gemini
+    path: /gemini
+    preset: gemini
+    upstream: ${provider.url}
+    auth: token
+    limits: { tokens: 1000/day }
+`,
+    { GEMINI_API_KEY: "AIza-server-SECRET" },
+  );
+  try {
+    const ai = new GoogleGenAI({
+      apiKey: "alice-keyward-TOKEN",
+      httpOptions: { baseUrl: `${gw.url}/gemini`, apiVersion: "v1beta" },
+    });
+    const interaction = await ai.interactions.create({ model: "gemini-2.5-flash", input: "Hi" });
+    assert.equal(interaction.id, "v1_interaction");
+    assert.deepEqual(provider.paths, ["POST /v1beta/interactions"]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(gw.logs.at(-1)?.tokens, { input: 11, output: 22, total: 33 });
+  } finally {
+    await gw.close();
+    await provider.close();
+  }
+});

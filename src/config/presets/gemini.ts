@@ -1,7 +1,13 @@
 /**
- * Gemini (Generative Language API): generate, stream, count and embed on models. Files,
- * tuned models, cached contents and corpora stay out. The key travels in `x-goog-api-key`,
- * which keeps it out of URLs and upstream access logs.
+ * Gemini (Generative Language API): generate, stream, count and embed on models, and the
+ * Interactions API. Files, tuned models, cached contents, corpora, batches and webhooks stay
+ * out. The key travels in `x-goog-api-key`, which keeps it out of URLs and upstream access
+ * logs.
+ *
+ * Borderline, decided from the API reference: Interactions are in whole (create, get, which
+ * also resumes a stream, cancel and delete), as @google/genai's `interactions` calls them;
+ * each names one interaction by an id only its creator was given. There is no listing to
+ * keep out; webhooks, which send interaction results to a URL, stay out.
  *
  * @module
  */
@@ -24,6 +30,10 @@ export const gemini: Preset = {
       ...ACTIONS.map((action) => `POST /${version}/models/*:${action}`),
       `GET /${version}/models`,
       `GET /${version}/models/*`,
+      `POST /${version}/interactions`,
+      `GET /${version}/interactions/*`,
+      `POST /${version}/interactions/*/cancel`,
+      `DELETE /${version}/interactions/*`,
     ]),
   ],
   usage: "gemini",

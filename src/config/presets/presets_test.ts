@@ -155,3 +155,44 @@ Deno.test("a target is checked merged: hosts and a header or query from the rout
   assert.throws(load("target: { header: x-t }, allow: [GET /x]"), /Set hosts/);
   assert.throws(load("preset: openai, target: { header: x-t }"), /Set hosts/);
 });
+
+Deno.test("openai preset: what stateful Responses apps call is allowed, listings stay out", () => {
+  const ok = allowed("openai");
+  for (
+    const [method, path] of [
+      ["POST", "/v1/responses/input_tokens"],
+      ["POST", "/v1/responses/compact"],
+      ["GET", "/v1/responses/resp_1/input_items"],
+      ["DELETE", "/v1/responses/resp_1"],
+      ["POST", "/v1/conversations"],
+      ["GET", "/v1/conversations/conv_1"],
+      ["POST", "/v1/conversations/conv_1"],
+      ["DELETE", "/v1/conversations/conv_1"],
+      ["GET", "/v1/conversations/conv_1/items"],
+      ["POST", "/v1/conversations/conv_1/items"],
+      ["GET", "/v1/conversations/conv_1/items/msg_1"],
+      ["DELETE", "/v1/conversations/conv_1/items/msg_1"],
+    ]
+  ) assert.equal(ok(method, path), true, `${method} ${path}`);
+  for (
+    const [method, path] of [
+      ["GET", "/v1/conversations"],
+      ["GET", "/v1/responses"],
+      ["GET", "/v1/chat/completions"],
+      ["GET", "/v1/chat/completions/chatcmpl_1"],
+      ["POST", "/v1/conversations/conv_1/items/msg_1"],
+    ]
+  ) assert.equal(ok(method, path), false, `${method} ${path}`);
+});
+
+Deno.test("gemini preset: Interactions create, get, cancel and delete; no listing or webhooks", () => {
+  const ok = allowed("gemini");
+  for (const version of ["v1beta", "v1"]) {
+    assert.equal(ok("POST", `/${version}/interactions`), true);
+    assert.equal(ok("GET", `/${version}/interactions/v1_abc`), true);
+    assert.equal(ok("POST", `/${version}/interactions/v1_abc/cancel`), true);
+    assert.equal(ok("DELETE", `/${version}/interactions/v1_abc`), true);
+    assert.equal(ok("GET", `/${version}/interactions`), false);
+    assert.equal(ok("POST", `/${version}/webhooks`), false);
+  }
+});

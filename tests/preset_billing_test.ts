@@ -459,3 +459,48 @@ routes:
     await provider.close();
   }
 });
+
+Deno.test("fal: with rest.fal.ai listed for uploads, a client still cannot mint a fal token", async () => {
+  const mock = await startMockUpstream();
+  const toMock: typeof fetch = (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    return fetch(new URL(url.pathname + url.search, mock.url), init);
+  };
+  const gateway = await createGateway(
+    `
+routes:
+  - name: fal
+    path: /api/fal/proxy
+    preset: fal
+    key: { env: KW_BILLING_FAL_KEY }
+    target: { hosts: [fal.run, queue.fal.run, rest.fal.ai] }
+`,
+    undefined,
+    { upstreamFetch: toMock, log: () => {} },
+  );
+  const gw = await serveLoopback(gateway.fetch);
+  const call = (target: string) =>
+    fetch(`${gw.url}/api/fal/proxy`, {
+      method: "POST",
+      headers: { "x-fal-target-url": target, "content-type": "application/json" },
+      body: JSON.stringify({ allowed_apps: ["fal-ai/flux"], token_expiration: 3600 }),
+    });
+  try {
+    // A token minted with the server's key would call fal directly, past every limit.
+    for (const target of ["https://rest.fal.ai/tokens/", "https://rest.fal.ai/tokens"]) {
+      const refused = await call(target);
+      assert.equal(refused.status, 403, target);
+      await refused.body?.cancel();
+    }
+    assert.equal(mock.requests.length, 0);
+    const upload = await call(
+      "https://rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3",
+    );
+    assert.equal(upload.status, 200);
+    await upload.body?.cancel();
+    assert.equal(mock.requests[0].url, "/storage/upload/initiate?storage_type=fal-cdn-v3");
+  } finally {
+    await gw.close();
+    await mock.close();
+  }
+});

@@ -196,3 +196,28 @@ Deno.test("gemini preset: Interactions create, get, cancel and delete; no listin
     assert.equal(ok("POST", `/${version}/webhooks`), false);
   }
 });
+
+Deno.test("fal preset: model runs, queue and uploads yes; minting tokens or keys no", () => {
+  const ok = allowed("fal");
+  for (
+    const [method, path] of [
+      ["POST", "/fal-ai/flux/dev"],
+      ["POST", "/fal-ai/fast-sdxl"],
+      ["POST", "/fal-ai/flux/dev/stream"],
+      ["GET", "/fal-ai/flux/requests/r1/status"],
+      ["GET", "/fal-ai/flux/requests/r1"],
+      ["PUT", "/fal-ai/flux/requests/r1/cancel"],
+      ["POST", "/storage/upload/initiate"],
+      ["POST", "/storage/upload/initiate-multipart"],
+    ]
+  ) assert.equal(ok(method, path), true, `${method} ${path}`);
+  for (
+    const [method, path] of [
+      ["POST", "/tokens/"],
+      ["POST", "/tokens"],
+      ["GET", "/keys"],
+      ["POST", "/keys/"],
+      ["DELETE", "/fal-ai/flux/requests/r1"],
+    ]
+  ) assert.equal(ok(method, path), false, `${method} ${path}`);
+});

@@ -65,9 +65,12 @@ export async function checkConfig(path: string, readers?: KeyReaders): Promise<C
   return { ok: true, report: lines.join("\n") };
 }
 
+/** The upstream, or a target route's hosts and where the client names its URL (merged). */
 function destination(route: CompiledRoute): string {
   if (route.upstream) return route.upstream.href.replace(/\/$/, "");
-  return route.targetConfig!.hosts.join(" ");
+  const { hosts, header, query } = route.targetConfig!;
+  const from = [header, query && `?${query}`].filter(Boolean).join(", ");
+  return `${hosts.join(" ")} via ${from}`;
 }
 
 function authName(auth: unknown): string {

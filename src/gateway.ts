@@ -184,7 +184,8 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     const chain: Rule[] = [bind(route), resolveRule(route)];
     // Who is calling is settled before anything about the route is revealed (403 vs 401).
     if (hooks.authorize) chain.push(authorizeRule(hooks.authorize));
-    chain.push(authRule(routeAuth(config, route.config.auth), authContext), allowRule(route));
+    const auth = authRule(routeAuth(config, route.config.auth), authContext, route.readToken);
+    chain.push(auth, allowRule(route));
     const limits = compileLimits(route.config.limits, clients, route.usage !== undefined);
     if (limits.counted) chain.push(limitsRule(route.name, limits, store));
     const rules = compileBodyRules(route.config.body, route.usage, limits.tokens);

@@ -4,8 +4,14 @@
  *
  * @module
  */
+import {
+  compileTokenReader,
+  DEFAULT_TOKEN_SOURCES,
+  presentedToken,
+  type TokenReader,
+} from "./auth/token.ts";
 import { type Preset, PRESETS, type UsageFormat } from "./config/presets/mod.ts";
-import type { KeyConfig, RouteConfig } from "./config/schema.ts";
+import type { KeyConfig, RouteConfig, TargetSettings } from "./config/schema.ts";
 import { compileInjector, injectionName, type KeyInjector } from "./keys/inject.ts";
 import {
   compileKeySource,
@@ -14,6 +20,7 @@ import {
   type KeySource,
 } from "./keys/source.ts";
 import { requestDropSet } from "./proxy/headers.ts";
+import { queryDropSet } from "./proxy/query.ts";
 import { type AllowMatcher, compileAllow } from "./rules/allow.ts";
 import { compileTarget, type TargetConfig, type TargetResult } from "./rules/target.ts";
 
@@ -44,10 +51,18 @@ export interface CompiledRoute {
   readonly keys?: KeySource;
   /** Puts a key on the upstream request. */
   readonly inject: KeyInjector;
-  /** Request headers never forwarded on this route. */
+  /**
+   * Request headers never forwarded on this route: the fixed list, the key's and target's
+   * headers, and the preset's credential and account headers.
+   */
   readonly dropHeaders: ReadonlySet<string>;
-  /** Query parameters never forwarded on this route (the key's, the target's). */
-  readonly dropQuery: readonly string[];
+  /**
+   * Query parameters never forwarded on this route (the key's, the target's, the preset's
+   * credential and account parameters), lower case; undefined when there are none.
+   */
+  readonly dropQuery?: ReadonlySet<string>;
+  /** Reads a `token` or `jwt` client's credential where the route's SDKs send their key. */
+  readonly readToken: TokenReader;
   /** Milliseconds to wait for the upstream's first byte (and between bytes after). */
   readonly timeoutMs: number;
   /** How the upstream reports token usage, when known. */
@@ -73,6 +88,23 @@ export function mergeKey(preset: Preset | undefined, own: KeyConfig | undefined)
 }
 
 /**
+ * Merges a route's target section over its preset's, field by field: a route that names only
+ * its hosts keeps the preset's header and EventSource query parameter.
+ */
+export function mergeTarget(
+  preset: Preset | undefined,
+  own: TargetSettings | undefined,
+): TargetConfig | undefined {
+  const base = preset?.target;
+  if (!own) return base;
+  const hosts = own.hosts ?? base?.hosts;
+  if (!hosts) return undefined;
+  const header = own.header ?? base?.header;
+  const query = own.query ?? base?.query;
+  return { ...(header ? { header } : {}), ...(query ? { query } : {}), hosts };
+}
+
+/**
  * Compiles one validated route.
  *
  * @example
@@ -87,7 +119,7 @@ export function compileRoute(
 ): CompiledRoute {
   const preset = config.preset ? PRESETS[config.preset] : undefined;
   const keyConfig = mergeKey(preset, config.key);
-  const targetConfig = config.target ?? (config.upstream ? undefined : preset?.target);
+  const targetConfig = config.upstream ? undefined : mergeTarget(preset, config.target);
   const upstreamText = config.upstream ?? (targetConfig ? undefined : preset?.upstream);
   const allowList = config.allow ?? preset?.allow ?? [];
   const keyNames = keyConfig ? injectionName(keyConfig) : {};
@@ -104,8 +136,16 @@ export function compileRoute(
     keyConfig,
     keys: keyConfig ? compileKeySource(keyConfig, readers) : undefined,
     inject: compileInjector(keyConfig ?? {}),
-    dropHeaders: requestDropSet([keyNames.header, targetConfig?.header]),
-    dropQuery: [keyNames.query, targetConfig?.query].filter((q): q is string => !!q),
+    dropHeaders: requestDropSet([
+      keyNames.header,
+      targetConfig?.header,
+      ...preset?.strip.headers ?? [],
+      ...preset?.clientToken?.map((source) => source.header) ?? [],
+    ]),
+    dropQuery: queryDropSet([keyNames.query, targetConfig?.query, ...preset?.strip.query ?? []]),
+    readToken: preset?.clientToken
+      ? compileTokenReader([...DEFAULT_TOKEN_SOURCES, ...preset.clientToken])
+      : presentedToken,
     timeoutMs: config.limits?.timeout ?? DEFAULT_TIMEOUT_MS,
     usage: config.usage ?? preset?.usage,
     headers: Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),

@@ -30,6 +30,16 @@ Deno.test("check prints the route table and warns about keys that are not set", 
   assert.equal(result.stdout.includes("sk-x"), false, "check never prints a key");
 });
 
+Deno.test("check shows a target merged from the route and its preset", async () => {
+  const result = await run(["check", "--config", data("merged_target.yaml")]);
+  assert.equal(result.code, 0, result.stderr);
+  // The route names only its hosts; the preset's header and EventSource parameter stay.
+  assert.match(
+    result.stdout,
+    /inference\s+\/api\/inference\/proxy\s+target\s+api\.example\.com via x-inf-target-url, \?__inf_target\s/,
+  );
+});
+
 Deno.test("check points a typo at its line and suggests the key", async () => {
   const result = await run(["check", "--config", data("typo.yaml")]);
   assert.equal(result.code, 1);

@@ -10,7 +10,7 @@ import { errorResponse } from "../proxy/errors.ts";
 import { clientAddress, type ConnInfo } from "./client_ip.ts";
 import { compileForwardAuth } from "./forward_auth.ts";
 import { compileJwt } from "./jwt.ts";
-import { presentedToken, type TokenMatcher } from "./token.ts";
+import { presentedToken, type TokenMatcher, type TokenReader } from "./token.ts";
 
 /** What every route's auth shares, compiled once per config. */
 export interface AuthContext {
@@ -30,14 +30,19 @@ export function routeAuth(config: Config, own: AuthConfig | undefined): AuthConf
 }
 
 /**
- * Compiles one route's auth into a rule.
+ * Compiles one route's auth into a rule. `readToken` finds a `token` or `jwt` client's
+ * credential where the route's SDKs send their key (see the route's preset).
  *
  * @example
  * ```ts
  * const rule = authRule("token", { tokens: compileTokens(config.clients ?? []), trustForwarded: false });
  * ```
  */
-export function authRule(auth: AuthConfig, context: AuthContext): Rule {
+export function authRule(
+  auth: AuthConfig,
+  context: AuthContext,
+  readToken: TokenReader = presentedToken,
+): Rule {
   const { tokens, trustForwarded } = context;
   const address = (request: Request, env: unknown) =>
     clientAddress(request, env as ConnInfo | undefined, trustForwarded);
@@ -53,7 +58,7 @@ export function authRule(auth: AuthConfig, context: AuthContext): Rule {
   if (auth === "token") {
     return async (c, next) => {
       const state = c.get("state");
-      const token = presentedToken(c.req.raw.headers);
+      const token = readToken(c.req.raw.headers);
       if (!token) return unauthorized("Send a token as Authorization: Bearer <token>");
       const client = tokens(token);
       if (!client) {
@@ -69,7 +74,7 @@ export function authRule(auth: AuthConfig, context: AuthContext): Rule {
     const verify = compileJwt(auth.jwt);
     return async (c, next) => {
       const state = c.get("state");
-      const token = presentedToken(c.req.raw.headers);
+      const token = readToken(c.req.raw.headers);
       if (!token) return unauthorized("Send a JWT as Authorization: Bearer <token>");
       const result = await verify(token);
       if ("refused" in result) {

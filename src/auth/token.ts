@@ -54,12 +54,53 @@ export function compileTokens(clients: readonly ClientConfig[]): TokenMatcher {
   };
 }
 
-/** The token a request presents: `Authorization: Bearer …` or `x-api-key`. */
-export function presentedToken(headers: Headers): string | undefined {
-  const authorization = headers.get("authorization");
-  if (authorization) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    return match?.[1];
-  }
-  return headers.get("x-api-key")?.trim() || undefined;
+/** One place a client's token may travel: a header, with an auth scheme before it or bare. */
+export interface TokenSource {
+  /** Header name, lower case. */
+  header: string;
+  /** Auth scheme before the token (`Bearer`, fal's `Key`), matched without regard to case. */
+  scheme?: string;
 }
+
+/** Reads the token a request presents, or undefined. */
+export type TokenReader = (headers: Headers) => string | undefined;
+
+/** Where every route looks: `Authorization: Bearer …`, then `x-api-key`. */
+export const DEFAULT_TOKEN_SOURCES: readonly TokenSource[] = [
+  { header: "authorization", scheme: "Bearer" },
+  { header: "x-api-key" },
+];
+
+/**
+ * Compiles where a route reads its clients' tokens: the sources in order, the first that
+ * holds a token wins. Each header a source names must also be one the route never forwards.
+ *
+ * @example
+ * ```ts
+ * const read = compileTokenReader([...DEFAULT_TOKEN_SOURCES, { header: "x-goog-api-key" }]);
+ * read(new Headers({ "x-goog-api-key": "tok" })); // "tok"
+ * ```
+ */
+export function compileTokenReader(sources: readonly TokenSource[]): TokenReader {
+  const compiled = sources.map(({ header, scheme }) => ({
+    header: header.toLowerCase(),
+    pattern: scheme ? new RegExp(`^${scheme}\\s+(\\S+)\\s*$`, "i") : undefined,
+  }));
+  return (headers) => {
+    for (const { header, pattern } of compiled) {
+      const value = headers.get(header);
+      if (!value) continue;
+      if (!pattern) {
+        const token = value.trim();
+        if (token) return token;
+      } else {
+        const match = pattern.exec(value);
+        if (match) return match[1];
+      }
+    }
+    return undefined;
+  };
+}
+
+/** The token a request presents: `Authorization: Bearer …` or `x-api-key`. */
+export const presentedToken: TokenReader = compileTokenReader(DEFAULT_TOKEN_SOURCES);

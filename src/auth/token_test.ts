@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { compileTokens, equalDigests, presentedToken } from "./token.ts";
+import {
+  compileTokenReader,
+  compileTokens,
+  DEFAULT_TOKEN_SOURCES,
+  equalDigests,
+  presentedToken,
+} from "./token.ts";
 
 Deno.test("tokens match their client whether given in clear or as sha256", () => {
   const match = compileTokens([
@@ -25,4 +31,18 @@ Deno.test("digest comparison needs every byte equal", () => {
   assert.ok(equalDigests(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3])));
   assert.ok(!equalDigests(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4])));
   assert.ok(!equalDigests(new Uint8Array([1, 2]), new Uint8Array([1, 2, 3])));
+});
+
+Deno.test("a token reader tries its sources in order, each with its own scheme", () => {
+  const read = compileTokenReader([
+    ...DEFAULT_TOKEN_SOURCES,
+    { header: "x-goog-api-key" },
+    { header: "authorization", scheme: "Key" },
+  ]);
+  assert.equal(read(new Headers({ "x-goog-api-key": " g " })), "g");
+  assert.equal(read(new Headers({ authorization: "Key k" })), "k");
+  assert.equal(read(new Headers({ authorization: "Bearer b", "x-goog-api-key": "g" })), "b");
+  assert.equal(read(new Headers({ authorization: "Basic x", "x-api-key": "a" })), "a");
+  assert.equal(read(new Headers({ authorization: "Key" })), undefined);
+  assert.equal(read(new Headers({ "x-goog-api-key": "  " })), undefined);
 });

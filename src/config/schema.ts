@@ -12,7 +12,14 @@ import { PRESET_NAMES, PRESETS } from "./presets/mod.ts";
 import type { Config } from "./types.ts";
 import { parseDuration, parseRate, parseSize } from "./units.ts";
 
-export type { AuthConfig, Config, KeyConfig, LimitsConfig, RouteConfig } from "./types.ts";
+export type {
+  AuthConfig,
+  Config,
+  KeyConfig,
+  LimitsConfig,
+  RouteConfig,
+  TargetSettings,
+} from "./types.ts";
 
 function unit<T>(parse: (text: string) => T, what: string) {
   return z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -122,14 +129,15 @@ const BodyRulesSchema = z.strictObject({
   }
 });
 
-/** Target mode: the client names the full upstream URL in a header or query parameter. */
+/**
+ * Target mode: the client names the full upstream URL in a header or query parameter. On a
+ * preset route each field left out is the preset's (checked on the route, merged).
+ */
 const TargetSchema = z.strictObject({
-  header: z.string().min(1).optional(),
-  query: z.string().min(1).optional(),
-  hosts: z.array(checked(parseHostRule)).min(1)
-    .describe('exact hosts; "*.example.com"; "host:port"'),
-}).refine((t) => t.header !== undefined || t.query !== undefined, {
-  message: "Set header, query or both",
+  header: z.string().min(1).optional().describe("header holding the target URL"),
+  query: z.string().min(1).optional().describe("query parameter holding it (EventSource)"),
+  hosts: z.array(checked(parseHostRule)).min(1).optional()
+    .describe('exact hosts; "*.example.com"; "host:port"; the preset\'s when left out'),
 });
 
 /** One route: a path prefix (path mode) or a target header (target mode). */
@@ -156,6 +164,16 @@ const RouteSchema = z.strictObject({
       path: ["target"],
       message: "Use upstream (path mode) or target (target mode), not both",
     });
+  }
+  if (route.target !== undefined) {
+    const base = preset?.target;
+    if ((route.target.hosts ?? base?.hosts) === undefined) {
+      ctx.addIssue({ code: "custom", path: ["target", "hosts"], message: "Set hosts" });
+    }
+    const header = route.target.header ?? base?.header;
+    if (header === undefined && (route.target.query ?? base?.query) === undefined) {
+      ctx.addIssue({ code: "custom", path: ["target"], message: "Set header, query or both" });
+    }
   }
   if (route.upstream === undefined && route.target === undefined && !preset) {
     ctx.addIssue({

@@ -74,14 +74,14 @@ export interface BodyRulesConfig {
   deny?: string[];
 }
 
-/** Target mode settings. */
+/** Target mode settings; on a preset route, each field left out is the preset's. */
 export interface TargetSettings {
   /** Header holding the target URL. */
   header?: string;
   /** Query parameter holding the target URL. */
   query?: string;
   /** Allowed hosts. */
-  hosts: string[];
+  hosts?: string[];
 }
 
 /** One route. */

@@ -35,7 +35,7 @@ export function usageOf(format: UsageFormat, value: unknown): Partial<Usage> | u
   const object = value as Json;
   if (format === "gemini") {
     const meta = object.usageMetadata as Json | undefined;
-    if (!meta) return undefined;
+    if (!meta) return interactionUsage(object);
     const input = num(meta.promptTokenCount);
     const output = num(meta.candidatesTokenCount) + num(meta.thoughtsTokenCount);
     return { input, output, total: num(meta.totalTokenCount) || input + output };
@@ -54,6 +54,20 @@ export function usageOf(format: UsageFormat, value: unknown): Partial<Usage> | u
   }
   const input = num(usage.prompt_tokens ?? usage.input_tokens);
   const output = num(usage.completion_tokens ?? usage.output_tokens);
+  return { input, output, total: num(usage.total_tokens) || input + output };
+}
+
+/**
+ * Gemini Interactions report `usage.total_*`, in the body and in stream events (the last in
+ * `interaction.completed`'s `interaction`); thought tokens are billed as output.
+ */
+function interactionUsage(object: Json): Partial<Usage> | undefined {
+  const usage = (object.usage ?? (object.interaction as Json | undefined)?.usage) as
+    | Json
+    | undefined;
+  if (!usage || typeof usage !== "object" || !("total_input_tokens" in usage)) return undefined;
+  const input = num(usage.total_input_tokens);
+  const output = num(usage.total_output_tokens) + num(usage.total_thought_tokens);
   return { input, output, total: num(usage.total_tokens) || input + output };
 }
 

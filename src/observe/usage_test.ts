@@ -70,3 +70,25 @@ Deno.test("no usage, or a body that is not JSON, reports nothing", () => {
   broken.feed(bytes("<html>"));
   assert.equal(broken.finish(), undefined);
 });
+
+Deno.test("Gemini Interactions: usage.total_* in the JSON body and in the stream's events", () => {
+  const json = new UsageMeter("gemini", "application/json");
+  feedSplit(
+    json,
+    '{"id":"i1","status":"completed","usage":{"total_input_tokens":12,' +
+      '"total_output_tokens":30,"total_thought_tokens":8,"total_tokens":50}}',
+    9,
+  );
+  assert.deepEqual(json.finish(), { input: 12, output: 38, total: 50 });
+
+  const sse = new UsageMeter("gemini", "text/event-stream");
+  feedSplit(
+    sse,
+    'data: {"event_type":"interaction.created","interaction":{"id":"i1","status":"in_progress"}}\n\n' +
+      'data: {"event_type":"step.delta","index":0,"delta":{"type":"text","text":"hi"}}\n\n' +
+      'data: {"event_type":"interaction.completed","interaction":{"id":"i1",' +
+      '"status":"completed","usage":{"total_input_tokens":5,"total_output_tokens":7}}}\n\n',
+    11,
+  );
+  assert.deepEqual(sse.finish(), { input: 5, output: 7, total: 12 });
+});

@@ -40,13 +40,18 @@ export const REQUEST_DROP: readonly string[] = [
   // browser-only context the upstream has no use for
   "origin",
   "referer",
+  // method overrides (Google's APIs honour the first): a POST the allow list let through
+  // must not become a DELETE upstream
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
 ];
 
 const RESPONSE_DROP = new Set([...HOP_BY_HOP, "set-cookie", "set-cookie2", "content-length"]);
 
 /**
  * Compiles the set of request header names to drop for a route: the fixed list plus the
- * route's own key header and target header.
+ * route's own key header, target header and its preset's credential and account headers.
  */
 export function requestDropSet(extra: readonly (string | undefined)[]): Set<string> {
   const set = new Set(REQUEST_DROP);

@@ -8,6 +8,7 @@
 import type { Rule } from "../context.ts";
 import { errorResponse } from "../proxy/errors.ts";
 import { checkPath } from "../proxy/path.ts";
+import { stripQuery } from "../proxy/query.ts";
 import type { CompiledRoute } from "../route.ts";
 
 /**
@@ -19,10 +20,8 @@ import type { CompiledRoute } from "../route.ts";
  * ```
  */
 export function resolveRule(route: CompiledRoute): Rule {
+  // The client's credentials, account selectors and the target parameter never go upstream.
   const drop = route.dropQuery;
-  const cleanQuery = (url: URL) => {
-    for (const name of drop) url.searchParams.delete(name);
-  };
   if (route.target) {
     const target = route.target;
     return async (c, next) => {
@@ -37,7 +36,10 @@ export function resolveRule(route: CompiledRoute): Rule {
       const check = checkPath(result.url.pathname);
       if (!check.ok) return errorResponse("invalid_request", check.reason);
       const state = c.get("state");
-      cleanQuery(result.url);
+      if (drop) {
+        const search = stripQuery(result.url.search, drop);
+        if (search !== result.url.search) result.url.search = search;
+      }
       state.upstreamUrl = result.url;
       state.upstreamPath = check.decoded;
       state.record.target = result.url.host + result.url.pathname;
@@ -65,8 +67,8 @@ export function resolveRule(route: CompiledRoute): Rule {
     const rest = raw.slice(prefix.length) || "/";
     const check = checkPath(rest);
     if (!check.ok) return errorResponse("invalid_request", check.reason);
-    const url = new URL(head + basePath + rest + requestUrl.search);
-    if (drop.length > 0) cleanQuery(url);
+    const search = drop ? stripQuery(requestUrl.search, drop) : requestUrl.search;
+    const url = new URL(head + basePath + rest + search);
     const state = c.get("state");
     state.upstreamUrl = url;
     state.upstreamPath = check.decoded;

@@ -17,4 +17,18 @@ export const anthropic: Preset = {
     "GET /v1/models/*",
   ],
   usage: "anthropic",
+  strip: {
+    headers: [
+      "x-api-key", // the API key
+      "authorization", // the SDK's `authToken` and OAuth tokens, as Bearer tokens
+      // The SDK's `workspace_id` (and a credentials profile's): the workspace a request runs
+      // and is billed in, for credentials that reach several.
+      "anthropic-workspace-id",
+      // The SDK's `user_profile_id`: the user profile a request bills when its body asks for
+      // `billing_policy.bill_to: user_profile` (without it the API refuses that body).
+      "anthropic-user-profile-id",
+    ],
+    // The API reads no credential or account from the query string.
+    query: [],
+  },
 };

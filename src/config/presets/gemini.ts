@@ -1,7 +1,13 @@
 /**
- * Gemini (Generative Language API): generate, stream, count and embed on models. Files,
- * tuned models, cached contents and corpora stay out. The key travels in `x-goog-api-key`,
- * which keeps it out of URLs and upstream access logs.
+ * Gemini (Generative Language API): generate, stream, count and embed on models, and the
+ * Interactions API. Files, tuned models, cached contents, corpora, batches and webhooks stay
+ * out. The key travels in `x-goog-api-key`, which keeps it out of URLs and upstream access
+ * logs.
+ *
+ * Borderline, decided from the API reference: Interactions are in whole (create, get, which
+ * also resumes a stream, cancel and delete), as @google/genai's `interactions` calls them;
+ * each names one interaction by an id only its creator was given. There is no listing to
+ * keep out; webhooks, which send interaction results to a URL, stay out.
  *
  * @module
  */
@@ -24,7 +30,31 @@ export const gemini: Preset = {
       ...ACTIONS.map((action) => `POST /${version}/models/*:${action}`),
       `GET /${version}/models`,
       `GET /${version}/models/*`,
+      `POST /${version}/interactions`,
+      `GET /${version}/interactions/*`,
+      `POST /${version}/interactions/*/cancel`,
+      `DELETE /${version}/interactions/*`,
     ]),
   ],
   usage: "gemini",
+  // Google's system parameters (cloud.google.com/apis/docs/system-parameters) name each of
+  // these as a header and as a query parameter, the latter also with a `$` prefix.
+  strip: {
+    headers: [
+      "x-goog-api-key", // the API key (what @google/genai and @ai-sdk/google send)
+      "authorization", // an OAuth access token
+      "x-goog-user-project", // the project a request's quota and billing are charged to
+      "x-goog-quota-user", // whose per-user quota a request counts against
+    ],
+    query: [
+      "key", // the API key, as curl examples send it
+      "$key",
+      "access_token", // an OAuth access token
+      "userProject", // as x-goog-user-project
+      "$userProject",
+      "quotaUser", // as x-goog-quota-user
+      "$quotaUser",
+    ],
+  },
+  clientToken: [{ header: "x-goog-api-key" }],
 };

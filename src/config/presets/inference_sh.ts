@@ -32,4 +32,13 @@ export const inferenceSh: Preset = {
     "POST /files",
     "GET /files/*",
   ],
+  // A key's workspace (`team`) is fixed when the key is made; no header or parameter picks
+  // another, so the credentials are all there is to drop.
+  strip: {
+    headers: [
+      "authorization", // the API key, as a Bearer token
+      "x-api-key", // the key header of the SDK's API-key tool auth
+    ],
+    query: ["access_token"], // the token the SDK's live sessions put in their URLs
+  },
 };

@@ -2,6 +2,15 @@
  * OpenAI: chat, responses, embeddings, images, audio and model listing. Files, uploads,
  * batches, fine-tuning, assistants, vector stores, organization and admin keys stay out.
  *
+ * Borderline, decided from the API reference:
+ * - In: what a stateful Responses app calls: counting input tokens, compacting a long
+ *   conversation (a model call, metered like the others), a stored response's input items,
+ *   deleting a response, and Conversations (create, read, update, delete, and their items).
+ *   Each of these names one object by an id only its creator was given, so a client reaches
+ *   only what it made or was handed; keyward does not track which client made which.
+ * - Out: anything that lists what the account holds (`GET /v1/conversations`, stored chat
+ *   completions), since a listing shows every user's objects to any client.
+ *
  * @module
  */
 import type { Preset } from "./preset.ts";
@@ -14,8 +23,20 @@ export const openai: Preset = {
     "POST /v1/chat/completions",
     "POST /v1/completions",
     "POST /v1/responses",
+    "POST /v1/responses/input_tokens",
+    "POST /v1/responses/compact",
     "GET /v1/responses/*",
+    "DELETE /v1/responses/*",
     "POST /v1/responses/*/cancel",
+    "GET /v1/responses/*/input_items",
+    "POST /v1/conversations",
+    "GET /v1/conversations/*",
+    "POST /v1/conversations/*",
+    "DELETE /v1/conversations/*",
+    "GET /v1/conversations/*/items",
+    "POST /v1/conversations/*/items",
+    "GET /v1/conversations/*/items/*",
+    "DELETE /v1/conversations/*/items/*",
     "POST /v1/embeddings",
     "POST /v1/moderations",
     "POST /v1/images/generations",
@@ -27,4 +48,14 @@ export const openai: Preset = {
     "GET /v1/models/*",
   ],
   usage: "openai",
+  strip: {
+    headers: [
+      "authorization", // the SDK's `apiKey`, as a Bearer token
+      "api-key", // the key header of the SDK's Azure client, which the SDK also counts as a key
+      "openai-organization", // the SDK's `organization`: which organization the key bills
+      "openai-project", // the SDK's `project`: which project the key bills and is limited by
+    ],
+    // The API reads no credential or account from the query string.
+    query: [],
+  },
 };

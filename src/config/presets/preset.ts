@@ -3,11 +3,24 @@
  *
  * @module
  */
+import type { TokenSource } from "../../auth/token.ts";
 
 /** Which upstream response format reports token usage. */
 export type UsageFormat = "openai" | "anthropic" | "gemini";
 
-/** What a preset fills in; a route's own values win over it. */
+/**
+ * What of the client's request never reaches the provider: every header and query parameter
+ * the provider reads as a credential, or as the account, project or payer a request bills.
+ * The client could otherwise pick who pays for its calls, or slip in a key of its own.
+ */
+export interface Strip {
+  /** Request header names, lower case. */
+  headers: readonly string[];
+  /** Query parameter names, compared without regard to case or percent-encoding. */
+  query: readonly string[];
+}
+
+/** What a preset fills in; a route's own values win over it, field by field. */
 export interface Preset {
   /** Upstream base URL (path mode presets). */
   upstream?: string;
@@ -19,4 +32,11 @@ export interface Preset {
   allow: string[];
   /** How the upstream reports usage, for token limits and metrics. */
   usage?: UsageFormat;
+  /** The client's credentials and account selectors, dropped before the request leaves. */
+  strip: Strip;
+  /**
+   * Where the provider's SDKs put their key, besides `Authorization: Bearer` and `x-api-key`:
+   * `auth: token` and `jwt` routes read the client's token there too.
+   */
+  clientToken?: readonly TokenSource[];
 }

@@ -40,6 +40,10 @@ export const REQUEST_DROP: readonly string[] = [
   // browser-only context the upstream has no use for
   "origin",
   "referer",
+  "sec-fetch-site",
+  "sec-fetch-mode",
+  "sec-fetch-dest",
+  "sec-fetch-user",
   // method overrides (Google's APIs honour the first): a POST the allow list let through
   // must not become a DELETE upstream
   "x-http-method-override",

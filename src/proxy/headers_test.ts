@@ -17,6 +17,9 @@ Deno.test("upstream headers leave out credentials, hop-by-hop and Connection-nam
     "x-hop": "1",
     "traceparent": "00-abc-def-01",
     "x-goog-api-key": "client-key",
+    "origin": "https://app.example",
+    "sec-fetch-site": "same-origin",
+    "sec-fetch-mode": "cors",
     "content-type": "application/json",
   });
   const out = upstreamHeaders(incoming, requestDropSet(["X-Goog-Api-Key"]));

@@ -61,16 +61,17 @@ export function bodyRule(
         state.record.error = "body too large";
         return tooLarge(cap ?? MAX_JSON_BYTES);
       }
+      const text = decoder.decode(raw);
       let body: unknown;
       try {
-        body = JSON.parse(decoder.decode(raw));
+        body = JSON.parse(text);
       } catch {
         return errorResponse("invalid_request", "The request body is not valid JSON");
       }
       if (typeof body !== "object" || body === null || Array.isArray(body)) {
         return errorResponse("invalid_request", "The request body must be a JSON object");
       }
-      const verdict = rules(body as Record<string, unknown>, state.upstreamPath ?? "");
+      const verdict = rules(body as Record<string, unknown>, state.upstreamPath ?? "", text);
       if ("type" in verdict) {
         state.record.error = `body rule: ${verdict.message}`;
         return errorResponse(verdict.type, verdict.message);

@@ -159,7 +159,7 @@ const RouteSchema = z.strictObject({
       ctx.addIssue({
         code: "custom",
         path: ["body", setting],
-        message: `body.${setting} applies to a preset with a body field policy (inference.sh)`,
+        message: `Only a preset with a body field policy (inference.sh) takes body.${setting}`,
       });
     }
   }

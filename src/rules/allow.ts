@@ -132,18 +132,45 @@ function closesAt(text: string): number {
   return -1;
 }
 
-/** The regular expression source of a glob without `{name:REGEX}` segments. */
-function globToSource(segments: readonly AllowSegment[]): string {
-  let source = "";
-  for (const segment of segments) {
-    if (segment.kind === "any") {
-      // Any number of segments, including none: "/a/**" matches "/a" and "/a/b/c".
-      source += "(?:/[^/]+)*";
-    } else if (segment.kind === "pattern") {
+/** The regular expression sources of a glob's segments (no `{name:REGEX}` among them). */
+function globToSources(segments: readonly AllowSegment[]): string[] {
+  const sources = segments.map((segment) => {
+    // Any number of segments, including none: "/a/**" matches "/a" and "/a/b/c".
+    if (segment.kind === "any") return "(?:/[^/]+)*";
+    if (segment.kind === "pattern") {
       throw new Error("A {name:REGEX} segment is matched segment by segment");
-    } else source += "/" + segment.source;
+    }
+    return "/" + segment.source;
+  });
+  return sources.length === 1 && sources[0] === "/" ? ["/"] : sources;
+}
+
+interface Trie {
+  end: boolean;
+  children: Map<string, Trie>;
+}
+
+/**
+ * One regular expression source for several globs, their common leading segments shared
+ * (`/tasks/ID(?:|/status|/stream)`), so that a path is read once, not once per entry.
+ */
+function trieSource(globs: readonly string[][]): string {
+  const root: Trie = { end: false, children: new Map() };
+  for (const sources of globs) {
+    let node = root;
+    for (const source of sources) {
+      let child = node.children.get(source);
+      if (!child) node.children.set(source, child = { end: false, children: new Map() });
+      node = child;
+    }
+    node.end = true;
   }
-  return source || "/";
+  const emit = (node: Trie): string => {
+    const alternatives = [...node.children].map(([source, child]) => source + emit(child));
+    if (node.end) alternatives.push("");
+    return alternatives.length === 1 ? alternatives[0] : `(?:${alternatives.join("|")})`;
+  };
+  return emit(root);
 }
 
 function escape(text: string): string {
@@ -175,7 +202,8 @@ export type AllowMatcher = (method: string, path: string) => boolean;
 /**
  * Compiles an allow list. `GET` entries also allow `HEAD`; `*` allows every method.
  * A trailing slash on the request path is not significant. Entries without a
- * `{name:REGEX}` segment (built-in shapes included) share one regular expression per method.
+ * `{name:REGEX}` segment (built-in shapes included) share one regular expression per method,
+ * their common leading segments written once.
  *
  * @example
  * ```ts
@@ -185,21 +213,21 @@ export type AllowMatcher = (method: string, path: string) => boolean;
  * ```
  */
 export function compileAllow(entries: readonly string[]): AllowMatcher {
-  const byMethod = new Map<string, string[]>();
+  const byMethod = new Map<string, string[][]>();
   const slowByMethod = new Map<string, ((path: string) => boolean)[]>();
   for (const entry of entries.map(parseAllowEntry)) {
     const methods = entry.method === "GET" ? ["GET", "HEAD"] : [entry.method];
     const slow = entry.segments.some((s) => s.kind === "pattern");
-    const compiled = slow ? segmentMatcher(entry.segments) : globToSource(entry.segments);
+    const compiled = slow ? segmentMatcher(entry.segments) : globToSources(entry.segments);
     for (const method of methods) {
-      if (typeof compiled === "string") {
+      if (Array.isArray(compiled)) {
         byMethod.set(method, [...(byMethod.get(method) ?? []), compiled]);
       } else slowByMethod.set(method, [...(slowByMethod.get(method) ?? []), compiled]);
     }
   }
   const compiled = new Map<string, RegExp>();
-  for (const [method, sources] of byMethod) {
-    compiled.set(method, new RegExp(`^(?:${sources.join("|")})/?$`));
+  for (const [method, globs] of byMethod) {
+    compiled.set(method, new RegExp(`^${trieSource(globs)}/?$`));
   }
   const any = compiled.get("*");
   if (slowByMethod.size === 0) {

@@ -71,7 +71,7 @@ export function refName(ref: string): string | undefined {
   return `${parts[0]}/${parts[1]}`;
 }
 
-/** The values of every key of `object` that folds to `field` (at most one once checked). */
+/** The value of the first key of `object` that folds to `field` (the only one, once checked). */
 function valueOf(object: Record<string, unknown>, field: string): unknown {
   const folded = foldKey(field);
   for (const key in object) if (foldKey(key) === folded) return object[key];
@@ -95,6 +95,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 const refuse = (type: BodyRefusal["type"], message: string): BodyRefusal => ({ type, message });
+const what = (field: string) => field[0].toUpperCase() + field.slice(1);
 
 interface CompiledEndpoint {
   matches: (path: string) => boolean;
@@ -176,7 +177,7 @@ export function compileFieldPolicy(
       if (!allowedRef(ref)) {
         return refuse(
           "forbidden",
-          `${endpoint.ref} ${JSON.stringify(ref)} is not allowed on this route`,
+          `${what(endpoint.ref)} ${JSON.stringify(ref)} is not allowed on this route`,
         );
       }
     }

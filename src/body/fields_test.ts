@@ -85,7 +85,7 @@ Deno.test("fields: apps narrows the app or agent a request names", () => {
   const refused = (path: string, value: unknown) => verdict(acme, path, body(value))?.message;
   assert.equal(
     refused("/apps/run", { app: "eve/x", input: {} }),
-    'app "eve/x" is not allowed on this route',
+    'App "eve/x" is not allowed on this route',
   );
   assert.match(refused("/apps/run", { app: "ana/helperx", input: {} })!, /not allowed/);
   assert.match(refused("/apps/run", { app: "acme/a/b", input: {} })!, /not allowed/);

@@ -114,3 +114,28 @@ Deno.test("parseAllowEntry refuses malformed segment patterns", () => {
   assert.throws(() => parseAllowEntry("GET /a/**/{x:[a-z]+}"), /\*\* cannot be combined/);
   assert.equal(parseAllowEntry("GET /a/{x:[a-z]{2}}").segments.length, 2);
 });
+
+Deno.test("entries sharing leading segments match exactly as they would alone", () => {
+  const entries = ["GET /", "GET /a", "GET /a/**", "GET /a/b/c", "GET /a/*/d", "GET /x/{ulid}/y"];
+  const together = compileAllow(entries);
+  const alone = entries.map((entry) => compileAllow([entry]));
+  for (
+    const path of [
+      "/",
+      "//",
+      "/a",
+      "/a/",
+      "/a/b",
+      "/a/b/c",
+      "/a/q/d",
+      "/ab",
+      "/x",
+      `/x/${TASK}/y`,
+      `/x/${TASK}`,
+      "/x/stream/y",
+      "/b",
+    ]
+  ) {
+    assert.equal(together("GET", path), alone.some((allowed) => allowed("GET", path)), path);
+  }
+});

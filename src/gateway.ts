@@ -29,6 +29,8 @@ import { authRule, routeAuth } from "./auth/auth.ts";
 import { compileTokens } from "./auth/token.ts";
 import { bodyRule } from "./body/rule.ts";
 import { compileBodyRules } from "./body/rules.ts";
+import { compileFieldPolicy, withFieldPolicy } from "./body/fields.ts";
+import { PRESETS } from "./config/presets/mod.ts";
 import { compileLimits } from "./limits/plan.ts";
 import { limitsRule } from "./limits/rule.ts";
 import { allowRule } from "./rules/allow.ts";
@@ -186,11 +188,18 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     if (hooks.authorize) chain.push(authorizeRule(hooks.authorize));
     const auth = authRule(routeAuth(config, route.config.auth), authContext, route.readToken);
     chain.push(auth, allowRule(route));
+    const fields = fieldPolicyOf(route);
+    if (fields?.pathRule) chain.push(fields.pathRule);
     const limits = compileLimits(route.config.limits, clients, route.usage !== undefined);
     if (limits.counted) chain.push(limitsRule(route.name, limits, store));
-    const rules = compileBodyRules(route.config.body, route.usage, limits.tokens);
+    const rules = withFieldPolicy(
+      fields,
+      compileBodyRules(route.config.body, route.usage, limits.tokens),
+    );
     if (rules || limits.capped) {
-      chain.push(bodyRule(rules, route.config.body !== undefined, limits));
+      // A field policy reads every body: one that is not JSON could carry any field.
+      const strict = route.config.body !== undefined || fields !== undefined;
+      chain.push(bodyRule(rules, strict, limits));
     }
     chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));
     table.add(route.path, route.target ? "target" : "path", composeRules(chain));
@@ -216,6 +225,12 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
 
 function notFound(path: string): Response {
   return errorResponse("not_found", `No route for ${path}`);
+}
+
+/** The route's preset's body field policy with the route's settings, if its preset has one. */
+function fieldPolicyOf(route: CompiledRoute) {
+  const policy = route.config.preset ? PRESETS[route.config.preset].fields : undefined;
+  return policy ? compileFieldPolicy(policy, route.config.body) : undefined;
 }
 
 function bind(route: CompiledRoute): Rule {

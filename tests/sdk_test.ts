@@ -98,8 +98,10 @@ routes:
   );
   try {
     const client = new Inference({ proxyUrl: `${gw.url}/api/inference/proxy` });
-    const task = await client.tasks.get("task-123");
-    assert.deepEqual(task.data, { ok: true, path: "/tasks/task-123", method: "GET" });
+    // inference.sh ids are lowercase ULIDs; the preset takes no other shape.
+    const id = "01j9z3m8k2c9v7b4n6q5r0t1wx";
+    const task = await client.tasks.get(id);
+    assert.deepEqual(task.data, { ok: true, path: `/tasks/${id}`, method: "GET" });
     assert.deepEqual(seen, ["https://api.inference.sh"]);
     const received = mock.requests[0];
     assert.equal(received.headers.authorization, "Bearer inf-server-SECRET");

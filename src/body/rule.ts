@@ -44,6 +44,8 @@ export function bodyRule(
       planFor(limits, state.record.client ?? "", state.authenticated === true);
     const cap = plan.body;
     const declared = Number(request.headers.get("content-length") ?? NaN);
+    // An empty body carries no fields (a POST that only names its path, like a cancel).
+    if (declared === 0) return await next();
     if (cap !== undefined && declared > cap) {
       state.record.error = "body too large";
       return tooLarge(cap);
@@ -61,16 +63,17 @@ export function bodyRule(
         state.record.error = "body too large";
         return tooLarge(cap ?? MAX_JSON_BYTES);
       }
+      const text = decoder.decode(raw);
       let body: unknown;
       try {
-        body = JSON.parse(decoder.decode(raw));
+        body = JSON.parse(text);
       } catch {
         return errorResponse("invalid_request", "The request body is not valid JSON");
       }
       if (typeof body !== "object" || body === null || Array.isArray(body)) {
         return errorResponse("invalid_request", "The request body must be a JSON object");
       }
-      const verdict = rules(body as Record<string, unknown>, state.upstreamPath ?? "");
+      const verdict = rules(body as Record<string, unknown>, state.upstreamPath ?? "", text);
       if ("type" in verdict) {
         state.record.error = `body rule: ${verdict.message}`;
         return errorResponse(verdict.type, verdict.message);

@@ -12,16 +12,20 @@ import { messageText } from "./message_text.ts";
 
 /** Why a body was refused. */
 export interface BodyRefusal {
-  /** 400 for a malformed or denied body, 403 for a model that is not allowed. */
-  type: "invalid_request" | "forbidden";
+  /** 400 for a malformed or denied body, 403 for what is not allowed, 413 for an upload. */
+  type: "invalid_request" | "forbidden" | "payload_too_large";
   /** What to tell the client. */
   message: string;
 }
 
-/** Applies a route's rules to a parsed body in place; returns a refusal or whether it changed. */
+/**
+ * Applies a route's rules to a parsed body in place; returns a refusal or whether it changed.
+ * `text` is the JSON the body was parsed from (a field policy reads its repeated keys).
+ */
 export type BodyRules = (
   body: Record<string, unknown>,
   upstreamPath: string,
+  text?: string,
 ) => BodyRefusal | { changed: boolean };
 
 type Json = Record<string, unknown>;

@@ -141,3 +141,37 @@ Deno.test("target hosts and key settings are checked", () => {
   assert.ok(issues.some((i) => i.startsWith("routes.yaml:4:") && i.includes("Cannot parse host")));
   assert.ok(issues.some((i) => i.startsWith("routes.yaml:5:") && i.includes("only one of env")));
 });
+
+Deno.test("id segment patterns and app globs are checked at their line", () => {
+  const issues = issuesOf(`routes:
+  - name: inference
+    path: /api/inference/proxy
+    preset: inference.sh
+    allow:
+      - GET /tasks/{ulid}
+      - GET /tasks/{id}
+      - GET /chats/{x:(}
+    body:
+      apps: ["acme/*", "acme"]
+  - name: openai
+    path: /openai
+    preset: openai
+    body: { apps: ["acme/*"] }
+`);
+  assert.deepEqual(issues.map((i) => i.split(" ")[0]), [
+    "routes.yaml:7:9",
+    "routes.yaml:8:9",
+    "routes.yaml:10:24",
+    "routes.yaml:14:19",
+  ]);
+  assert.match(
+    issues[0],
+    /unknown segment pattern \{id\}: use \{ulid\}, \{uuid\} or \{name:REGEX\}/,
+  );
+  assert.match(issues[1], /cannot compile \{x:…\}/);
+  assert.match(issues[2], /Cannot parse app "acme": use namespace\/name/);
+  assert.match(
+    issues[3],
+    /Only a preset with a body field policy \(inference.sh\) takes body.apps/,
+  );
+});

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { isLoopback } from "../proxy/loopback.ts";
+import { parseAppGlob } from "../body/fields.ts";
 import { parseAllowEntry } from "../rules/allow.ts";
 import { parseHostRule } from "../rules/target.ts";
 import { PRESET_NAMES, PRESETS } from "./presets/mod.ts";
@@ -115,6 +116,9 @@ const BodyRulesSchema = z.strictObject({
   models: z.array(z.string().min(1)).min(1).optional(),
   max_tokens: z.number().int().positive().optional(),
   deny: z.array(z.string().min(1)).optional().describe("case-insensitive regexes"),
+  apps: z.array(checked(parseAppGlob)).min(1).optional()
+    .describe('apps and agents visitors may run: namespace/name, "*" within a part'),
+  max_upload: Size.optional().describe("largest file a visitor may declare in an upload"),
 }).superRefine((body, ctx) => {
   for (const [i, pattern] of (body.deny ?? []).entries()) {
     try {
@@ -149,7 +153,7 @@ const RouteSchema = z.strictObject({
   target: TargetSchema.optional(),
   key: KeySchema.optional(),
   allow: z.array(checked(parseAllowEntry)).optional()
-    .describe("METHOD PATH-GLOB; * one segment, ** any"),
+    .describe("METHOD PATH-GLOB; * one segment, ** any; {ulid}, {uuid}, {name:REGEX} an id"),
   auth: AuthSchema.optional(),
   limits: LimitsSchema.optional(),
   body: BodyRulesSchema.optional(),
@@ -158,6 +162,15 @@ const RouteSchema = z.strictObject({
     .describe("how the upstream reports tokens, when no preset says"),
 }).superRefine((route, ctx) => {
   const preset = route.preset ? PRESETS[route.preset] : undefined;
+  for (const setting of ["apps", "max_upload"] as const) {
+    if (route.body?.[setting] !== undefined && !preset?.fields) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["body", setting],
+        message: `Only a preset with a body field policy (inference.sh) takes body.${setting}`,
+      });
+    }
+  }
   if (route.upstream !== undefined && route.target !== undefined) {
     ctx.addIssue({
       code: "custom",

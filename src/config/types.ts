@@ -72,6 +72,10 @@ export interface BodyRulesConfig {
   max_tokens?: number;
   /** Case-insensitive regexes refused in message text. */
   deny?: string[];
+  /** `namespace/name` globs of the apps and agents visitors may run (inference.sh). */
+  apps?: string[];
+  /** Largest file, in bytes, a visitor may declare in an upload (inference.sh). */
+  max_upload?: number;
 }
 
 /** Target mode settings; on a preset route, each field left out is the preset's. */

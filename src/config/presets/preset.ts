@@ -5,6 +5,31 @@
  */
 import type { TokenSource } from "../../auth/token.ts";
 
+/** What a visitor may send to one endpoint (see src/body/fields.ts). */
+export interface EndpointFields {
+  /** Top-level fields a visitor may set; every other field is refused. */
+  fields: readonly string[];
+  /** The field naming the app or agent the request runs, checked against `body.apps`. */
+  ref?: string;
+  /** Fields that would name the app or agent another way: refused when `body.apps` is set. */
+  refAliases?: readonly string[];
+  /**
+   * The body declares one file to upload (`files: [{...}]`) with only these `fields`, the
+   * `empty` ones left empty; `size` is required and capped by the route's `max_upload`.
+   */
+  upload?: { fields: readonly string[]; empty: readonly string[] };
+}
+
+/** A preset's body field policy: every body to a path it does not list is refused. */
+export interface FieldPolicy {
+  /** By path (allow-list glob syntax, without a method): what each endpoint takes. */
+  endpoints: Readonly<Record<string, EndpointFields>>;
+  /** A `GET` path naming an app or agent after `prefix`, checked against `body.apps`. */
+  pathRef?: { glob: string; prefix: string };
+  /** Largest upload a visitor may declare when the route sets no `max_upload`, in bytes. */
+  maxUpload: number;
+}
+
 /** Which upstream response format reports token usage. */
 export type UsageFormat = "openai" | "anthropic" | "gemini";
 
@@ -39,4 +64,6 @@ export interface Preset {
    * `auth: token` and `jwt` routes read the client's token there too.
    */
   clientToken?: readonly TokenSource[];
+  /** The body fields visitors may set, per endpoint, compared as the upstream reads them. */
+  fields?: FieldPolicy;
 }

@@ -49,8 +49,12 @@ Deno.test("gemini preset: generate and stream yes, files and tuned models no", (
 
 Deno.test("inference.sh preset: runs and tasks yes, keys, secrets and teams no", () => {
   const ok = allowed("inference.sh");
+  const id = "01j9z3m8k2c9v7b4n6q5r0t1wx";
   assert.equal(ok("POST", "/apps/run"), true);
-  assert.equal(ok("GET", "/tasks/abc/stream"), true);
+  assert.equal(ok("GET", `/tasks/${id}/stream`), true);
+  assert.equal(ok("POST", "/chats"), true);
+  assert.equal(ok("POST", `/chats/messages/${id}/cancel`), true);
+  assert.equal(ok("GET", "/agents/acme/helper@v1"), true);
   for (
     const [method, path] of [
       ["GET", "/apikeys"],
@@ -59,6 +63,14 @@ Deno.test("inference.sh preset: runs and tasks yes, keys, secrets and teams no",
       ["GET", "/teams"],
       ["GET", "/me"],
       ["DELETE", "/apps/x"],
+      ["GET", "/tasks/abc/stream"],
+      ["GET", "/tasks/stream"],
+      ["GET", "/chats/list"],
+      ["GET", "/files/list"],
+      ["GET", `/files/${id}`],
+      ["GET", `/agents/${id}/card`],
+      ["GET", "/agents/acme/versions"],
+      ["PUT", `/tasks/${id}`],
     ]
   ) assert.equal(ok(method, path), false, `${method} ${path}`);
   assert.equal(PRESETS["inference.sh"].target?.header, "x-inf-target-url");

@@ -1,0 +1,264 @@
+/**
+ * Body fields a visitor may set, per endpoint, compared the way the upstream reads them. A
+ * preset lists, for each path that takes a body, the top-level fields it forwards; any other
+ * field is refused (403), and so is a body to a path it does not list. Keys are matched as
+ * Go's `encoding/json` matches them to struct fields (`"WEBHOOK"` and `"ſession"` are
+ * `webhook` and `session`), and a body whose keys repeat, or fold to the same field, is
+ * refused (400): the gateway and the upstream must read one body the same way.
+ *
+ * The same policy checks the app or agent a request names against a route's `body.apps`
+ * (`namespace/name` globs), and caps the size a one-file upload declares.
+ *
+ * @module
+ */
+import type { Rule } from "../context.ts";
+import { errorResponse } from "../proxy/errors.ts";
+import type { FieldPolicy } from "../config/presets/preset.ts";
+import { compileAllow } from "../rules/allow.ts";
+import { foldKey } from "./fold.ts";
+import { repeatedKey } from "./json_keys.ts";
+import type { BodyRefusal, BodyRules } from "./rules.ts";
+
+/** A route's settings for the policy. */
+export interface FieldSettings {
+  /** `namespace/name` globs of the apps and agents visitors may run. */
+  apps?: readonly string[];
+  /** Largest upload a visitor may declare, in bytes. */
+  max_upload?: number;
+}
+
+/** A compiled policy: body rules to run first, and a rule for refs in `GET` paths. */
+export interface CompiledFieldPolicy {
+  /** Checks a parsed body and its text; runs before the route's other body rules. */
+  check: (body: Record<string, unknown>, path: string, text: string) => BodyRefusal | undefined;
+  /** Refuses a `GET` that names an app or agent outside `apps`; undefined without `apps`. */
+  pathRule?: Rule;
+}
+
+const APP_GLOB = /^[A-Za-z0-9._*-]+\/[A-Za-z0-9._*-]+$/;
+/** Ref prefixes the inference.sh API strips: `app/ana/helper` is `ana/helper`. */
+const REF_TYPES = new Set(["app", "agent", "skill", "knowledge"]);
+
+/**
+ * Parses one `body.apps` entry: `namespace/name`, where `*` matches within its part.
+ *
+ * @throws {Error} when the entry is not a `namespace/name` glob
+ */
+export function parseAppGlob(entry: string): RegExp {
+  if (!APP_GLOB.test(entry)) {
+    throw new Error(
+      `Cannot parse app "${entry}": use namespace/name, "*" within a part (acme/*, */chat)`,
+    );
+  }
+  const source = entry.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+    .join("[^/]*");
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * `namespace/name` of an app or agent ref written `[type/]namespace/name[@version][:function]`,
+ * or undefined when the ref names no namespace (an id, a bare name).
+ */
+export function refName(ref: string): string | undefined {
+  let full = ref;
+  const colon = ref.lastIndexOf(":");
+  const at = ref.lastIndexOf("@");
+  if (colon !== -1 && (at === -1 || colon > at)) full = ref.slice(0, colon);
+  const version = full.lastIndexOf("@");
+  const parts = (version === -1 ? full : full.slice(0, version)).split("/");
+  if (parts.length >= 3 && REF_TYPES.has(parts[0])) parts.shift();
+  if (parts.length !== 2 || parts[0] === "" || parts[1] === "") return undefined;
+  return `${parts[0]}/${parts[1]}`;
+}
+
+/** The value of the first key of `object` that folds to `field` (the only one, once checked). */
+function valueOf(object: Record<string, unknown>, field: string): unknown {
+  const folded = foldKey(field);
+  for (const key in object) if (foldKey(key) === folded) return object[key];
+  return undefined;
+}
+
+/** The first two keys of `object` that name the same field, if any. */
+function sameField(object: Record<string, unknown>): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const key in object) {
+    const folded = foldKey(key);
+    const earlier = seen.get(folded);
+    if (earlier !== undefined) return [earlier, key];
+    seen.set(folded, key);
+  }
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const refuse = (type: BodyRefusal["type"], message: string): BodyRefusal => ({ type, message });
+const what = (field: string) => field[0].toUpperCase() + field.slice(1);
+
+interface CompiledEndpoint {
+  matches: (path: string) => boolean;
+  fields: ReadonlySet<string>;
+  ref?: string;
+  refAliases: readonly string[];
+  upload?: { fields: ReadonlySet<string>; empty: readonly string[] };
+}
+
+/**
+ * Compiles a preset's field policy with a route's settings.
+ *
+ * @example
+ * ```ts
+ * const policy = compileFieldPolicy(inferenceSh.fields!, { apps: ["acme/*"] });
+ * policy.check({ app: "acme/chat", webhook: "https://x" }, "/apps/run", "{...}");
+ * // { type: "forbidden", message: '"webhook" cannot be set through this route' }
+ * ```
+ */
+export function compileFieldPolicy(
+  policy: FieldPolicy,
+  settings: FieldSettings = {},
+): CompiledFieldPolicy {
+  const fold = (names: readonly string[]) => new Set(names.map(foldKey));
+  const endpoints: CompiledEndpoint[] = Object.entries(policy.endpoints).map(([glob, rule]) => {
+    const matcher = compileAllow([`POST ${glob}`]);
+    return {
+      matches: (path: string) => matcher("POST", path),
+      fields: fold(rule.fields),
+      ref: rule.ref,
+      refAliases: rule.refAliases ?? [],
+      upload: rule.upload && { fields: fold(rule.upload.fields), empty: rule.upload.empty },
+    };
+  });
+  const globs = settings.apps?.map(parseAppGlob);
+  const allowedRef = (ref: unknown) => {
+    const name = typeof ref === "string" ? refName(ref) : undefined;
+    return name !== undefined && globs!.some((glob) => glob.test(name));
+  };
+  const maxUpload = settings.max_upload ?? policy.maxUpload;
+
+  const check = (body: Record<string, unknown>, path: string, text: string) => {
+    const endpoint = endpoints.find((e) => e.matches(path));
+    if (!endpoint) return refuse("forbidden", `${path} takes no request body on this route`);
+    const repeated = repeatedKey(text);
+    if (repeated !== undefined) {
+      return refuse("invalid_request", `The request body repeats the key "${repeated}"`);
+    }
+    const pair = sameField(body);
+    if (pair) {
+      return refuse(
+        "invalid_request",
+        `The keys "${pair[0]}" and "${pair[1]}" name the same field`,
+      );
+    }
+    for (const key in body) {
+      if (!endpoint.fields.has(foldKey(key))) {
+        return refuse("forbidden", `"${key}" cannot be set through this route`);
+      }
+    }
+    if (endpoint.upload) {
+      const refusal = checkUpload(body, endpoint.upload, maxUpload);
+      if (refusal) return refusal;
+    }
+    if (globs && endpoint.ref) {
+      for (const alias of endpoint.refAliases) {
+        const value = valueOf(body, alias);
+        if (value !== undefined && value !== null && value !== "") {
+          return refuse(
+            "forbidden",
+            `"${alias}" cannot be used on this route: name the ${endpoint.ref} as namespace/name`,
+          );
+        }
+      }
+      const ref = valueOf(body, endpoint.ref);
+      if (ref === undefined || ref === null || ref === "") {
+        return refuse("forbidden", `"${endpoint.ref}" is required on this route`);
+      }
+      if (!allowedRef(ref)) {
+        return refuse(
+          "forbidden",
+          `${what(endpoint.ref)} ${JSON.stringify(ref)} is not allowed on this route`,
+        );
+      }
+    }
+    return undefined;
+  };
+
+  let pathRule: Rule | undefined;
+  if (globs && policy.pathRef) {
+    const matcher = compileAllow([`GET ${policy.pathRef.glob}`]);
+    const prefix = policy.pathRef.prefix;
+    pathRule = async (c, next) => {
+      const path = c.get("state").upstreamPath ?? "";
+      if (matcher("GET", path)) {
+        const ref = path.slice(prefix.length).replace(/\/$/, "");
+        if (!allowedRef(ref)) {
+          return errorResponse("forbidden", `Agent "${ref}" is not allowed on this route`);
+        }
+      }
+      await next();
+    };
+  }
+  return { check, pathRule };
+}
+
+/** One file declared, with only the given fields, and a whole positive size within the cap. */
+function checkUpload(
+  body: Record<string, unknown>,
+  rule: NonNullable<CompiledEndpoint["upload"]>,
+  maxUpload: number,
+): BodyRefusal | undefined {
+  const files = valueOf(body, "files");
+  if (!Array.isArray(files) || files.length !== 1) {
+    return refuse("forbidden", "This route uploads one file per request");
+  }
+  const file = files[0];
+  if (!isObject(file)) return refuse("invalid_request", "files[0] must be a JSON object");
+  const pair = sameField(file);
+  if (pair) {
+    return refuse(
+      "invalid_request",
+      `The keys "files[0].${pair[0]}" and "files[0].${pair[1]}" name the same field`,
+    );
+  }
+  for (const key in file) {
+    if (!rule.fields.has(foldKey(key))) {
+      return refuse("forbidden", `"files[0].${key}" cannot be set through this route`);
+    }
+  }
+  for (const field of rule.empty) {
+    const value = valueOf(file, field);
+    if (value !== undefined && value !== null && value !== "") {
+      return refuse("forbidden", `"files[0].${field}" must be empty: the upstream sets it`);
+    }
+  }
+  const size = valueOf(file, "size");
+  if (size === undefined) return refuse("invalid_request", "files[0].size is required");
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0) {
+    return refuse("invalid_request", "files[0].size must be a positive whole number");
+  }
+  if (size > maxUpload) {
+    return refuse("payload_too_large", `The file is larger than this route's ${maxUpload} bytes`);
+  }
+  return undefined;
+}
+
+/**
+ * Puts a compiled field policy in front of a route's body rules: a body the policy refuses
+ * never reaches them.
+ *
+ * @example
+ * ```ts
+ * const rules = withFieldPolicy(policy, compileBodyRules(route.body, undefined, false));
+ * ```
+ */
+export function withFieldPolicy(
+  policy: CompiledFieldPolicy | undefined,
+  rules: BodyRules | undefined,
+): BodyRules | undefined {
+  if (!policy) return rules;
+  const check = policy.check;
+  return (body, path, text) =>
+    check(body, path, text ?? JSON.stringify(body)) ?? rules?.(body, path, text) ??
+      { changed: false };
+}

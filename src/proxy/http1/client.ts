@@ -22,6 +22,12 @@ const encoder = new TextEncoder();
 /** Header names and values that could break out of their line. */
 const UNSAFE = /[\r\n\0]/;
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+/**
+ * Methods whose request may be sent again after it may have reached the server (RFC 9110
+ * 9.2.2); any other is answered with the failure instead, as nginx does, or the upstream
+ * could serve (and bill) it twice.
+ */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 /** Headers the client writes itself (or, for framing, never lets a caller choose). */
 const SKIPPED = new Set(["host", "content-length", "transfer-encoding", "connection"]);
 /** Response bodies of declared length up to this size are read whole before answering. */
@@ -68,15 +74,18 @@ function bodyOf(body: BodyInit | null | undefined): Uint8Array | ReadableStream 
 export interface Http1ClientOptions {
   /** PEM certificates to trust for https upstreams, besides the runtime's roots. */
   caCerts?: string[];
+  /** How long an idle connection is kept, in milliseconds (2 s by default). */
+  idleMs?: number;
 }
 
 /** An HTTP/1.1 client with its own connection pool. */
 export class Http1Client {
-  readonly #pool = new Pool();
+  readonly #pool: Pool;
   readonly #caCerts?: string[];
 
   constructor(options: Http1ClientOptions = {}) {
     this.#caCerts = options.caCerts;
+    this.#pool = new Pool(options.idleMs);
   }
 
   /** Sends a request and resolves to the response, as `fetch` would. */
@@ -104,16 +113,17 @@ export class Http1Client {
         throw new TypeError("request body length differs from its content-length");
       }
     }
-    // Every request here can be sent again: it retries once when a pooled connection turns
-    // out to have been closed by the server while it was idle.
+    // A pooled connection the server closed is dropped by the idle watch; one that failed
+    // before any answer came anyway (the server closed it as it was taken) is replaced, and
+    // the request sent again when none of it left, or when its method allows it.
     const pooled = this.#pool.take(url);
     if (pooled) {
       try {
         return await this.#exchange(pooled, url, method, headers, body, signal);
       } catch (error) {
-        if (signal?.aborted || !(error instanceof StaleConnection)) {
-          throw signal?.aborted ? signal.reason : unwrap(error);
-        }
+        const again = error instanceof StaleConnection &&
+          (!error.reached || IDEMPOTENT.has(method));
+        if (signal?.aborted || !again) throw signal?.aborted ? signal.reason : unwrap(error);
       }
     }
     try {
@@ -175,10 +185,15 @@ export class Http1Client {
   }
 
   async #send(conn: Http1Connection, bytes: Uint8Array): Promise<void> {
+    let sent = 0;
     try {
-      await conn.write(bytes);
+      while (sent < bytes.length) {
+        sent += await conn.writeSome(sent === 0 ? bytes : bytes.subarray(sent));
+      }
     } catch (error) {
-      throw conn.reused ? new StaleConnection(error) : error;
+      // A write that failed before the system took a byte sent nothing: any request may go
+      // again. Once some of it left, the server may have read it.
+      throw conn.reused ? new StaleConnection(error, sent > 0) : error;
     }
   }
 }
@@ -206,11 +221,15 @@ function abortable(
   });
 }
 
-/** A pooled connection the server had closed: nothing was exchanged on it. */
+/** A pooled connection that failed before any byte of an answer came back. */
 class StaleConnection extends Error {
-  constructor(cause: unknown) {
-    super("stale connection", { cause });
+  /** Whether some of the request left, so that the server may have read (and served) it. */
+  readonly reached: boolean;
+
+  constructor(cause: unknown, reached: boolean) {
+    super("Stale connection", { cause });
     this.name = "StaleConnection";
+    this.reached = reached;
   }
 }
 
@@ -230,13 +249,13 @@ async function readHead(conn: Http1Connection, method: string): Promise<Response
       try {
         more = await conn.fill(MAX_HEAD_BYTES);
       } catch (error) {
-        if (conn.reused && conn.end === conn.start) throw new StaleConnection(error);
+        if (conn.reused && conn.end === conn.start) throw new StaleConnection(error, true);
         throw error;
       }
       scanned -= before - conn.start; // the buffer may have been compacted
       if (!more) {
         if (conn.reused && conn.end === conn.start) {
-          throw new StaleConnection(new MalformedResponse("connection closed"));
+          throw new StaleConnection(new MalformedResponse("connection closed"), true);
         }
         throw new MalformedResponse("connection closed before the response head");
       }

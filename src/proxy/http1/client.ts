@@ -8,7 +8,13 @@
  *
  * @module
  */
-import { type BodyReader, chunkedReader, closeReader, lengthReader } from "./body.ts";
+import {
+  type BodyReader,
+  bufferedChunked,
+  chunkedReader,
+  closeReader,
+  lengthReader,
+} from "./body.ts";
 import { connect, type Http1Connection, Pool } from "./connection.ts";
 import {
   headEnd,
@@ -241,7 +247,7 @@ function unwrap(error: unknown): unknown {
 async function readHead(conn: Http1Connection, method: string): Promise<ResponseHead> {
   let scanned = conn.start;
   for (;;) {
-    const end = headEnd(conn.buffer, conn.end, scanned);
+    const end = headEnd(conn.buffer, conn.start, conn.end, scanned);
     if (end === -1) {
       scanned = Math.max(conn.start, conn.end - 3);
       const before = conn.start;
@@ -295,8 +301,11 @@ export function wholeBody(response: Response): Uint8Array<ArrayBuffer> | undefin
 /**
  * Builds the Response: a small body of declared length is read whole and handed over as
  * bytes (as nginx buffers small responses: a server that declared the length has the body
- * ready, and one buffer costs far less than a stream); others stream, and so does an event
- * stream of any length, whose events must reach the client as they come.
+ * ready, and one buffer costs far less than a stream), and so is a chunked body that came
+ * whole with its head; others stream, and so does an event stream of any length, whose
+ * events must reach the client as they come. The chunked bytes that came with the head are
+ * checked before answering, so a broken framing there is an error, not a broken 200; one
+ * that comes later can only cut the stream (as in nginx, the head has been answered).
  */
 async function respond(
   conn: Http1Connection,
@@ -316,9 +325,13 @@ async function respond(
       }
     }
   }
-  if (framing.kind === "length" && conn.end - conn.start >= framing.length) {
+  const bytes = framing.kind === "length"
+    ? (conn.end - conn.start >= framing.length ? conn.take(framing.length) : undefined)
+    : framing.kind === "chunked" && conn.end > conn.start
+    ? bufferedChunked(conn)
+    : undefined;
+  if (bytes) {
     // The whole body came with the head: no stream needed.
-    const bytes = conn.take(framing.length);
     finish(true);
     const response = new Response(bytes, init);
     WHOLE.set(response, bytes);

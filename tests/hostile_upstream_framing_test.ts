@@ -278,6 +278,28 @@ for (const client of CLIENTS) {
     });
   });
 
+  Deno.test(`${client.name}: a large streamed POST the upstream read and dropped is never sent again`, async () => {
+    // Past the size sent with its head: the HTTP/1.1 client hands it to the runtime's fetch,
+    // which streams it, and a stream cannot be sent twice.
+    const large = "x".repeat(200_000);
+    const upstream = startRawUpstream(async (conn) => {
+      for (let request = await conn.request(); request; request = await conn.request()) {
+        if (request.target === "/charge") return; // read in full, dropped unanswered
+        await conn.write(genuine(request.target));
+      }
+    });
+    await withGateway(client, upstream, async (gw) => {
+      const warm = await fetch(`${gw.url}/up/warm`, { method: "POST", body: large });
+      assert.equal(await warm.text(), "real /warm");
+      const charge = await fetch(`${gw.url}/up/charge`, { method: "POST", body: large });
+      await charge.body?.cancel();
+      assert.equal(charge.status, 502);
+      const charges = upstream.requests.filter((request) => request.target === "/charge");
+      assert.equal(charges.length, 1, "the upstream saw the POST once");
+      assert.equal(charges[0].body.length, large.length);
+    });
+  });
+
   Deno.test(`${client.name}: an idempotent request the upstream read and dropped is sent again`, async () => {
     const upstream = startRawUpstream(async (conn) => {
       if (conn.index > 0) return await answerAll(conn);

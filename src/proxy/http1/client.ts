@@ -6,6 +6,12 @@
  * the runtime's `fetch` (about a fifth less for a JSON answer, half for a chunked stream). It
  * never follows redirects and never decodes content codings: bytes pass as sent.
  *
+ * It is as strict with its upstreams as nginx, which the runtime's `fetch` is not (see
+ * tests/hostile_upstream_framing_test.ts): bytes arriving on an idle connection close it
+ * (connection.ts), framings nginx refuses are errors (head.ts, body.ts), and a request that
+ * may have reached the upstream is sent again only when its method is idempotent, where the
+ * runtime's `fetch` sends a POST a second time.
+ *
  * @module
  */
 import {

@@ -10,7 +10,10 @@
  * answer on that connection would go to the request after its own. A connection taken from
  * the pool hands its pending read on to the next response (a read cannot be cancelled), so
  * the watch costs no extra read per request: the read that will carry the next answer is
- * simply issued early.
+ * simply issued early. What no client can close (nginx and hyper share it): bytes that land
+ * in the same turn of the event loop as the connection is taken are read as its answer.
+ * They cannot outlive that exchange, though: its own answer then arrives on an idle
+ * connection, which is dropped.
  *
  * @module
  */

@@ -124,7 +124,7 @@ Deno.test("http1: interim 100 responses are skipped; bodiless statuses and HEAD 
   }
 });
 
-Deno.test("http1: a pooled connection the server closed is replaced, and the request retried", async () => {
+Deno.test("http1: a pooled connection the server closed while idle is dropped; the next request goes on a new one", async () => {
   const server = rawServer(() => ["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", -1]);
   const client = new Http1Client();
   try {

@@ -25,11 +25,18 @@ export function fakeEnv(vars: Record<string, string>): KeyReaders["env"] {
   return (name) => vars[name];
 }
 
+/** Options for {@linkcode startGateway}. */
+export interface StartOptions {
+  /** The fetch for upstream calls; by default the standalone server's HTTP/1.1 client. */
+  upstreamFetch?: typeof fetch;
+}
+
 /** Starts a gateway for `yaml`, reading keys and `${VAR}`s from `env` only. */
 export async function startGateway(
   yaml: string,
   env: Record<string, string> = {},
   hooks?: GatewayHooks,
+  options: StartOptions = {},
 ): Promise<TestGateway> {
   const { config } = loadConfigText(yaml, "test.yaml", fakeEnv(env));
   const logs: RequestRecord[] = [];
@@ -37,7 +44,7 @@ export async function startGateway(
   const client = new Http1Client();
   const { app, close } = buildGateway(config, {
     hooks,
-    upstreamFetch: client.fetch as typeof fetch,
+    upstreamFetch: options.upstreamFetch ?? client.fetch as typeof fetch,
     log: (record) => logs.push(structuredClone(record)),
     readers: { env: fakeEnv(env), file: (path) => Deno.readTextFileSync(path) },
   });

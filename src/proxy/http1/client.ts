@@ -6,9 +6,21 @@
  * the runtime's `fetch` (about a fifth less for a JSON answer, half for a chunked stream). It
  * never follows redirects and never decodes content codings: bytes pass as sent.
  *
+ * It is as strict with its upstreams as nginx, which the runtime's `fetch` is not (see
+ * tests/hostile_upstream_framing_test.ts): bytes arriving on an idle connection close it
+ * (connection.ts), framings nginx refuses are errors (head.ts, body.ts), and a request that
+ * may have reached the upstream is sent again only when its method is idempotent, where the
+ * runtime's `fetch` sends a POST a second time.
+ *
  * @module
  */
-import { type BodyReader, chunkedReader, closeReader, lengthReader } from "./body.ts";
+import {
+  type BodyReader,
+  bufferedChunked,
+  chunkedReader,
+  closeReader,
+  lengthReader,
+} from "./body.ts";
 import { connect, type Http1Connection, Pool } from "./connection.ts";
 import {
   headEnd,
@@ -22,6 +34,12 @@ const encoder = new TextEncoder();
 /** Header names and values that could break out of their line. */
 const UNSAFE = /[\r\n\0]/;
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+/**
+ * Methods whose request may be sent again after it may have reached the server (RFC 9110
+ * 9.2.2); any other is answered with the failure instead, as nginx does, or the upstream
+ * could serve (and bill) it twice.
+ */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 /** Headers the client writes itself (or, for framing, never lets a caller choose). */
 const SKIPPED = new Set(["host", "content-length", "transfer-encoding", "connection"]);
 /** Response bodies of declared length up to this size are read whole before answering. */
@@ -68,15 +86,18 @@ function bodyOf(body: BodyInit | null | undefined): Uint8Array | ReadableStream 
 export interface Http1ClientOptions {
   /** PEM certificates to trust for https upstreams, besides the runtime's roots. */
   caCerts?: string[];
+  /** How long an idle connection is kept, in milliseconds (2 s by default). */
+  idleMs?: number;
 }
 
 /** An HTTP/1.1 client with its own connection pool. */
 export class Http1Client {
-  readonly #pool = new Pool();
+  readonly #pool: Pool;
   readonly #caCerts?: string[];
 
   constructor(options: Http1ClientOptions = {}) {
     this.#caCerts = options.caCerts;
+    this.#pool = new Pool(options.idleMs);
   }
 
   /** Sends a request and resolves to the response, as `fetch` would. */
@@ -104,16 +125,17 @@ export class Http1Client {
         throw new TypeError("request body length differs from its content-length");
       }
     }
-    // Every request here can be sent again: it retries once when a pooled connection turns
-    // out to have been closed by the server while it was idle.
+    // A pooled connection the server closed is dropped by the idle watch; one that failed
+    // before any answer came anyway (the server closed it as it was taken) is replaced, and
+    // the request sent again when none of it left, or when its method allows it.
     const pooled = this.#pool.take(url);
     if (pooled) {
       try {
         return await this.#exchange(pooled, url, method, headers, body, signal);
       } catch (error) {
-        if (signal?.aborted || !(error instanceof StaleConnection)) {
-          throw signal?.aborted ? signal.reason : unwrap(error);
-        }
+        const again = error instanceof StaleConnection &&
+          (!error.reached || IDEMPOTENT.has(method));
+        if (signal?.aborted || !again) throw signal?.aborted ? signal.reason : unwrap(error);
       }
     }
     try {
@@ -175,10 +197,15 @@ export class Http1Client {
   }
 
   async #send(conn: Http1Connection, bytes: Uint8Array): Promise<void> {
+    let sent = 0;
     try {
-      await conn.write(bytes);
+      while (sent < bytes.length) {
+        sent += await conn.writeSome(sent === 0 ? bytes : bytes.subarray(sent));
+      }
     } catch (error) {
-      throw conn.reused ? new StaleConnection(error) : error;
+      // A write that failed before the system took a byte sent nothing: any request may go
+      // again. Once some of it left, the server may have read it.
+      throw conn.reused ? new StaleConnection(error, sent > 0) : error;
     }
   }
 }
@@ -206,11 +233,15 @@ function abortable(
   });
 }
 
-/** A pooled connection the server had closed: nothing was exchanged on it. */
+/** A pooled connection that failed before any byte of an answer came back. */
 class StaleConnection extends Error {
-  constructor(cause: unknown) {
-    super("stale connection", { cause });
+  /** Whether some of the request left, so that the server may have read (and served) it. */
+  readonly reached: boolean;
+
+  constructor(cause: unknown, reached: boolean) {
+    super("Stale connection", { cause });
     this.name = "StaleConnection";
+    this.reached = reached;
   }
 }
 
@@ -222,7 +253,7 @@ function unwrap(error: unknown): unknown {
 async function readHead(conn: Http1Connection, method: string): Promise<ResponseHead> {
   let scanned = conn.start;
   for (;;) {
-    const end = headEnd(conn.buffer, conn.end, scanned);
+    const end = headEnd(conn.buffer, conn.start, conn.end, scanned);
     if (end === -1) {
       scanned = Math.max(conn.start, conn.end - 3);
       const before = conn.start;
@@ -230,13 +261,13 @@ async function readHead(conn: Http1Connection, method: string): Promise<Response
       try {
         more = await conn.fill(MAX_HEAD_BYTES);
       } catch (error) {
-        if (conn.reused && conn.end === conn.start) throw new StaleConnection(error);
+        if (conn.reused && conn.end === conn.start) throw new StaleConnection(error, true);
         throw error;
       }
       scanned -= before - conn.start; // the buffer may have been compacted
       if (!more) {
         if (conn.reused && conn.end === conn.start) {
-          throw new StaleConnection(new MalformedResponse("connection closed"));
+          throw new StaleConnection(new MalformedResponse("connection closed"), true);
         }
         throw new MalformedResponse("connection closed before the response head");
       }
@@ -276,8 +307,11 @@ export function wholeBody(response: Response): Uint8Array<ArrayBuffer> | undefin
 /**
  * Builds the Response: a small body of declared length is read whole and handed over as
  * bytes (as nginx buffers small responses: a server that declared the length has the body
- * ready, and one buffer costs far less than a stream); others stream, and so does an event
- * stream of any length, whose events must reach the client as they come.
+ * ready, and one buffer costs far less than a stream), and so is a chunked body that came
+ * whole with its head; others stream, and so does an event stream of any length, whose
+ * events must reach the client as they come. The chunked bytes that came with the head are
+ * checked before answering, so a broken framing there is an error, not a broken 200; one
+ * that comes later can only cut the stream (as in nginx, the head has been answered).
  */
 async function respond(
   conn: Http1Connection,
@@ -297,9 +331,13 @@ async function respond(
       }
     }
   }
-  if (framing.kind === "length" && conn.end - conn.start >= framing.length) {
+  const bytes = framing.kind === "length"
+    ? (conn.end - conn.start >= framing.length ? conn.take(framing.length) : undefined)
+    : framing.kind === "chunked" && conn.end > conn.start
+    ? bufferedChunked(conn)
+    : undefined;
+  if (bytes) {
     // The whole body came with the head: no stream needed.
-    const bytes = conn.take(framing.length);
     finish(true);
     const response = new Response(bytes, init);
     WHOLE.set(response, bytes);

@@ -3,7 +3,12 @@
  *
  * @module
  */
-import { loadConfigFile, loadConfigText, type LoadedConfig } from "./config/load.ts";
+import {
+  type EnvLookup,
+  loadConfigFile,
+  loadConfigText,
+  type LoadedConfig,
+} from "./config/load.ts";
 import { type Config, ConfigSchema } from "./config/schema.ts";
 import { buildGateway, type BuildOptions, type GatewayHooks } from "./gateway.ts";
 import { ConfigError } from "./config/load.ts";
@@ -41,10 +46,12 @@ function looksLikeYaml(text: string): boolean {
   return text.includes("\n") || /^\s*[\w-]+\s*:/.test(text);
 }
 
-async function load(input: GatewayInput): Promise<LoadedConfig> {
-  if (input instanceof URL) return await loadConfigFile(input.pathname);
+async function load(input: GatewayInput, env?: EnvLookup): Promise<LoadedConfig> {
+  if (input instanceof URL) return await loadConfigFile(decodeURIComponent(input.pathname), env);
   if (typeof input === "string") {
-    return looksLikeYaml(input) ? loadConfigText(input) : await loadConfigFile(input);
+    return looksLikeYaml(input)
+      ? loadConfigText(input, undefined, env)
+      : await loadConfigFile(input, env);
   }
   const result = ConfigSchema.safeParse(input);
   if (!result.success) {
@@ -87,7 +94,10 @@ export async function createGateway(
   hooks?: GatewayHooks,
   options: Omit<BuildOptions, "hooks"> = {},
 ): Promise<Gateway> {
-  const { config } = await load(input);
+  // Key readers that say where the environment is (an edge runtime's bindings) serve
+  // `${VAR}` in the config too.
+  const readers = options.readers;
+  const { config } = await load(input, readers?.env && ((name) => readers.env!(name)));
   const { app, close } = buildGateway(config, { ...options, hooks });
   return {
     fetch: (request, info) => Promise.resolve(app.fetch(request, info)),

@@ -7,12 +7,7 @@
 import { type Preset, PRESETS, type UsageFormat } from "./config/presets/mod.ts";
 import type { KeyConfig, RouteConfig } from "./config/schema.ts";
 import { compileInjector, injectionName, type KeyInjector } from "./keys/inject.ts";
-import {
-  compileKeySource,
-  defaultReaders,
-  type KeyReaders,
-  type KeySource,
-} from "./keys/source.ts";
+import { compileKeySource, type KeyReaders, type KeySource } from "./keys/source.ts";
 import { requestDropSet } from "./proxy/headers.ts";
 import { type AllowMatcher, compileAllow } from "./rules/allow.ts";
 import { compileTarget, type TargetConfig, type TargetResult } from "./rules/target.ts";
@@ -83,7 +78,7 @@ export function mergeKey(preset: Preset | undefined, own: KeyConfig | undefined)
  */
 export function compileRoute(
   config: RouteConfig,
-  readers: KeyReaders = defaultReaders,
+  readers: KeyReaders = {},
 ): CompiledRoute {
   const preset = config.preset ? PRESETS[config.preset] : undefined;
   const keyConfig = mergeKey(preset, config.key);

@@ -27,6 +27,12 @@ export interface HonoApp {
   fetch(request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response>;
 }
 
+/**
+ * What a config cannot say, for {@linkcode createGateway} and every adapter's
+ * `createHandler`: a custom `upstreamFetch`, a `log` sink, key `readers`, a shared `store`.
+ */
+export type GatewayOptions = Omit<BuildOptions, "hooks">;
+
 /** A gateway to mount in an app. */
 export interface Gateway {
   /**
@@ -92,7 +98,7 @@ async function load(input: GatewayInput, env?: EnvLookup): Promise<LoadedConfig>
 export async function createGateway(
   input: GatewayInput,
   hooks?: GatewayHooks,
-  options: Omit<BuildOptions, "hooks"> = {},
+  options: GatewayOptions = {},
 ): Promise<Gateway> {
   // Key readers that say where the environment is (an edge runtime's bindings) serve
   // `${VAR}` in the config too.

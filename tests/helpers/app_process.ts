@@ -1,6 +1,7 @@
 /**
  * An app in a child process (Node or Bun) that prints `{"listening": port}` on standard
- * output once it serves; its other output lines (keyward's request log) are kept, parsed.
+ * output once it serves (or, for a server started on a given port, a line matching `ready`);
+ * its other output lines (keyward's request log) are kept, parsed.
  *
  * @module
  */
@@ -19,12 +20,21 @@ export interface AppProcess {
   stop(): Promise<void>;
 }
 
+/** How a server that does not print `{"listening": port}` says it is ready. */
+export interface ReadyLine {
+  /** The port it was told to listen on. */
+  port: number;
+  /** A line it prints once it serves. */
+  ready: RegExp;
+}
+
 /** Starts `cmd args` in `cwd` with exactly `env`, and waits for its listening line. */
 export async function startApp(
   cmd: string,
   args: readonly string[],
   cwd: string,
   env: Record<string, string>,
+  readyLine?: ReadyLine,
 ): Promise<AppProcess> {
   const child = new Deno.Command(cmd, {
     args: [...args],
@@ -61,6 +71,7 @@ export async function startApp(
           parsed = { text: line };
         }
         if (typeof parsed.listening === "number") port.resolve(parsed.listening);
+        else if (readyLine?.ready.test(line)) port.resolve(readyLine.port);
         else logs.push(parsed);
       }
     }

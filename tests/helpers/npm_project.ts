@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { buildNpm } from "../../scripts/npm.ts";
 import { run } from "../../scripts/npm/types.ts";
 
@@ -18,7 +19,7 @@ export interface NpmProject {
 
 /**
  * Builds, packs and installs keyward and `packages` (exact versions, e.g. `express@5.3.0`)
- * into a new temp project; `files` are written into it (app scripts, configs).
+ * into a new temp project; `files` (relative path to text) are written into it.
  */
 export async function npmProject(
   packages: readonly string[],
@@ -40,6 +41,7 @@ export async function npmProject(
       JSON.stringify({ private: true, type: "module" }),
     );
     for (const [name, text] of Object.entries(files)) {
+      await Deno.mkdir(dirname(`${dir}/${name}`), { recursive: true });
       await Deno.writeTextFile(`${dir}/${name}`, text);
     }
     await run("npm", [
@@ -55,4 +57,15 @@ export async function npmProject(
     throw error;
   }
   return { dir, remove: () => Deno.remove(root, { recursive: true }) };
+}
+
+/** Reads every file under `dir` as relative path to text, for {@linkcode npmProject}. */
+export async function filesUnder(dir: string, prefix = ""): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) Object.assign(files, await filesUnder(path, `${prefix}${entry.name}/`));
+    else files[`${prefix}${entry.name}`] = await Deno.readTextFile(path);
+  }
+  return files;
 }

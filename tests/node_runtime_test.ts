@@ -23,6 +23,8 @@ async function appFiles(): Promise<Record<string, string>> {
     "kv_refused.mjs",
     "routes.yaml",
     "edge_entry.mjs",
+    "typed_app.ts",
+    "tsconfig.json",
   ];
   for (const name of names) {
     files[name] = await Deno.readTextFile(APPS + name);
@@ -131,7 +133,15 @@ async function serveOnWebGlobalsOnly(dir: string, mock: MockUpstream) {
 
 Deno.test("the npm package serves in real Express and Hono apps under Node 20 and Bun", async (t) => {
   const project = await npmProject(
-    ["express@5.3.0", "compression@1.8.2", "@hono/node-server@2.1.9", "bun@1.4.5"],
+    [
+      "express@5.3.0",
+      "compression@1.8.2",
+      "@hono/node-server@2.1.9",
+      "bun@1.4.5",
+      "typescript@5.9.3",
+      "@types/node@20.19.43",
+      "@types/express@5.0.6",
+    ],
     await appFiles(),
   );
   const mock = await startMockUpstream();
@@ -170,6 +180,13 @@ Deno.test("the npm package serves in real Express and Hono apps under Node 20 an
       "web-standard globals only: a Workers-style Hono app",
       () => serveOnWebGlobalsOnly(dir, mock),
     );
+    await t.step("types: a TypeScript app type-checks against the package", async () => {
+      const out = await new Deno.Command("node", {
+        args: ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"],
+        cwd: dir,
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stdout));
+    });
     await t.step("node: store kind kv is refused at load, with its line", async () => {
       const out = await new Deno.Command("node", { args: ["kv_refused.mjs"], cwd: dir }).output();
       const result = JSON.parse(new TextDecoder().decode(out.stdout));

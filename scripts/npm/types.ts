@@ -15,9 +15,20 @@ export const TYPES_TOOLCHAIN: Record<string, string> = {
   "@types/node": "20.19.43",
 };
 
-/** Runs a command, throwing with its output when it fails. */
-export async function run(cmd: string, args: string[], cwd: string): Promise<void> {
-  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+/** Runs a command, throwing with its output when it fails or outlasts `timeoutMs`. */
+export async function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeoutMs = 5 * 60_000,
+): Promise<void> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
   if (!out.success) {
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     throw new Error(`${cmd} ${args.join(" ")} failed:\n${text}`);

@@ -102,7 +102,10 @@ export async function startApp(
     },
     stop: async () => {
       if (!exited) child.kill("SIGTERM");
+      // A server that does not end on SIGTERM within 5 s is killed.
+      const stuck = setTimeout(() => !exited && child.kill("SIGKILL"), 5_000);
       await Promise.all([status, reading, draining]);
+      clearTimeout(stuck);
     },
   };
 }

@@ -50,8 +50,9 @@ export interface RouteHandlers {
  *
  * A route handler is not told the peer's address. Where the platform gives `request.ip`
  * (Next.js 14 and older, Vercel), `auth: none` routes count by it; otherwise they count by
- * the forwarding headers when `server.trust_forwarded` is set (`next start` puts the peer's
- * address last in `x-forwarded-for`), and as one client ("unknown") when it is not.
+ * the forwarding headers when `server.trust_forwarded` is set, and as one client ("unknown")
+ * when it is not. Set it only behind a proxy that sets `x-forwarded-for`: `next start` fills
+ * the header from the socket only when the client sent none.
  */
 export function createHandler(
   config: GatewayInput,

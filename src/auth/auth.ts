@@ -55,7 +55,7 @@ export function authRule(auth: AuthConfig, context: AuthContext): Rule {
       const state = c.get("state");
       const token = presentedToken(c.req.raw.headers);
       if (!token) return unauthorized("Send a token as Authorization: Bearer <token>");
-      const client = await tokens(token);
+      const client = tokens(token);
       if (!client) {
         state.record.error = "unknown token";
         return unauthorized("The token is not valid");

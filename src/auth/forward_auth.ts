@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { sha256 } from "./token.ts";
+import { sha256 } from "./sha256.ts";
 import type { ForwardAuthConfig } from "../config/types.ts";
 
 /** A forward-auth outcome. */
@@ -77,7 +77,7 @@ export function compileForwardAuth(
     let credentials = "";
     for (const name of CREDENTIAL_HEADERS) credentials += `${request.headers.get(name) ?? ""}\n`;
     if (!clientHeader) credentials += fallbackClient;
-    const id = hex(await sha256(credentials));
+    const id = hex(sha256(credentials));
     const now = Date.now();
     const hit = cache.get(id);
     if (hit && hit.until > now) return hit.result;

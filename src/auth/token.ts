@@ -6,16 +6,10 @@
  * @module
  */
 import type { ClientConfig } from "../config/types.ts";
+import { sha256 } from "./sha256.ts";
 
 /** Finds the client a token belongs to. */
-export type TokenMatcher = (token: string) => Promise<string | undefined>;
-
-const encoder = new TextEncoder();
-
-/** The sha256 digest of a text, with the web-standard `crypto.subtle` every runtime has. */
-export async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-}
+export type TokenMatcher = (token: string) => string | undefined;
 
 function fromHex(hex: string): Uint8Array {
   const bytes = new Uint8Array(hex.length / 2);
@@ -32,25 +26,21 @@ export function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Compiles the clients list into a matcher; digests are computed here, once (the first
- * request waits for them if they are not done yet).
+ * Compiles the clients list into a matcher; digests are computed here, once.
  *
  * @example
  * ```ts
  * const match = compileTokens([{ id: "alice", token: "s3cret" }]);
- * await match("s3cret"); // "alice"
+ * match("s3cret"); // "alice"
  * ```
  */
 export function compileTokens(clients: readonly ClientConfig[]): TokenMatcher {
-  const computing = Promise.all(clients.map(async (client) => ({
+  const digests = clients.map((client) => ({
     id: client.id,
-    digest: client.token_sha256 ? fromHex(client.token_sha256) : await sha256(client.token!),
-  })));
-  // Held once settled, so matching does not wait on the promise again.
-  let digests: { id: string; digest: Uint8Array }[] | undefined;
-  return async (token) => {
-    digests ??= await computing;
-    const presented = await sha256(token);
+    digest: client.token_sha256 ? fromHex(client.token_sha256) : sha256(client.token!),
+  }));
+  return (token) => {
+    const presented = sha256(token);
     let found: string | undefined;
     for (const { id, digest } of digests) {
       // Every digest is compared, even after a match.

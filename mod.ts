@@ -5,7 +5,7 @@
  * @module
  */
 export { createGateway } from "./src/library.ts";
-export type { Gateway, GatewayInput, HonoApp } from "./src/library.ts";
+export type { Gateway, GatewayInput, GatewayOptions, HonoApp } from "./src/library.ts";
 export type { BuildOptions, GatewayHooks, RouteInfo } from "./src/gateway.ts";
 export type { KeyReaders } from "./src/keys/source.ts";
 export type { ConnInfo } from "./src/auth/client_ip.ts";

@@ -36,7 +36,8 @@ import { limitsRule } from "./limits/rule.ts";
 import { allowRule } from "./rules/allow.ts";
 import { browserRule } from "./rules/browser.ts";
 import { resolveRule } from "./rules/resolve.ts";
-import { type LimitStore, openStore } from "./store/store.ts";
+import type { LimitStore } from "./store/store.ts";
+import { openStore } from "./store/open_store.ts";
 
 /** What a hook learns about the route a request matched. */
 export interface RouteInfo {

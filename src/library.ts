@@ -3,7 +3,12 @@
  *
  * @module
  */
-import { loadConfigFile, loadConfigText, type LoadedConfig } from "./config/load.ts";
+import {
+  type EnvLookup,
+  loadConfigFile,
+  loadConfigText,
+  type LoadedConfig,
+} from "./config/load.ts";
 import { type Config, ConfigSchema } from "./config/schema.ts";
 import { buildGateway, type BuildOptions, type GatewayHooks } from "./gateway.ts";
 import { ConfigError } from "./config/load.ts";
@@ -21,6 +26,12 @@ export interface HonoApp {
   /** Serves a request, as `Hono#fetch` does. */
   fetch(request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response>;
 }
+
+/**
+ * What a config cannot say, for {@linkcode createGateway} and every adapter's
+ * `createHandler`: a custom `upstreamFetch`, a `log` sink, key `readers`, a shared `store`.
+ */
+export type GatewayOptions = Omit<BuildOptions, "hooks">;
 
 /** A gateway to mount in an app. */
 export interface Gateway {
@@ -41,10 +52,12 @@ function looksLikeYaml(text: string): boolean {
   return text.includes("\n") || /^\s*[\w-]+\s*:/.test(text);
 }
 
-async function load(input: GatewayInput): Promise<LoadedConfig> {
-  if (input instanceof URL) return await loadConfigFile(input.pathname);
+async function load(input: GatewayInput, env?: EnvLookup): Promise<LoadedConfig> {
+  if (input instanceof URL) return await loadConfigFile(decodeURIComponent(input.pathname), env);
   if (typeof input === "string") {
-    return looksLikeYaml(input) ? loadConfigText(input) : await loadConfigFile(input);
+    return looksLikeYaml(input)
+      ? loadConfigText(input, undefined, env)
+      : await loadConfigFile(input, env);
   }
   const result = ConfigSchema.safeParse(input);
   if (!result.success) {
@@ -85,9 +98,12 @@ async function load(input: GatewayInput): Promise<LoadedConfig> {
 export async function createGateway(
   input: GatewayInput,
   hooks?: GatewayHooks,
-  options: Omit<BuildOptions, "hooks"> = {},
+  options: GatewayOptions = {},
 ): Promise<Gateway> {
-  const { config } = await load(input);
+  // Key readers that say where the environment is (an edge runtime's bindings) serve
+  // `${VAR}` in the config too.
+  const readers = options.readers;
+  const { config } = await load(input, readers?.env && ((name) => readers.env!(name)));
   const { app, close } = buildGateway(config, { ...options, hooks });
   return {
     fetch: (request, info) => Promise.resolve(app.fetch(request, info)),

@@ -13,12 +13,7 @@ import {
 import { type Preset, PRESETS, type UsageFormat } from "./config/presets/mod.ts";
 import type { KeyConfig, RouteConfig, TargetSettings } from "./config/schema.ts";
 import { compileInjector, injectionName, type KeyInjector } from "./keys/inject.ts";
-import {
-  compileKeySource,
-  defaultReaders,
-  type KeyReaders,
-  type KeySource,
-} from "./keys/source.ts";
+import { compileKeySource, type KeyReaders, type KeySource } from "./keys/source.ts";
 import { requestDropSet } from "./proxy/headers.ts";
 import { queryDropSet } from "./proxy/query.ts";
 import { type AllowMatcher, compileAllow } from "./rules/allow.ts";
@@ -115,7 +110,7 @@ export function mergeTarget(
  */
 export function compileRoute(
   config: RouteConfig,
-  readers: KeyReaders = defaultReaders,
+  readers: KeyReaders = {},
 ): CompiledRoute {
   const preset = config.preset ? PRESETS[config.preset] : undefined;
   const keyConfig = mergeKey(preset, config.key);

@@ -9,7 +9,8 @@ import { buildGateway, type BuildOptions, type BuiltGateway } from "./gateway.ts
 import { logEvent } from "./observe/log.ts";
 import { parseDuration } from "./config/units.ts";
 import type { Config } from "./config/types.ts";
-import { type LimitStore, openStore } from "./store/store.ts";
+import type { LimitStore } from "./store/store.ts";
+import { openStore } from "./store/open_store.ts";
 import { Http1Client } from "./proxy/http1/client.ts";
 
 /** Options for {@linkcode serve}. */

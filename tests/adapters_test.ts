@@ -9,6 +9,7 @@ import { createHandler as nextHandler, createPagesHandler } from "../src/adapter
 import { createHandler as remixHandler } from "../src/adapters/remix.ts";
 import { createHandler as svelteHandler } from "../src/adapters/svelte.ts";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
+import type { RequestRecord } from "../mod.ts";
 
 Deno.env.set("KW_ADAPTER_KEY", "sk-server-SECRET");
 
@@ -209,6 +210,47 @@ Deno.test("next.js Pages Router streams through node req/res", async () => {
     assertServerKeyOnly(mock);
   } finally {
     await close(server);
+    await mock.close();
+  }
+});
+
+Deno.test("adapters take the gateway's options and pass the client address their framework gives", async () => {
+  const mock = await startMockUpstream();
+  const records: RequestRecord[] = [];
+  const options = { log: (record: RequestRecord) => void records.push(record) };
+  const yaml = config(mock);
+  const post = (extra: Record<string, unknown> = {}) =>
+    Object.assign(
+      new Request("http://app.local/api/openai/v1/chat/completions", {
+        method: "POST",
+        body: chat,
+      }),
+      extra,
+    );
+  try {
+    const served = [
+      // Next.js 14 and Vercel put the address on the request.
+      await nextHandler(yaml, undefined, options).POST(post({ ip: "198.51.100.1" })),
+      // Remix: what the server's getLoadContext put in the context.
+      await remixHandler(yaml, undefined, options)({
+        request: post(),
+        context: { clientAddress: "198.51.100.2" },
+      }),
+      await svelteHandler(yaml, undefined, options)({
+        request: post(),
+        getClientAddress: () => "198.51.100.3",
+      }),
+      // Nothing said: one bucket, named as such.
+      await remixHandler(yaml, undefined, options)({ request: post() }),
+    ];
+    for (const response of served) assert.equal(response.status, 200, await response.text());
+    assert.deepEqual(records.map((record) => record.client), [
+      "198.51.100.1",
+      "198.51.100.2",
+      "198.51.100.3",
+      "unknown",
+    ]);
+  } finally {
     await mock.close();
   }
 });

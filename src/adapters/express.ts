@@ -16,7 +16,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { GatewayHooks } from "../gateway.ts";
-import type { GatewayInput } from "../library.ts";
+import type { GatewayInput, GatewayOptions } from "../library.ts";
 import { lazyFetch } from "./lazy.ts";
 import { type NodeRequest, serveNode } from "./node_bridge.ts";
 
@@ -32,9 +32,16 @@ export type ExpressHandler = (
 /**
  * Creates an Express handler serving the gateway. Route paths in the config are matched
  * against the full request path (`req.originalUrl`), so they work under `app.use(prefix)`.
+ * `auth: none` routes count by the peer's address (`req.socket`; forwarding headers when
+ * `server.trust_forwarded` is set). Behind `compression()` each chunk is flushed, so an event
+ * stream still arrives event by event.
  */
-export function createHandler(config: GatewayInput, hooks?: GatewayHooks): ExpressHandler {
-  const handle = lazyFetch(config, hooks);
+export function createHandler(
+  config: GatewayInput,
+  hooks?: GatewayHooks,
+  options?: GatewayOptions,
+): ExpressHandler {
+  const handle = lazyFetch(config, hooks, options);
   return async (req, res, next) => {
     try {
       await serveNode(req, res, handle);

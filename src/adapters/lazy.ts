@@ -4,7 +4,7 @@
  * @module
  */
 import type { GatewayHooks } from "../gateway.ts";
-import { createGateway, type GatewayInput } from "../library.ts";
+import { createGateway, type GatewayInput, type GatewayOptions } from "../library.ts";
 import type { ConnInfo } from "../auth/client_ip.ts";
 
 /** A `fetch`-shaped function that serves requests through one lazily built gateway. */
@@ -20,10 +20,14 @@ export type FetchHandler = (request: Request, info?: ConnInfo) => Promise<Respon
  * const response = await handle(new Request("http://localhost/healthz"));
  * ```
  */
-export function lazyFetch(config: GatewayInput, hooks?: GatewayHooks): FetchHandler {
+export function lazyFetch(
+  config: GatewayInput,
+  hooks?: GatewayHooks,
+  options?: GatewayOptions,
+): FetchHandler {
   let gateway: ReturnType<typeof createGateway> | undefined;
   return async (request, info) => {
-    gateway ??= createGateway(config, hooks);
+    gateway ??= createGateway(config, hooks, options);
     return await (await gateway).fetch(request, info);
   };
 }

@@ -20,13 +20,13 @@
  */
 import type { ServerResponse } from "node:http";
 import type { GatewayHooks } from "../gateway.ts";
-import type { GatewayInput } from "../library.ts";
+import type { GatewayInput, GatewayOptions } from "../library.ts";
 import { lazyFetch } from "./lazy.ts";
 import { type NodeRequest, serveNode } from "./node_bridge.ts";
 
 export type { NodeRequest };
 
-/** An App Router route handler. */
+/** An App Router route handler; Next passes a `NextRequest`, which is a `Request`. */
 export type RouteHandler = (request: Request) => Promise<Response>;
 
 /** The App Router handlers, one per method. */
@@ -45,9 +45,28 @@ export interface RouteHandlers {
   OPTIONS: RouteHandler;
 }
 
-/** Creates the App Router handlers; every method goes through the same gateway. */
-export function createHandler(config: GatewayInput, hooks?: GatewayHooks): RouteHandlers {
-  const handle: RouteHandler = lazyFetch(config, hooks);
+/**
+ * Creates the App Router handlers; every method goes through the same gateway.
+ *
+ * A route handler is not told the peer's address. Where the platform gives `request.ip`
+ * (Next.js 14 and older, Vercel), `auth: none` routes count by it; otherwise they count by
+ * the forwarding headers when `server.trust_forwarded` is set, and as one client ("unknown")
+ * when it is not. Set it only behind a proxy that sets `x-forwarded-for`: `next start` fills
+ * the header from the socket only when the client sent none.
+ */
+export function createHandler(
+  config: GatewayInput,
+  hooks?: GatewayHooks,
+  options?: GatewayOptions,
+): RouteHandlers {
+  const fetch = lazyFetch(config, hooks, options);
+  const handle: RouteHandler = (request) => {
+    const ip = (request as { ip?: unknown }).ip;
+    return fetch(
+      request,
+      typeof ip === "string" && ip ? { remoteAddr: { hostname: ip } } : undefined,
+    );
+  };
   return { GET: handle, POST: handle, PUT: handle, PATCH: handle, DELETE: handle, OPTIONS: handle };
 }
 
@@ -57,8 +76,14 @@ export type PagesHandler = (req: NodeRequest, res: ServerResponse) => Promise<vo
 /**
  * Creates a Pages Router API handler that streams both ways. Turn Next's body parser off
  * for the route (`bodyParser: false`) so uploads stream; if it is on, the parsed body is sent.
+ * `auth: none` routes count by the peer's address (`req.socket`); behind Next's compression
+ * each chunk is flushed, so an event stream still arrives event by event.
  */
-export function createPagesHandler(config: GatewayInput, hooks?: GatewayHooks): PagesHandler {
-  const handle = lazyFetch(config, hooks);
+export function createPagesHandler(
+  config: GatewayInput,
+  hooks?: GatewayHooks,
+  options?: GatewayOptions,
+): PagesHandler {
+  const handle = lazyFetch(config, hooks, options);
   return (req, res) => serveNode(req, res, handle);
 }

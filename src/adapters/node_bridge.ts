@@ -57,8 +57,9 @@ export function toRequest(req: NodeRequest, signal: AbortSignal): Request {
 }
 
 /**
- * Writes a web `Response` to a Node response, chunk by chunk and flushed, honouring
- * back-pressure; cancels the body when the client hangs up.
+ * Writes a web `Response` to a Node response, chunk by chunk and flushed (through
+ * `res.flush()` too, when compression middleware added it), honouring back-pressure; cancels
+ * the body when the client hangs up.
  */
 export async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
   res.statusCode = response.status;
@@ -79,7 +80,10 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
     while (true) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value)) {
+      const drained = res.write(value);
+      // compression() (Express, Next's Pages Router) holds bytes in zlib until flushed.
+      (res as { flush?: () => void }).flush?.();
+      if (!drained) {
         await new Promise<void>((resolve) => {
           res.once("drain", resolve);
           res.once("close", resolve);

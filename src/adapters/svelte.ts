@@ -12,7 +12,7 @@
  * @module
  */
 import type { GatewayHooks } from "../gateway.ts";
-import type { GatewayInput } from "../library.ts";
+import type { GatewayInput, GatewayOptions } from "../library.ts";
 import { lazyFetch } from "./lazy.ts";
 
 /** A SvelteKit `RequestHandler`: `(event) => Response`. */
@@ -20,9 +20,13 @@ export type SvelteHandler = (
   event: { request: Request; [key: string]: unknown },
 ) => Promise<Response>;
 
-/** Creates the request handler. */
-export function createHandler(config: GatewayInput, hooks?: GatewayHooks): SvelteHandler {
-  const handle = lazyFetch(config, hooks);
+/** Creates the request handler; `auth: none` routes count by `getClientAddress()`. */
+export function createHandler(
+  config: GatewayInput,
+  hooks?: GatewayHooks,
+  options?: GatewayOptions,
+): SvelteHandler {
+  const handle = lazyFetch(config, hooks, options);
   return (event) => {
     // SvelteKit knows the client's address (behind its adapter's proxy settings too).
     const address = event.getClientAddress;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "./sha256.ts";
 import type { ForwardAuthConfig } from "../config/types.ts";
 
 /** A forward-auth outcome. */
@@ -74,10 +74,10 @@ export function compileForwardAuth(
 
   return async (request, fallbackClient) => {
     if (ttl <= 0) return await ask(request, fallbackClient);
-    const digest = createHash("sha256");
-    for (const name of CREDENTIAL_HEADERS) digest.update(`${request.headers.get(name) ?? ""}\n`);
-    if (!clientHeader) digest.update(fallbackClient);
-    const id = digest.digest("hex");
+    let credentials = "";
+    for (const name of CREDENTIAL_HEADERS) credentials += `${request.headers.get(name) ?? ""}\n`;
+    if (!clientHeader) credentials += fallbackClient;
+    const id = hex(sha256(credentials));
     const now = Date.now();
     const hit = cache.get(id);
     if (hit && hit.until > now) return hit.result;
@@ -90,4 +90,10 @@ export function compileForwardAuth(
     }
     return result;
   };
+}
+
+function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
+  return out;
 }

@@ -5,15 +5,11 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { ClientConfig } from "../config/types.ts";
+import { sha256 } from "./sha256.ts";
 
 /** Finds the client a token belongs to. */
 export type TokenMatcher = (token: string) => string | undefined;
-
-function sha256(text: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(text).digest());
-}
 
 function fromHex(hex: string): Uint8Array {
   const bytes = new Uint8Array(hex.length / 2);

@@ -7,6 +7,7 @@
 import { isLoopback } from "../proxy/loopback.ts";
 import { PRESETS } from "./presets/mod.ts";
 import type { AuthConfig, Config } from "./types.ts";
+import { platform, type RuntimeName } from "../platform/mod.ts";
 
 /** One problem, at its path in the config. */
 export interface Incoherence {
@@ -33,9 +34,18 @@ function checkAuth(auth: AuthConfig | undefined, at: (string | number)[], config
   return found;
 }
 
-/** Lists every cross-section problem of a schema-valid config. */
-export function incoherent(config: Config): Incoherence[] {
+/**
+ * Lists every cross-section problem of a schema-valid config, and the settings `runtime`
+ * (the one this process runs on, by default) cannot honour.
+ */
+export function incoherent(config: Config, runtime: RuntimeName = platform.name): Incoherence[] {
   const found: Incoherence[] = [];
+  if (config.store?.kind === "kv" && runtime !== "deno") {
+    found.push({
+      path: ["store", "kind"],
+      message: `store kind kv needs Deno (this is ${runtime}): use memory or redis here`,
+    });
+  }
   found.push(...checkAuth(config.server?.auth, ["server", "auth"], config));
   const ids = new Map<string, number>();
   const tokens = new Map<string, number>();

@@ -10,6 +10,7 @@ import type { z } from "zod";
 import { type Config, ConfigSchema } from "./schema.ts";
 import { knownKeysAt, suggest } from "./suggest.ts";
 import { incoherent } from "./coherence.ts";
+import { platform } from "../platform/mod.ts";
 
 /** One problem found in a config file, with its position (1-based). */
 export interface ConfigIssue {
@@ -65,13 +66,7 @@ export interface LoadedConfig {
 /** Reads environment variables; injectable so tests and libraries need no real env. */
 export type EnvLookup = (name: string) => string | undefined;
 
-const defaultEnv: EnvLookup = (name) => {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-};
+const defaultEnv: EnvLookup = (name) => platform.env(name);
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{/g;
 
@@ -145,7 +140,7 @@ export function loadConfigText(
 export async function loadConfigFile(path: string, env?: EnvLookup): Promise<LoadedConfig> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await platform.readTextFile(path);
   } catch (error) {
     throw new ConfigError([
       { file: path, line: 1, col: 1, message: `Cannot read config: ${(error as Error).message}` },

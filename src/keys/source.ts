@@ -7,27 +7,28 @@
 import type { KeyConfig } from "../config/schema.ts";
 import { Secret } from "./secret.ts";
 import { KeyHealth } from "./health.ts";
+import { platform } from "../platform/mod.ts";
 
-/** Reads an environment variable or a file; injectable for tests and libraries. */
+/**
+ * Reads an environment variable or a file; injectable for tests, libraries and edge runtimes
+ * (where keys live in the request's bindings). A reader left out falls back to the default.
+ */
 export interface KeyReaders {
   /** Reads an environment variable. */
-  env(name: string): string | undefined;
+  env?(name: string): string | undefined;
   /** Reads a file's text. */
-  file(path: string): string | undefined;
+  file?(path: string): string | undefined;
 }
 
-/** The default readers: the process environment and the file system. */
-export const defaultReaders: KeyReaders = {
-  env(name) {
-    try {
-      return Deno.env.get(name);
-    } catch {
-      return undefined;
-    }
-  },
+/**
+ * The default readers: the process environment and the file system of the runtime (`Deno.env`
+ * on Deno, `process.env` on Node and Bun; none on edge runtimes, which pass their own).
+ */
+export const defaultReaders: Required<KeyReaders> = {
+  env: (name) => platform.env(name),
   file(path) {
     try {
-      return Deno.readTextFileSync(path);
+      return platform.readTextFileSync(path);
     } catch {
       return undefined;
     }
@@ -73,12 +74,14 @@ function originsOf(config: KeyConfig): Origin[] {
  * source.pick()?.secret; // Secret, prints as [redacted]
  * ```
  */
-export function compileKeySource(config: KeyConfig, readers = defaultReaders): KeySource {
+export function compileKeySource(config: KeyConfig, readers: KeyReaders = {}): KeySource {
+  const env = (name: string) => (readers.env ?? defaultReaders.env).call(readers, name);
+  const file = (path: string) => (readers.file ?? defaultReaders.file).call(readers, path);
   const keys: KeyEntry[] = [];
   const missing: string[] = [];
   for (const origin of originsOf(config)) {
     const name = "env" in origin ? `env:${origin.env}` : `file:${origin.file}`;
-    const value = "env" in origin ? readers.env(origin.env) : readers.file(origin.file)?.trim();
+    const value = "env" in origin ? env(origin.env) : file(origin.file)?.trim();
     if (value) keys.push({ origin: name, secret: new Secret(value) });
     else missing.push(name);
   }

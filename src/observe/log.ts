@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { platform } from "../platform/mod.ts";
 
 /** What one request did, as logged when it (and its response stream) ends. */
 export interface RequestRecord {
@@ -44,13 +45,6 @@ export interface RequestRecord {
 /** Receives finished request records. */
 export type LogSink = (record: RequestRecord) => void;
 
-const encoder = new TextEncoder();
-
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string) {
-  let bytes = encoder.encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
-}
-
 /** Lines are written at most this long after their request ended. */
 const FLUSH_MS = 10;
 /** A batch this large is written at once. */
@@ -66,22 +60,24 @@ export function flushStdout(): void {
   if (!pending) return;
   const text = pending;
   pending = "";
-  writeAll(Deno.stdout, text);
+  platform.writeStdout(text);
 }
 
 /**
  * Writes each record as one JSON line on standard output. Lines are batched into one write
- * every few milliseconds (and on exit): a write per request costs more than the request.
+ * every few milliseconds (and on exit): a write per request costs more than the request. On
+ * edge runtimes, where nothing may run after a response, each line is written at once.
  */
 export const stdoutSink: LogSink = (record) => {
+  if (!platform.batchOutput) return platform.writeStdout(JSON.stringify(record) + "\n");
   pending += JSON.stringify(record) + "\n";
   if (pending.length >= FLUSH_CHARS) return flushStdout();
   if (flushTimer !== undefined) return;
   flushTimer = setTimeout(flushStdout, FLUSH_MS);
-  Deno.unrefTimer(flushTimer as unknown as number);
+  platform.unrefTimer(flushTimer);
   if (!flushOnExit) {
     flushOnExit = true;
-    globalThis.addEventListener("unload", flushStdout);
+    platform.onExit(flushStdout);
   }
 };
 
@@ -107,5 +103,5 @@ export const silentSink: LogSink = () => {};
 /** Logs a gateway event that is not a request (startup, reload, errors) as one JSON line. */
 export function logEvent(event: string, fields: Record<string, unknown> = {}): void {
   const line = JSON.stringify({ time: isoNow(), event, ...fields });
-  writeAll(Deno.stderr, line + "\n");
+  platform.writeStderr(line + "\n");
 }

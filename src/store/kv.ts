@@ -8,6 +8,7 @@
  * @module
  */
 import { type LimitStore, newSlotId, type WindowCount, windowOf } from "./store.ts";
+import { type KvLike, platform } from "../platform/mod.ts";
 
 const ATTEMPTS = 200;
 
@@ -31,23 +32,24 @@ function backoff(attempt: number): Promise<void> {
 /** Counters in Deno KV. */
 export class KvStore implements LimitStore {
   readonly #path?: string;
-  #kv?: Promise<Deno.Kv>;
+  #kv?: Promise<KvLike>;
 
   constructor(path?: string) {
     this.#path = path;
   }
 
-  #open(): Promise<Deno.Kv> {
+  #open(): Promise<KvLike> {
     return this.#kv ??= this.#connect().catch((error) => {
       this.#kv = undefined; // the next operation tries again
       throw error;
     });
   }
 
-  async #connect(): Promise<Deno.Kv> {
+  async #connect(): Promise<KvLike> {
     for (let attempt = 0;; attempt++) {
       try {
-        return await Deno.openKv(this.#path);
+        if (!platform.openKv) throw new Error("Deno KV needs Deno");
+        return await platform.openKv(this.#path);
       } catch (error) {
         // Two processes opening a new file at once race to set it up; the loser waits.
         if (!LOCKED.test((error as Error).message) || attempt >= 50) throw error;
@@ -105,8 +107,8 @@ export class KvStore implements LimitStore {
    * got there first. `change` returning undefined leaves the value alone.
    */
   async #update<T>(
-    kv: Deno.Kv,
-    id: Deno.KvKey,
+    kv: KvLike,
+    id: readonly unknown[],
     expireIn: number,
     change: (value: T | null) => T | undefined,
   ): Promise<T | undefined> {

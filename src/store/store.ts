@@ -1,14 +1,11 @@
 /**
  * The counter store behind limits: fixed-window counters (requests, tokens) and in-flight
  * slots (concurrency), kept in process memory, Deno KV or Redis. Every operation is atomic in
- * its store, so a limit of N holds at N across every gateway sharing the store.
+ * its store, so a limit of N holds at N across every gateway sharing the store. The factory
+ * that picks one is in open_store.ts.
  *
  * @module
  */
-import type { StoreConfig } from "../config/types.ts";
-import { KvStore } from "./kv.ts";
-import { MemoryStore } from "./memory.ts";
-import { RedisStore } from "./redis.ts";
 
 /** A window's count after an operation. */
 export interface WindowCount {
@@ -48,25 +45,4 @@ export function newSlotId(): string {
 export function windowOf(windowMs: number, now = Date.now()): { start: number; resetMs: number } {
   const start = now - (now % windowMs);
   return { start, resetMs: start + windowMs - now };
-}
-
-/**
- * Opens the store a config names (memory when it names none). Connections are made lazily:
- * opening never blocks, the first operation waits for them.
- *
- * @example
- * ```ts
- * const store = openStore({ kind: "redis", url: "redis://127.0.0.1:6379" });
- * await store.add("requests:alice", 1, 60_000); // { count: 1, resetMs: ... }
- * ```
- */
-export function openStore(config: StoreConfig | undefined): LimitStore {
-  switch (config?.kind) {
-    case "redis":
-      return new RedisStore(config.url);
-    case "kv":
-      return new KvStore(config.path);
-    default:
-      return new MemoryStore();
-  }
 }

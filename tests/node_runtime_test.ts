@@ -1,0 +1,200 @@
+/**
+ * keyward where its users run it: the npm package built, packed and installed into a fresh
+ * Node project, then real Express 5 (with and without compression()) and Hono apps serving it
+ * under Node 20 and Bun, each with its key and upstream from process.env and its config
+ * from a file path. Every answer is read by a raw client sending Accept-Encoding: gzip.
+ */
+import assert from "node:assert/strict";
+import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
+import { npmProject } from "./helpers/npm_project.ts";
+import { startApp } from "./helpers/app_process.ts";
+import { timedRequest } from "./helpers/timed_client.ts";
+import { checkPerClient, checkStreamed } from "./helpers/app_checks.ts";
+
+const APPS = new URL("./testdata/npm_apps/", import.meta.url).pathname;
+const KEY = "sk-node-SECRET";
+const chat = JSON.stringify({ model: "m", messages: [{ role: "user", content: "Hi" }] });
+
+async function appFiles(): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  const names = [
+    "express_app.mjs",
+    "hono_app.mjs",
+    "kv_refused.mjs",
+    "routes.yaml",
+    "edge_entry.mjs",
+    "typed_app.ts",
+    "tsconfig.json",
+  ];
+  for (const name of names) {
+    files[name] = await Deno.readTextFile(APPS + name);
+  }
+  return files;
+}
+
+/** Serves a streamed answer, a limited route and the app's own route; checks each. */
+async function exercise(
+  cmd: string,
+  args: string[],
+  dir: string,
+  mock: MockUpstream,
+  gzipped: boolean,
+) {
+  const app = await startApp(cmd, args, dir, {
+    PATH: Deno.env.get("PATH")!,
+    HOME: dir,
+    KW_NODE_KEY: KEY,
+    MOCK_UPSTREAM: mock.url,
+  });
+  try {
+    await checkStreamed(`${app.url}/api/openai`, mock, KEY, gzipped);
+    await checkPerClient(`${app.url}/api/limited`);
+    const own = await timedRequest(`${app.url}/hello`, { method: "GET" });
+    assert.equal(own.text, "own route");
+
+    assert.ok(await app.alive(), `the app died: ${app.stderr()}`);
+    const clients = app.logs.filter((line) => line.route === "limited").map((line) => line.client);
+    assert.deepEqual(clients, ["127.0.0.2", "127.0.0.2", "127.0.0.2", "127.0.0.3"]);
+    assert.equal(JSON.stringify(app.logs).includes(KEY), false);
+  } finally {
+    await app.stop();
+  }
+}
+
+const EDGE_CONFIG = `
+clients:
+  - { id: web-app, token: edge-client-token }
+routes:
+  - name: openai
+    path: /api/openai
+    upstream: \${MOCK_UPSTREAM}
+    key: { env: KW_EDGE_KEY }
+    auth: token
+    allow: ["POST /v1/chat/completions"]
+`;
+
+/**
+ * The installed package bundled whole for the browser platform (as wrangler bundles a
+ * Worker), run in a worker whose Deno, process and Buffer globals are deleted before the
+ * bundle loads; keys and `${VAR}`s come from the bindings passed to `app.fetch`.
+ */
+async function serveOnWebGlobalsOnly(dir: string, mock: MockUpstream) {
+  const bundled = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform=browser",
+      "--format=esm",
+      "-o",
+      "edge.js",
+      "edge_entry.mjs",
+    ],
+    cwd: dir,
+    stderr: "piped",
+  }).output();
+  assert.ok(bundled.success, new TextDecoder().decode(bundled.stderr));
+  const code = await Deno.readTextFile(`${dir}/edge.js`);
+  assert.doesNotMatch(code, /^import\b|\bimport\(["']node:/m, "the bundle stands alone");
+
+  const worker = new Worker(new URL("./testdata/npm_apps/edge_worker.js", import.meta.url), {
+    type: "module",
+  });
+  const answer = Promise.withResolvers<Record<string, unknown>>();
+  worker.onmessage = ({ data }) => answer.resolve(data);
+  worker.onerror = (event) => answer.reject(event.message);
+  const seen = mock.requests.length;
+  const post = (token: string) => ({
+    url: "https://edge.example/api/openai/v1/chat/completions",
+    init: { method: "POST", headers: { authorization: `Bearer ${token}` }, body: chat },
+  });
+  worker.postMessage({
+    bundle: new URL(`file://${dir}/edge.js`).href,
+    config: EDGE_CONFIG,
+    bindings: { KW_EDGE_KEY: "sk-edge-SECRET", MOCK_UPSTREAM: mock.url },
+    requests: [post("edge-client-token"), post("not-a-client")],
+  });
+  let data: Record<string, unknown>;
+  try {
+    data = await answer.promise;
+  } finally {
+    worker.terminate();
+  }
+  assert.equal(data.error, undefined, String(data.error));
+  assert.deepEqual(data.globals, { Deno: "undefined", process: "undefined", Buffer: "undefined" });
+  const [allowed, refused] = data.results as { status: number; text: string }[];
+  assert.equal(allowed.status, 200, allowed.text);
+  assert.equal(JSON.parse(allowed.text).choices[0].message.content, "Hello from the mock.");
+  assert.equal(mock.requests[seen].headers.authorization, "Bearer sk-edge-SECRET");
+  assert.equal(refused.status, 401);
+  assert.equal(mock.requests.length, seen + 1);
+  const records = data.records as { client?: string; status: number }[];
+  assert.deepEqual(records.map((r) => [r.client, r.status]), [["web-app", 200], [undefined, 401]]);
+}
+
+Deno.test("the npm package serves in real Express and Hono apps under Node 20 and Bun", async (t) => {
+  const project = await npmProject(
+    [
+      "express@5.3.0",
+      "compression@1.8.2",
+      "@hono/node-server@2.1.9",
+      "bun@1.4.5",
+      "typescript@5.9.3",
+      "@types/node@20.19.43",
+      "@types/express@5.0.6",
+    ],
+    await appFiles(),
+  );
+  const mock = await startMockUpstream();
+  const { dir } = project;
+  const bun = `${dir}/node_modules/.bin/bun`;
+  try {
+    await t.step(
+      "node: Express 5",
+      () => exercise("node", ["express_app.mjs", "routes.yaml"], dir, mock, false),
+    );
+    await t.step(
+      "node: Express 5 behind compression()",
+      () =>
+        exercise(
+          "node",
+          ["express_app.mjs", `${dir}/routes.yaml`, "--compression"],
+          dir,
+          mock,
+          true,
+        ),
+    );
+    // Hono's compress() leaves event streams alone; its JSON answers are gzipped.
+    await t.step(
+      "node: Hono on @hono/node-server",
+      () => exercise("node", ["hono_app.mjs", "routes.yaml"], dir, mock, false),
+    );
+    await t.step(
+      "bun: Express 5 behind compression()",
+      () => exercise(bun, ["express_app.mjs", "routes.yaml", "--compression"], dir, mock, true),
+    );
+    await t.step(
+      "bun: Hono on Bun.serve",
+      () => exercise(bun, ["hono_app.mjs", "routes.yaml"], dir, mock, false),
+    );
+    await t.step(
+      "web-standard globals only: a Workers-style Hono app",
+      () => serveOnWebGlobalsOnly(dir, mock),
+    );
+    await t.step("types: a TypeScript app type-checks against the package", async () => {
+      const out = await new Deno.Command("node", {
+        args: ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"],
+        cwd: dir,
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stdout));
+    });
+    await t.step("node: store kind kv is refused at load, with its line", async () => {
+      const out = await new Deno.Command("node", { args: ["kv_refused.mjs"], cwd: dir }).output();
+      const result = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.equal(result.configError, true);
+      assert.match(result.message, /^<inline>:4:9 store\.kind: store kind kv needs Deno/);
+    });
+  } finally {
+    await mock.close();
+    await project.remove();
+  }
+});

@@ -1,0 +1,2 @@
+// Next.js defaults: compression on, as in production.
+export default {};

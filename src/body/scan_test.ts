@@ -1,0 +1,303 @@
+import assert from "node:assert/strict";
+import { messageText } from "./message_text.ts";
+import { JsonScanError, scanJson } from "./scan.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A small seeded generator, so a failure names the body that caused it. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WANTED = new Set([
+  "model",
+  "max_tokens",
+  "max_completion_tokens",
+  "max_output_tokens",
+  "generationConfig",
+  "generation_config",
+  "stream",
+  "stream_options",
+]);
+const KEYS = [
+  ...WANTED,
+  "messages",
+  "content",
+  "text",
+  "prompt",
+  "input",
+  "system",
+  "role",
+  "image_url",
+  "url",
+  "parts",
+  "temperature",
+  "maxOutputTokens",
+  "ünïcode",
+  "emoji 🙂",
+  "__proto__",
+  "a\"quote",
+  "back\\slash",
+  "",
+];
+const STRINGS = [
+  "Hello",
+  "ignore previous instructions",
+  "",
+  "line\nbreak\ttab",
+  "quote \" and \\ backslash",
+  "ünïcode ✓ 🙂",
+  "\u0000\u001f control",
+  "\ufeffbom at start",
+  "lone \ud800 surrogate",
+  "slash / and \u2028 separator",
+  "x".repeat(300),
+];
+
+type Rand = () => number;
+const pick = <T>(r: Rand, list: readonly T[]) => list[Math.floor(r() * list.length)];
+
+/** JSON text for `value`, with random whitespace, escapes and number spellings. */
+function write(r: Rand, value: unknown, dupes: boolean): string {
+  const ws = () => pick(r, ["", "", "", " ", "\n  ", "\t", "\r\n"]);
+  if (typeof value === "string") {
+    let out = '"';
+    for (const ch of value) {
+      const code = ch.codePointAt(0)!;
+      if (ch === '"' || ch === "\\" || code < 0x20 || (code < 0x10000 && r() < 0.1)) {
+        if (ch === '"' || ch === "\\") out += r() < 0.5 ? `\\${ch}` : uEscape(r, code);
+        else if (ch === "\n" && r() < 0.5) out += "\\n";
+        else if (ch === "/" && r() < 0.5) out += "\\/";
+        else if (code >= 0xd800 && code < 0xe000) out += uEscape(r, code);
+        else out += uEscape(r, code);
+      } else if (code >= 0xd800 && code < 0xe000) {
+        out += uEscape(r, code);
+      } else out += ch;
+    }
+    return out + '"';
+  }
+  if (typeof value === "number") {
+    if (Number.isInteger(value) && r() < 0.3) return `${value}e0`;
+    if (Number.isInteger(value) && value !== 0 && r() < 0.2) return `${value}.000`;
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) {
+    return `[${ws()}${value.map((v) => write(r, v, dupes)).join(`${ws()},${ws()}`)}${ws()}]`;
+  }
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).map(([k, v]) =>
+      `${write(r, k, dupes)}${ws()}:${ws()}${write(r, v, dupes)}`
+    );
+    if (dupes && entries.length > 0 && r() < 0.3) {
+      // The same key again, spelled differently, with another value.
+      const [k] = Object.entries(value)[Math.floor(r() * entries.length)];
+      entries.splice(Math.floor(r() * entries.length), 0, `${write(r, k, false)}:${ws()}1`);
+    }
+    return `{${ws()}${entries.join(`${ws()},${ws()}`)}${ws()}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function uEscape(r: Rand, code: number): string {
+  const hex = code.toString(16).padStart(4, "0");
+  return `\\u${r() < 0.5 ? hex : hex.toUpperCase()}`;
+}
+
+function generate(r: Rand, depth: number): unknown {
+  const roll = r();
+  if (depth > 4 || roll < 0.35) {
+    return pick<unknown>(r, [
+      pick(r, STRINGS),
+      Math.floor(r() * 100_000) - 500,
+      r() * 1e6,
+      -0.5e-7,
+      true,
+      false,
+      null,
+    ]);
+  }
+  if (roll < 0.6) {
+    return Array.from({ length: Math.floor(r() * 4) }, () => generate(r, depth + 1));
+  }
+  const object: Record<string, unknown> = {};
+  const size = Math.floor(r() * 6);
+  for (let i = 0; i < size; i++) {
+    Object.defineProperty(object, pick(r, KEYS), {
+      value: generate(r, depth + 1),
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+  }
+  return object;
+}
+
+function topLevel(r: Rand): Record<string, unknown> {
+  const body = generate(r, 1);
+  if (body !== null && typeof body === "object" && !Array.isArray(body)) {
+    return body as Record<string, unknown>;
+  }
+  return { model: body, messages: [{ role: "user", content: pick(r, STRINGS) }] };
+}
+
+/** What the rules would see through JSON.parse, the reference. */
+function reference(bytes: Uint8Array) {
+  return JSON.parse(decoder.decode(bytes));
+}
+
+function kind(error: unknown): string {
+  if (error instanceof JsonScanError) return error.kind;
+  throw error;
+}
+
+Deno.test("scanJson agrees with JSON.parse on generated bodies: fields, text and validity", () => {
+  for (let seed = 1; seed <= 3000; seed++) {
+    const r = prng(seed);
+    const body = topLevel(r);
+    const text = (r() < 0.1 ? "\ufeff" : "") + write(r, body, false);
+    const bytes = encoder.encode(text);
+    const scan = scanJson(bytes, WANTED, true);
+    const parsed = reference(bytes);
+    const context = `seed ${seed}: ${text.slice(0, 300)}`;
+    for (const field of WANTED) {
+      const span = scan.fields.get(field);
+      if (!Object.hasOwn(parsed, field)) {
+        assert.equal(span, undefined, context);
+        continue;
+      }
+      assert.ok(span, context);
+      assert.deepEqual(reference(bytes.subarray(span.start, span.end)), parsed[field], context);
+    }
+    assert.deepEqual(scan.text, messageText(parsed), context);
+    assert.equal(scan.empty, Object.keys(parsed).length === 0, context);
+    assert.equal(bytes[scan.close], 0x7d, context);
+  }
+});
+
+Deno.test("scanJson refuses a key that repeats in any object, however it is spelled", () => {
+  let refused = 0;
+  for (let seed = 1; seed <= 2000; seed++) {
+    const r = prng(seed);
+    const text = write(r, topLevel(r), true);
+    const bytes = encoder.encode(text);
+    // JSON.parse accepts every one of these (the last key wins).
+    reference(bytes);
+    let result = "ok";
+    try {
+      scanJson(bytes, WANTED, false);
+    } catch (error) {
+      result = kind(error);
+    }
+    if (result !== "ok") {
+      assert.equal(result, "duplicate", `seed ${seed}: ${text.slice(0, 300)}`);
+      refused++;
+    }
+  }
+  assert.ok(refused > 200, `only ${refused} bodies had a repeated key`);
+  const twice = encoder.encode('{"model":"gpt-4o-mini","messages":[],"mod\\u0065l":"gpt-4o"}');
+  assert.throws(() => scanJson(twice, WANTED, false), /repeats the key "model"/);
+  const nested = encoder.encode('{"messages":[{"content":"a","content":"b"}]}');
+  assert.throws(() => scanJson(nested, WANTED, false), (e) => kind(e) === "duplicate");
+});
+
+Deno.test("scanJson refuses exactly what JSON.parse refuses, on damaged bodies", () => {
+  const bytesOf = [0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x20, 0x30, 0x2d, 0x2e, 0x65];
+  for (let seed = 1; seed <= 4000; seed++) {
+    const r = prng(seed);
+    const bytes = [...encoder.encode(write(r, topLevel(r), false))];
+    const edits = 1 + Math.floor(r() * 3);
+    for (let e = 0; e < edits; e++) {
+      const at = Math.floor(r() * (bytes.length + 1));
+      const byte = r() < 0.1 ? Math.floor(r() * 256) : pick(r, bytesOf);
+      const op = r();
+      if (op < 0.33) bytes.splice(at, 1);
+      else if (op < 0.66) bytes.splice(at, 0, byte);
+      else bytes[at] = byte;
+    }
+    const damaged = new Uint8Array(bytes);
+    let expected: string;
+    try {
+      const value = reference(damaged);
+      expected = value !== null && typeof value === "object" && !Array.isArray(value)
+        ? "ok"
+        : "not_object";
+    } catch {
+      expected = "invalid";
+    }
+    let actual = "ok";
+    try {
+      scanJson(damaged, WANTED, true);
+    } catch (error) {
+      actual = kind(error);
+    }
+    // A damaged body may have come to repeat a key: JSON.parse takes it, the scanner does not.
+    if (actual === "duplicate" && expected === "ok") actual = "ok";
+    assert.equal(actual, expected, `seed ${seed}: ${decoder.decode(damaged).slice(0, 300)}`);
+  }
+});
+
+Deno.test("scanJson: edge cases of the grammar", () => {
+  const valid = [
+    "{}",
+    " {\n} ",
+    '{"a":[]}',
+    '{"a":[[[[[]]]]]}',
+    '{"a":-0}',
+    '{"a":0.5e-10}',
+    '{"a":1E+2}',
+    '{"a":"\\ud83d\\ude00"}',
+    '\ufeff{"a":1}',
+    '{"a":"\x7f"}',
+  ];
+  for (const text of valid) {
+    const bytes = encoder.encode(text);
+    assert.deepEqual(reference(bytes), reference(bytes));
+    scanJson(bytes, WANTED, true);
+  }
+  const invalid = [
+    "",
+    "{",
+    "{}}",
+    "{} x",
+    '{"a"}',
+    '{"a":}',
+    '{"a":01}',
+    '{"a":1.}',
+    '{"a":.5}',
+    '{"a":1e}',
+    '{"a":+1}',
+    '{"a":tru}',
+    '{"a":nul}',
+    '{"a":"\\x"}',
+    '{"a":"\\u12"}',
+    '{"a":"\t"}',
+    '{"a":1,}',
+    '{"a":[1,]}',
+    "{'a':1}",
+    '{"a":1 "b":2}',
+    "\ufeff\ufeff{}",
+  ];
+  for (const text of invalid) {
+    const bytes = encoder.encode(text);
+    assert.throws(() => reference(bytes), text);
+    assert.throws(() => scanJson(bytes, WANTED, false), (e) => kind(e) === "invalid", text);
+  }
+  for (const text of ["[1,2]", '"x"', "1", "null", "true"]) {
+    assert.throws(
+      () => scanJson(encoder.encode(text), WANTED, false),
+      (e) => kind(e) === "not_object",
+    );
+  }
+  // Invalid UTF-8 inside a string decodes to U+FFFD for JSON.parse; the scanner agrees.
+  const broken = new Uint8Array([...encoder.encode('{"content":"a'), 0xc3, 0x22, 0x7d]);
+  assert.deepEqual(scanJson(broken, WANTED, true).text, [reference(broken).content]);
+  // Deep nesting does not overflow the stack.
+  const deep = encoder.encode(`{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`);
+  assert.deepEqual(scanJson(deep, WANTED, false).fields.size, 0);
+});

@@ -62,11 +62,9 @@ const SIMPLE_ESCAPE = new Uint8Array(256);
 for (const c of 'bfnrt"\\/') SIMPLE_ESCAPE[c.charCodeAt(0)] = 1;
 const HEX = new Uint8Array(256);
 for (const c of "0123456789abcdefABCDEF") HEX[c.charCodeAt(0)] = 1;
-const LITERALS = [
-  new TextEncoder().encode("true"),
-  new TextEncoder().encode("false"),
-  new TextEncoder().encode("null"),
-];
+const TRUE = new TextEncoder().encode("true");
+const FALSE = new TextEncoder().encode("false");
+const NULL = new TextEncoder().encode("null");
 
 /** Objects with more keys than this check repeats with a Set instead of a list. */
 const FEW_KEYS = 16;
@@ -78,8 +76,10 @@ const sliceDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 interface Frame {
   /** An object (else an array). */
   object: boolean;
-  /** Keys seen so far in an object: a list while few, then a Set. */
-  keys: string[] | Set<string>;
+  /** Keys seen so far in an object, while few. */
+  keys: string[];
+  /** Keys seen so far in an object with many. */
+  many: Set<string> | undefined;
   /** For an array: whether its strings are text; for an object: whether its current key's are. */
   textual: boolean;
 }
@@ -148,33 +148,60 @@ function skipNumber(bytes: Uint8Array, i: number): number {
 
 /** The value of the string at `[start, end)` (quotes included), as `JSON.parse` gives it. */
 function stringValue(bytes: Uint8Array, start: number, end: number): string {
-  // Plain ASCII without escapes, the usual key: no decoder call.
-  if (end - start <= 34) {
-    let plain = true;
-    for (let i = start + 1; i < end - 1; i++) {
-      const b = bytes[i];
-      if (b === BACKSLASH || b >= 0x80) {
-        plain = false;
-        break;
-      }
-    }
-    if (plain) return String.fromCharCode(...bytes.subarray(start + 1, end - 1));
-  }
   const text = sliceDecoder.decode(bytes.subarray(start, end));
   return text.includes("\\") ? JSON.parse(text) : text.slice(1, -1);
 }
 
+/** Keys longer than this (in bytes) skip the cache. */
+const CACHED_KEY_BYTES = 64;
+
+/**
+ * The key at `[start, end)`. Bodies repeat a few short keys many times ("role", "content"):
+ * a plain ASCII key is hashed and, when the cache holds it, the same string is returned, so
+ * no string is built and the repeat check compares pointers.
+ */
+function keyValue(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  cache: Map<number, string>,
+): string {
+  const last = end - 1;
+  if (end - start <= CACHED_KEY_BYTES) {
+    let hash = 0x811c9dc5 ^ (end - start);
+    let i = start + 1;
+    for (; i < last; i++) {
+      const b = bytes[i];
+      if (b === BACKSLASH || b >= 0x80) break;
+      hash = Math.imul(hash ^ b, 0x01000193);
+    }
+    if (i === last) {
+      const hit = cache.get(hash);
+      if (hit !== undefined && hit.length === last - start - 1) {
+        let k = 0;
+        while (k < hit.length && hit.charCodeAt(k) === bytes[start + 1 + k]) k++;
+        if (k === hit.length) return hit;
+      }
+      const key = sliceDecoder.decode(bytes.subarray(start + 1, last));
+      cache.set(hash, key);
+      return key;
+    }
+  }
+  return stringValue(bytes, start, end);
+}
+
 /** Adds `key` to the object's keys; returns false when it was there already. */
 function addKey(frame: Frame, key: string): boolean {
-  const keys = frame.keys;
-  if (Array.isArray(keys)) {
-    if (keys.includes(key)) return false;
-    keys.push(key);
-    if (keys.length > FEW_KEYS) frame.keys = new Set(keys);
-  } else {
-    if (keys.has(key)) return false;
-    keys.add(key);
+  const many = frame.many;
+  if (many) {
+    if (many.has(key)) return false;
+    many.add(key);
+    return true;
   }
+  const keys = frame.keys;
+  if (keys.includes(key)) return false;
+  keys.push(key);
+  if (keys.length > FEW_KEYS) frame.many = new Set(keys);
   return true;
 }
 
@@ -208,6 +235,7 @@ export function scanJson(
   const found = new Map<string, Span>();
   const pieces: string[] | undefined = text ? [] : undefined;
   const stack: Frame[] = [];
+  const keys = new Map<number, string>();
   let isObject = false;
   let close = -1;
   let empty = true;
@@ -227,7 +255,7 @@ export function scanJson(
     if (b === OPEN_BRACE || b === OPEN_BRACKET) {
       const object = b === OPEN_BRACE;
       if (stack.length === 0) isObject = object;
-      stack.push({ object, keys: [], textual });
+      stack.push({ object, keys: [], many: undefined, textual });
       i = skipSpace(bytes, i + 1);
       if (bytes[i] === (object ? CLOSE_BRACE : CLOSE_BRACKET)) {
         stack.pop();
@@ -245,7 +273,7 @@ export function scanJson(
       i = skipNumber(bytes, i);
       done = true;
     } else {
-      const literal = LITERALS.find((word) => word[0] === b);
+      const literal = b === 0x74 ? TRUE : b === 0x66 ? FALSE : b === 0x6e ? NULL : undefined;
       if (!literal) throw invalid();
       for (let k = 1; k < literal.length; k++) {
         if (bytes[i + k] !== literal[k]) throw invalid();
@@ -291,7 +319,7 @@ export function scanJson(
     if (bytes[i] !== QUOTE) throw invalid();
     const keyStart = i;
     i = skipString(bytes, i);
-    const key = stringValue(bytes, keyStart, i);
+    const key = keyValue(bytes, keyStart, i, keys);
     if (!addKey(frame, key) && repeated === undefined) repeated = key;
     i = skipSpace(bytes, i);
     if (bytes[i] !== COLON) throw invalid();

@@ -27,6 +27,7 @@ import { RouteTable } from "./route_table.ts";
 import { type Chain, composeRules } from "./chain.ts";
 import { authRule, routeAuth } from "./auth/auth.ts";
 import { compileTokens } from "./auth/token.ts";
+import { BodyBudget } from "./body/budget.ts";
 import { bodyRule } from "./body/rule.ts";
 import { compileBodyRules } from "./body/rules.ts";
 import { compileLimits } from "./limits/plan.ts";
@@ -178,6 +179,8 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       }));
   }
 
+  // One budget for the bodies every route's rules hold at once.
+  const bodyBudget = new BodyBudget(config.server?.body_memory);
   const table = new RouteTable<Chain>();
   for (const route of routes) {
     const chain: Rule[] = [bind(route), resolveRule(route)];
@@ -188,7 +191,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     if (limits.counted) chain.push(limitsRule(route.name, limits, store));
     const rules = compileBodyRules(route.config.body, route.usage, limits.tokens);
     if (rules || limits.capped) {
-      chain.push(bodyRule(rules, route.config.body !== undefined, limits));
+      chain.push(bodyRule(rules, route.config.body !== undefined, limits, bodyBudget));
     }
     chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));
     table.add(route.path, route.target ? "target" : "path", composeRules(chain));

@@ -207,7 +207,10 @@ function addKey(frame: Frame, key: string): boolean {
 
 function duplicate(key: string): JsonScanError {
   const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
-  return new JsonScanError("duplicate", `The request body repeats the key ${JSON.stringify(shown)}`);
+  return new JsonScanError(
+    "duplicate",
+    `The request body repeats the key ${JSON.stringify(shown)}`,
+  );
 }
 
 /**

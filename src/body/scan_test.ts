@@ -42,7 +42,7 @@ const KEYS = [
   "ünïcode",
   "emoji 🙂",
   "__proto__",
-  "a\"quote",
+  'a"quote',
   "back\\slash",
   "",
 ];
@@ -51,7 +51,7 @@ const STRINGS = [
   "ignore previous instructions",
   "",
   "line\nbreak\ttab",
-  "quote \" and \\ backslash",
+  'quote " and \\ backslash',
   "ünïcode ✓ 🙂",
   "\u0000\u001f control",
   "\ufeffbom at start",

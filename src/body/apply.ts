@@ -1,0 +1,47 @@
+/**
+ * A route's body rules over the bytes of one body: scan them for the fields the rules name,
+ * parse just those values, apply the rules, and splice back what they changed. The work is
+ * one pass over the bytes plus what the rules read; the prompt is never decoded unless deny
+ * patterns read it, and never re-encoded.
+ *
+ * @module
+ */
+import type { BodyRefusal, BodyRules } from "./rules.ts";
+import { JsonScanError, scanJson } from "./scan.ts";
+import { spliceFields } from "./splice.ts";
+
+const decoder = new TextDecoder();
+
+/**
+ * Applies `rules` to the JSON body `bytes` bound for `upstreamPath`: a refusal (not JSON, not
+ * an object, a repeated key, or a rule's own), or the bytes to send (`bytes` itself when the
+ * rules changed nothing).
+ *
+ * @example
+ * ```ts
+ * const rules = compileBodyRules({ max_tokens: 100 }, "openai", false)!;
+ * const out = applyBodyRules(new TextEncoder().encode('{"max_tokens":5000}'), rules, "/v1/x");
+ * // { body: '{"max_tokens":100}' as bytes }
+ * ```
+ */
+export function applyBodyRules(
+  bytes: Uint8Array<ArrayBuffer>,
+  rules: BodyRules,
+  upstreamPath: string,
+): BodyRefusal | { body: Uint8Array<ArrayBuffer> } {
+  let scan;
+  try {
+    scan = scanJson(bytes, rules.fields, rules.text);
+  } catch (error) {
+    if (!(error instanceof JsonScanError)) throw error;
+    return { type: "invalid_request", message: error.message };
+  }
+  const fields: Record<string, unknown> = {};
+  for (const [name, span] of scan.fields) {
+    fields[name] = JSON.parse(decoder.decode(bytes.subarray(span.start, span.end)));
+  }
+  const verdict = rules.apply(fields, upstreamPath, scan.text ?? []);
+  if ("type" in verdict) return verdict;
+  if (verdict.changed.size === 0) return { body: bytes };
+  return { body: spliceFields(bytes, scan, fields, verdict.changed) };
+}

@@ -85,15 +85,19 @@ function clamp(
   const name = body.generationConfig !== undefined && body.generationConfig !== null
     ? "generationConfig"
     : "generation_config";
-  const generation = body[name] as Json | undefined;
-  if (generation && typeof generation === "object") {
+  const value = body[name];
+  // An array is no settings object: a cap set on it would vanish when it is written.
+  const generation = value && typeof value === "object" && !Array.isArray(value)
+    ? value as Json
+    : undefined;
+  if (generation) {
     cut(generation, "maxOutputTokens", name);
     cut(generation, "max_output_tokens", name);
   }
   if (seen) return;
   // No cap in the request means the upstream's default, which may be far above the clamp.
   if (format === "gemini") {
-    const config = generation && typeof generation === "object" ? generation : {};
+    const config = generation ?? {};
     config.maxOutputTokens = max;
     body.generationConfig = config;
     changed.add("generationConfig");

@@ -65,6 +65,10 @@ Deno.test("max_tokens: every API's field is clamped, and a missing one is added"
   assert.deepEqual(run(gemini, snake, "/v1beta/models/g:x"), { changed: ["generation_config"] });
   assert.deepEqual(snake.generation_config, { max_output_tokens: 100 });
 
+  const array: Json = { generationConfig: [] };
+  run(gemini, array, "/v1beta/models/g:x");
+  assert.deepEqual(array.generationConfig, { maxOutputTokens: 100 }, "a cap set on an array is lost");
+
   const cheat: Json = { max_tokens: "99999" };
   run(openai, cheat, "/v1/chat/completions");
   assert.equal(cheat.max_tokens, 100, "a non-number cap is replaced, not trusted");

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { prng, topLevel, write } from "../../tests/helpers/json_bodies.ts";
+import type { UsageFormat } from "../config/presets/mod.ts";
+import type { BodyRulesConfig } from "../config/types.ts";
+import { applyBodyRules } from "./apply.ts";
+import { messageText } from "./message_text.ts";
+import { compileBodyRules } from "./rules.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const CASES: [BodyRulesConfig | undefined, UsageFormat | undefined, boolean, string][] = [
+  [{ models: ["gpt-4o-mini", "Hello"], max_tokens: 100 }, "openai", false, "/v1/chat/completions"],
+  [{ max_tokens: 50 }, "gemini", false, "/v1beta/models/gemini-2.0-flash:generateContent"],
+  [{ max_tokens: 50 }, "anthropic", false, "/v1/messages"],
+  [{ max_tokens: 70_000 }, undefined, false, "/x"],
+  [undefined, "openai", true, "/v1/chat/completions"],
+  [{ deny: ["previous", "✓"], max_tokens: 10 }, "openai", true, "/v1/responses"],
+  [{ models: ["gemini-2.0-flash"] }, "gemini", false, "/v1beta/models/gemini-2.0-flash:x"],
+];
+
+Deno.test("applyBodyRules over bytes gives what the rules give over JSON.parse, for every body", () => {
+  let edited = 0;
+  let refused = 0;
+  for (const [config, format, countTokens, path] of CASES) {
+    const rules = compileBodyRules(config, format, countTokens)!;
+    for (let seed = 1; seed <= 700; seed++) {
+      const r = prng(seed);
+      const text = write(r, topLevel(r), false);
+      const bytes = encoder.encode(text);
+      const context = `${JSON.stringify(config)} seed ${seed}: ${text.slice(0, 300)}`;
+      // The reference: the whole body parsed, the rules applied to it.
+      const reference = JSON.parse(text);
+      const expected = rules.apply(reference, path, messageText(reference));
+      const actual = applyBodyRules(bytes, rules, path);
+      if ("type" in expected) {
+        assert.deepEqual(actual, expected, context);
+        refused++;
+        continue;
+      }
+      assert.ok("body" in actual, context);
+      // What JSON.stringify would have sent (it drops what JSON cannot say).
+      const sent = JSON.parse(JSON.stringify(reference));
+      assert.deepEqual(JSON.parse(decoder.decode(actual.body)), sent, context);
+      if (expected.changed.size === 0) {
+        assert.equal(actual.body, bytes, `an untouched body goes as sent: ${context}`);
+      } else edited++;
+    }
+  }
+  assert.ok(edited > 1000 && refused > 300, `edited ${edited}, refused ${refused}`);
+});
+
+Deno.test("applyBodyRules: edits keep every other byte; added fields go before the brace", () => {
+  const rules = compileBodyRules({ max_tokens: 100 }, "openai", false)!;
+  const apply = (text: string) => {
+    const out = applyBodyRules(encoder.encode(text), rules, "/v1/chat/completions");
+    return "body" in out ? decoder.decode(out.body) : out;
+  };
+  assert.equal(
+    apply('{ "max_tokens" : 9000 , "messages":[{"content":"é \\u00e9"}] }'),
+    '{ "max_tokens" : 100 , "messages":[{"content":"é \\u00e9"}] }',
+  );
+  assert.equal(apply('{"messages":[]}'), '{"messages":[],"max_completion_tokens":100}');
+  assert.equal(apply("{ }"), '{ "max_completion_tokens":100}');
+  assert.deepEqual(apply('{"max_tokens":1,"max_tokens":9000}'), {
+    type: "invalid_request",
+    message: 'The request body repeats the key "max_tokens"',
+  });
+  assert.deepEqual(apply('{"max_tokens":1,}'), {
+    type: "invalid_request",
+    message: "The request body is not valid JSON",
+  });
+  assert.deepEqual(apply("[1]"), {
+    type: "invalid_request",
+    message: "The request body must be a JSON object",
+  });
+});

@@ -165,7 +165,10 @@ async function readForRules(
       state.record.error = "body memory full";
       return busy();
     }
-    throw error;
+    // The client hung up or sent a broken body: nobody may be reading this answer.
+    state.record.aborted = true;
+    state.record.error = "client body failed";
+    return errorResponse("invalid_request", "The request body could not be read");
   }
   const verdict = applyBodyRules(raw, rules, state.upstreamPath ?? "");
   if ("type" in verdict) {

@@ -67,7 +67,11 @@ Deno.test("max_tokens: every API's field is clamped, and a missing one is added"
 
   const array: Json = { generationConfig: [] };
   run(gemini, array, "/v1beta/models/g:x");
-  assert.deepEqual(array.generationConfig, { maxOutputTokens: 100 }, "a cap set on an array is lost");
+  assert.deepEqual(
+    array.generationConfig,
+    { maxOutputTokens: 100 },
+    "a cap set on an array is lost",
+  );
 
   const cheat: Json = { max_tokens: "99999" };
   run(openai, cheat, "/v1/chat/completions");

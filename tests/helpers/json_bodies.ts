@@ -152,4 +152,3 @@ export function topLevel(r: Rand): Record<string, unknown> {
   }
   return { model: body, messages: [{ role: "user", content: pick(r, STRINGS) }] };
 }
-

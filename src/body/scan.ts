@@ -96,12 +96,37 @@ function skipSpace(bytes: Uint8Array, i: number): number {
   }
 }
 
-/** Scans a string whose opening quote is at `i`; returns the offset past its closing quote. */
-function skipString(bytes: Uint8Array, i: number): number {
+/** Strings longer than this are scanned four bytes at a time, where the bytes allow. */
+const SHORT_STRING = 32;
+
+/**
+ * Scans a string whose opening quote is at `i`; returns the offset past its closing quote.
+ * `words` views the same bytes as 32-bit words (when they are aligned), so that the long
+ * stretches of a prompt or a base64 image are checked a word at a time.
+ */
+function skipString(bytes: Uint8Array, words: Uint32Array | undefined, i: number): number {
   const n = bytes.length;
   i++;
+  let plain = 0;
   for (;;) {
     if (i >= n) throw invalid();
+    if (words && plain > SHORT_STRING && (i & 3) === 0) {
+      // Find the first word with a quote, a backslash or a control byte in it.
+      let k = i >>> 2;
+      const end = words.length;
+      for (; k < end; k++) {
+        const x = words[k];
+        const quote = x ^ 0x22222222;
+        const slash = x ^ 0x5c5c5c5c;
+        if (
+          (((x - 0x20202020) & ~x) | ((quote - 0x01010101) & ~quote) |
+            ((slash - 0x01010101) & ~slash)) & 0x80808080
+        ) break;
+      }
+      i = k << 2;
+      plain = 0;
+      if (i >= n) throw invalid();
+    }
     const b = bytes[i];
     if (b === QUOTE) return i + 1;
     if (b === BACKSLASH) {
@@ -116,7 +141,10 @@ function skipString(bytes: Uint8Array, i: number): number {
       } else throw invalid();
     } else if (b < 0x20) {
       throw invalid();
-    } else i++;
+    } else {
+      i++;
+      plain++;
+    }
   }
 }
 
@@ -239,6 +267,9 @@ export function scanJson(
   const pieces: string[] | undefined = text ? [] : undefined;
   const stack: Frame[] = [];
   const keys = new Map<number, string>();
+  const words = bytes.byteOffset % 4 === 0
+    ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
+    : undefined;
   let isObject = false;
   let close = -1;
   let empty = true;
@@ -269,7 +300,7 @@ export function scanJson(
         continue;
       }
     } else if (b === QUOTE) {
-      i = skipString(bytes, i);
+      i = skipString(bytes, words, i);
       if (pieces && textual) pieces.push(stringValue(bytes, start, i));
       done = true;
     } else if (b === MINUS || (b >= ZERO && b <= NINE)) {
@@ -321,7 +352,7 @@ export function scanJson(
     const frame = stack[stack.length - 1];
     if (bytes[i] !== QUOTE) throw invalid();
     const keyStart = i;
-    i = skipString(bytes, i);
+    i = skipString(bytes, words, i);
     const key = keyValue(bytes, keyStart, i, keys);
     if (!addKey(frame, key) && repeated === undefined) repeated = key;
     i = skipSpace(bytes, i);

@@ -3,7 +3,9 @@
  * an upstream run as their own processes; small requests the gateway answers itself
  * (`/healthz`, so the upstream's own work is not counted) probe it back to back while a
  * 15 MB chat body goes through the rules route, and the slowest probe is reported (with the
- * probes' usual latency for comparison).
+ * probes' usual latency for comparison). Then the same body is sent alone, and the gateway's
+ * CPU time for it is read from /proc (Linux): the work a body costs, whatever else the machine
+ * is doing. On a busy machine, the least of the stalls is the one to compare.
  *
  * ```sh
  * deno run -A scripts/body_stall.ts [--main path/to/main.ts] [--deny] [--mb 15] [--runs 5]
@@ -142,6 +144,25 @@ for (let run = 0; run < runs; run++) {
   stalls.push(Math.max(...latencies));
   medians.push(percentile(latencies, 0.5));
 }
+/** The gateway's CPU time so far, in milliseconds (user + system, from /proc). */
+async function cpuMs(): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${gateway.pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+}
+
+const cpu: number[] = [];
+for (let run = 0; run < runs; run++) {
+  const before = await cpuMs();
+  const response = await fetch(`${base}/rules/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  await response.body?.cancel();
+  cpu.push(await cpuMs() - before);
+}
+
 const round = (n: number) => Math.round(n * 10) / 10;
 console.log(JSON.stringify({
   body_mb: round(body.byteLength / MiB),
@@ -149,7 +170,10 @@ console.log(JSON.stringify({
   idle_probe_ms: { p50: round(percentile(idle, 0.5)), max: round(Math.max(...idle)) },
   max_probe_ms_during_body: stalls.map(round),
   median_max_probe_ms: round(percentile(stalls, 0.5)),
+  min_max_probe_ms: round(Math.min(...stalls)),
   body_request_ms: durations.map(round),
+  gateway_cpu_ms_per_body: cpu,
+  median_gateway_cpu_ms: percentile(cpu, 0.5),
 }));
 gateway.kill("SIGTERM");
 upstream.kill("SIGTERM");

@@ -15,12 +15,13 @@ const decoder = new TextDecoder();
 /**
  * Applies `rules` to the JSON body `bytes` bound for `upstreamPath`: a refusal (not JSON, not
  * an object, a repeated key, or a rule's own), or the bytes to send (`bytes` itself when the
- * rules changed nothing).
+ * rules changed nothing). `bytes` may be edited in place; `room` says how many bytes before
+ * it in its buffer are free to use (see `readHeld`), so an added field needs no copy.
  *
  * @example
  * ```ts
  * const rules = compileBodyRules({ max_tokens: 100 }, "openai", false)!;
- * const out = applyBodyRules(new TextEncoder().encode('{"max_tokens":5000}'), rules, "/v1/x");
+ * const out = applyBodyRules(new TextEncoder().encode('{"max_tokens":5000}'), rules, "/v1/x", 0);
  * // { body: '{"max_tokens":100}' as bytes }
  * ```
  */
@@ -28,6 +29,7 @@ export function applyBodyRules(
   bytes: Uint8Array<ArrayBuffer>,
   rules: BodyRules,
   upstreamPath: string,
+  room: number,
 ): BodyRefusal | { body: Uint8Array<ArrayBuffer> } {
   let scan;
   try {
@@ -43,5 +45,5 @@ export function applyBodyRules(
   const verdict = rules.apply(fields, upstreamPath, scan.text ?? []);
   if ("type" in verdict) return verdict;
   if (verdict.changed.size === 0) return { body: bytes };
-  return { body: spliceFields(bytes, scan, fields, verdict.changed) };
+  return { body: spliceFields(bytes, scan, fields, verdict.changed, room) };
 }

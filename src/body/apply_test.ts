@@ -5,6 +5,7 @@ import type { BodyRulesConfig } from "../config/types.ts";
 import { applyBodyRules } from "./apply.ts";
 import { messageText } from "./message_text.ts";
 import { compileBodyRules } from "./rules.ts";
+import { SPLICE_ROOM } from "./splice.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -27,12 +28,20 @@ Deno.test("applyBodyRules over bytes gives what the rules give over JSON.parse, 
     for (let seed = 1; seed <= 700; seed++) {
       const r = prng(seed);
       const text = write(r, topLevel(r), false);
-      const bytes = encoder.encode(text);
+      // Half the bodies sit after free room (edits in place), half after bytes that must
+      // stay as they are (edits that need room copy the body).
+      const room = seed % 2 === 0 ? SPLICE_ROOM : 0;
+      const buffer = new Uint8Array(SPLICE_ROOM + encoder.encode(text).byteLength).fill(0xaa);
+      buffer.set(encoder.encode(text), SPLICE_ROOM);
+      const bytes = buffer.subarray(SPLICE_ROOM);
       const context = `${JSON.stringify(config)} seed ${seed}: ${text.slice(0, 300)}`;
       // The reference: the whole body parsed, the rules applied to it.
       const reference = JSON.parse(text);
       const expected = rules.apply(reference, path, messageText(reference));
-      const actual = applyBodyRules(bytes, rules, path);
+      const actual = applyBodyRules(bytes, rules, path, room);
+      if (room === 0) {
+        assert.ok(buffer.subarray(0, SPLICE_ROOM).every((b) => b === 0xaa), context);
+      }
       if ("type" in expected) {
         assert.deepEqual(actual, expected, context);
         refused++;
@@ -50,18 +59,34 @@ Deno.test("applyBodyRules over bytes gives what the rules give over JSON.parse, 
   assert.ok(edited > 1000 && refused > 300, `edited ${edited}, refused ${refused}`);
 });
 
-Deno.test("applyBodyRules: edits keep every other byte; added fields go before the brace", () => {
+Deno.test("applyBodyRules: edits keep every other byte; added fields go after the brace", () => {
   const rules = compileBodyRules({ max_tokens: 100 }, "openai", false)!;
-  const apply = (text: string) => {
-    const out = applyBodyRules(encoder.encode(text), rules, "/v1/chat/completions");
-    return "body" in out ? decoder.decode(out.body) : out;
+  const apply = (text: string, room = 0) => {
+    const buffer = new Uint8Array(room + encoder.encode(text).byteLength);
+    buffer.set(encoder.encode(text), room);
+    const out = applyBodyRules(buffer.subarray(room), rules, "/v1/chat/completions", room);
+    if (!("body" in out)) return out;
+    // In place: the same memory, no copy of the body.
+    if (room > 0) assert.equal(out.body.buffer, buffer.buffer);
+    return decoder.decode(out.body);
   };
   assert.equal(
-    apply('{ "max_tokens" : 9000 , "messages":[{"content":"é \\u00e9"}] }'),
-    '{ "max_tokens" : 100 , "messages":[{"content":"é \\u00e9"}] }',
+    apply('{ "max_tokens" : 9000 , "messages":[{"content":"é \\u00e9"}] }', SPLICE_ROOM),
+    '{ "max_tokens" : 100  , "messages":[{"content":"é \\u00e9"}] }',
   );
-  assert.equal(apply('{"messages":[]}'), '{"messages":[],"max_completion_tokens":100}');
-  assert.equal(apply("{ }"), '{ "max_completion_tokens":100}');
+  assert.equal(apply('{"messages":[]}'), '{"max_completion_tokens":100,"messages":[]}');
+  assert.equal(
+    apply(' \n{"messages":[]}', SPLICE_ROOM),
+    ' \n{"max_completion_tokens":100,"messages":[]}',
+  );
+  assert.equal(apply("{ }", SPLICE_ROOM), '{"max_completion_tokens":100 }');
+  assert.equal(
+    apply('{"max_tokens":"a long string the clamp replaces"}'),
+    '{"max_tokens":100}'.replace(
+      "100",
+      "100" + " ".repeat(31),
+    ),
+  );
   assert.deepEqual(apply('{"max_tokens":1,"max_tokens":9000}'), {
     type: "invalid_request",
     message: 'The request body repeats the key "max_tokens"',

@@ -6,6 +6,7 @@
  * @module
  */
 import type { BodyLease } from "./budget.ts";
+import { SPLICE_ROOM } from "./splice.ts";
 
 /** Raised inside a capped stream when the cap is passed. */
 export class BodyTooLarge extends Error {
@@ -63,7 +64,8 @@ export class BodyBudgetFull extends Error {
 /**
  * Reads a whole body, refusing at the first byte past `cap`, and holding each byte in
  * `lease` as it arrives (a lease taken for a declared length already holds them). A body of
- * known `length` is read straight into one buffer of that size.
+ * known `length` is read straight into one buffer of that size. The buffer keeps
+ * {@linkcode SPLICE_ROOM} free bytes before the body, for the rules' added fields.
  *
  * @throws {BodyTooLarge} when the body is larger than `cap`
  * @throws {BodyBudgetFull} when the budget has no room for the bytes
@@ -80,7 +82,8 @@ export async function readHeld(
   length?: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const reader = body.getReader();
-  let whole = length !== undefined && length <= cap ? new Uint8Array(length) : undefined;
+  const room = SPLICE_ROOM;
+  let whole = length !== undefined && length <= cap ? new Uint8Array(room + length) : undefined;
   const chunks: Uint8Array[] = [];
   let bytes = 0;
   try {
@@ -90,10 +93,10 @@ export async function readHeld(
       const total = bytes + value.byteLength;
       if (total > cap) throw new BodyTooLarge(cap);
       if (!lease.grow(total)) throw new BodyBudgetFull(total);
-      if (whole && total <= whole.byteLength) whole.set(value, bytes);
+      if (whole && room + total <= whole.byteLength) whole.set(value, room + bytes);
       else {
         // More than was declared (a runtime that does not hold a body to its length).
-        if (whole) chunks.push(whole.subarray(0, bytes));
+        if (whole) chunks.push(whole.subarray(room, room + bytes));
         whole = undefined;
         chunks.push(value);
       }
@@ -103,12 +106,12 @@ export async function readHeld(
     await reader.cancel().catch(() => {});
     throw error;
   }
-  if (whole) return bytes === whole.byteLength ? whole : whole.slice(0, bytes);
-  const all = new Uint8Array(bytes);
-  let offset = 0;
+  if (whole) return whole.subarray(room, room + bytes);
+  const all = new Uint8Array(room + bytes);
+  let offset = room;
   for (const chunk of chunks) {
     all.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return all;
+  return all.subarray(room);
 }

@@ -16,6 +16,7 @@ import { applyBodyRules } from "./apply.ts";
 import type { BodyBudget, BodyLease } from "./budget.ts";
 import { BodyBudgetFull, BodyTooLarge, cappedBody, readHeld } from "./cap.ts";
 import type { BodyRules } from "./rules.ts";
+import { SPLICE_ROOM } from "./splice.ts";
 
 /**
  * JSON bodies read for rules are refused past this size when the route sets no `limits.body`.
@@ -170,7 +171,7 @@ async function readForRules(
     state.record.error = "client body failed";
     return errorResponse("invalid_request", "The request body could not be read");
   }
-  const verdict = applyBodyRules(raw, rules, state.upstreamPath ?? "");
+  const verdict = applyBodyRules(raw, rules, state.upstreamPath ?? "", SPLICE_ROOM);
   if ("type" in verdict) {
     state.record.error = `body rule: ${verdict.message}`;
     return errorResponse(verdict.type, verdict.message);

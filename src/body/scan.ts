@@ -34,6 +34,8 @@ export interface Span {
 export interface JsonScan {
   /** The spans of the wanted top-level fields present in the body. */
   fields: Map<string, Span>;
+  /** Offset of the top-level object's opening `{`. */
+  open: number;
   /** Offset of the top-level object's closing `}`. */
   close: number;
   /** Whether the top-level object has no members. */
@@ -271,6 +273,7 @@ export function scanJson(
     ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
     : undefined;
   let isObject = false;
+  let open = -1;
   let close = -1;
   let empty = true;
   // The top-level field whose value is being scanned, when it is wanted.
@@ -288,7 +291,10 @@ export function scanJson(
     let done = false;
     if (b === OPEN_BRACE || b === OPEN_BRACKET) {
       const object = b === OPEN_BRACE;
-      if (stack.length === 0) isObject = object;
+      if (stack.length === 0) {
+        isObject = object;
+        open = i;
+      }
       stack.push({ object, keys: [], many: undefined, textual });
       i = skipSpace(bytes, i + 1);
       if (bytes[i] === (object ? CLOSE_BRACE : CLOSE_BRACKET)) {
@@ -329,7 +335,7 @@ export function scanJson(
           throw new JsonScanError("not_object", "The request body must be a JSON object");
         }
         if (repeated !== undefined) throw duplicate(repeated);
-        return { fields: found, close, empty, text: pieces };
+        return { fields: found, open, close, empty, text: pieces };
       }
       i = skipSpace(bytes, i);
       const frame = stack[stack.length - 1];

@@ -40,7 +40,14 @@ export function applyBodyRules(
   }
   const fields: Record<string, unknown> = {};
   for (const [name, span] of scan.fields) {
-    fields[name] = JSON.parse(decoder.decode(bytes.subarray(span.start, span.end)));
+    const value = JSON.parse(decoder.decode(bytes.subarray(span.start, span.end)));
+    // An own property, as JSON.parse makes it: `__proto__` must not set the prototype.
+    Object.defineProperty(fields, name, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   const verdict = rules.apply(fields, upstreamPath, scan.text ?? []);
   if ("type" in verdict) return verdict;

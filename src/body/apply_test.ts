@@ -4,7 +4,7 @@ import type { UsageFormat } from "../config/presets/mod.ts";
 import type { BodyRulesConfig } from "../config/types.ts";
 import { applyBodyRules } from "./apply.ts";
 import { messageText } from "./message_text.ts";
-import { compileBodyRules } from "./rules.ts";
+import { type BodyRules, compileBodyRules } from "./rules.ts";
 import { SPLICE_ROOM } from "./splice.ts";
 
 const encoder = new TextEncoder();
@@ -99,4 +99,25 @@ Deno.test("applyBodyRules: edits keep every other byte; added fields go after th
     type: "invalid_request",
     message: "The request body must be a JSON object",
   });
+});
+
+Deno.test("rules that check every field see each top-level key as JSON.parse makes it", () => {
+  let seen: Record<string, unknown> | undefined;
+  const rules: BodyRules = {
+    fields: "all",
+    text: false,
+    apply(body) {
+      seen = body;
+      return { changed: new Set() };
+    },
+  };
+  const text = '{"a":1,"__proto__":{"x":2},"b":[true]}';
+  applyBodyRules(encoder.encode(text), rules, "/x", 0);
+  assert.deepEqual(Object.keys(seen!), Object.keys(JSON.parse(text)));
+  assert.equal(
+    Object.getPrototypeOf(seen),
+    Object.prototype,
+    "__proto__ is a field, not a prototype",
+  );
+  assert.deepEqual(seen!["__proto__"], { x: 2 });
 });

@@ -29,8 +29,8 @@ export interface BodyEdits {
  * message text when `text`), so the body is scanned, not parsed: see `scan.ts`.
  */
 export interface BodyRules {
-  /** The top-level fields the rules read or write. */
-  readonly fields: ReadonlySet<string>;
+  /** The top-level fields the rules read or write; `"all"` when they check every one. */
+  readonly fields: ReadonlySet<string> | "all";
   /** Whether the rules read the message text (deny patterns). */
   readonly text: boolean;
   /**

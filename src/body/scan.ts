@@ -244,7 +244,8 @@ function duplicate(key: string): JsonScanError {
 }
 
 /**
- * Scans a JSON object body. `fields` names the top-level fields whose value spans are wanted;
+ * Scans a JSON object body. `fields` names the top-level fields whose value spans are wanted
+ * (`"all"` for every one, for rules that check which fields a body sets);
  * `text` asks for the message text. A leading UTF-8 byte order mark is skipped, as
  * `TextDecoder` does.
  *
@@ -259,7 +260,7 @@ function duplicate(key: string): JsonScanError {
  */
 export function scanJson(
   bytes: Uint8Array,
-  fields: ReadonlySet<string>,
+  fields: ReadonlySet<string> | "all",
   text: boolean,
 ): JsonScan {
   const n = bytes.length;
@@ -368,7 +369,7 @@ export function scanJson(
     textual = frame.textual;
     if (stack.length === 1) {
       empty = false;
-      if (fields.has(key)) {
+      if (fields === "all" || fields.has(key)) {
         wanted = key;
         wantedStart = i;
       }

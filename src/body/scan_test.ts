@@ -35,6 +35,11 @@ Deno.test("scanJson agrees with JSON.parse on generated bodies: fields, text and
       assert.deepEqual(reference(bytes.subarray(span.start, span.end)), parsed[field], context);
     }
     assert.deepEqual(scan.text, messageText(parsed), context);
+    const all = scanJson(bytes, "all", false);
+    assert.deepEqual([...all.fields.keys()].sort(), Object.keys(parsed).sort(), context);
+    for (const [field, span] of all.fields) {
+      assert.deepEqual(reference(bytes.subarray(span.start, span.end)), parsed[field], context);
+    }
     assert.equal(scan.empty, Object.keys(parsed).length === 0, context);
     assert.equal(bytes[scan.close], 0x7d, context);
   }

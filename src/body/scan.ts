@@ -13,8 +13,11 @@ import { TEXT_KEYS } from "./message_text.ts";
 
 /** Why a body is not a JSON object the rules can read. */
 export class JsonScanError extends Error {
-  /** `invalid` (not JSON), `not_object` (JSON, but not an object) or `duplicate` (a key repeats). */
-  readonly kind: "invalid" | "not_object" | "duplicate";
+  /**
+   * `invalid` (not JSON), `not_object` (JSON, but not an object), `duplicate` (a key repeats)
+   * or `too_deep` (nested past {@linkcode MAX_DEPTH}).
+   */
+  readonly kind: "invalid" | "not_object" | "duplicate" | "too_deep";
   constructor(kind: JsonScanError["kind"], message: string) {
     super(message);
     this.name = "JsonScanError";
@@ -67,6 +70,13 @@ for (const c of "0123456789abcdefABCDEF") HEX[c.charCodeAt(0)] = 1;
 const TRUE = new TextEncoder().encode("true");
 const FALSE = new TextEncoder().encode("false");
 const NULL = new TextEncoder().encode("null");
+
+/**
+ * Objects and arrays may nest this deep. No API body comes near it (a chat request nests five
+ * or six levels); without a bound, a body of four million `[` would cost the scanner a frame
+ * each. Parsers upstream have bounds of their own (serde_json 128, Go's encoding/json 10,000).
+ */
+export const MAX_DEPTH = 1000;
 
 /** Objects with more keys than this check repeats with a Set instead of a list. */
 const FEW_KEYS = 16;
@@ -182,6 +192,8 @@ function stringValue(bytes: Uint8Array, start: number, end: number): string {
   return text.includes("\\") ? JSON.parse(text) : text.slice(1, -1);
 }
 
+/** The most keys one scan caches. */
+const CACHED_KEYS = 4096;
 /** Keys longer than this (in bytes) skip the cache. */
 const CACHED_KEY_BYTES = 64;
 
@@ -213,7 +225,8 @@ function keyValue(
         if (k === hit.length) return hit;
       }
       const key = sliceDecoder.decode(bytes.subarray(start + 1, last));
-      cache.set(hash, key);
+      // Real bodies repeat a few keys; a body of a million distinct ones does not fill memory.
+      if (cache.size < CACHED_KEYS) cache.set(hash, key);
       return key;
     }
   }
@@ -249,7 +262,8 @@ function duplicate(key: string): JsonScanError {
  * `text` asks for the message text. A leading UTF-8 byte order mark is skipped, as
  * `TextDecoder` does.
  *
- * @throws {JsonScanError} when the body is not JSON, not an object, or repeats a key
+ * @throws {JsonScanError} when the body is not JSON, not an object, repeats a key, or nests
+ * deeper than {@linkcode MAX_DEPTH}
  *
  * @example
  * ```ts
@@ -295,6 +309,12 @@ export function scanJson(
       if (stack.length === 0) {
         isObject = object;
         open = i;
+      }
+      if (stack.length === MAX_DEPTH) {
+        throw new JsonScanError(
+          "too_deep",
+          `The request body nests deeper than ${MAX_DEPTH} levels`,
+        );
       }
       stack.push({ object, keys: [], many: undefined, textual });
       i = skipSpace(bytes, i + 1);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { messageText } from "./message_text.ts";
-import { JsonScanError, scanJson } from "./scan.ts";
+import { JsonScanError, MAX_DEPTH, scanJson } from "./scan.ts";
 import { pick, prng, topLevel, WANTED, write } from "../../tests/helpers/json_bodies.ts";
 
 const encoder = new TextEncoder();
@@ -162,7 +162,14 @@ Deno.test("scanJson: edge cases of the grammar", () => {
   // Invalid UTF-8 inside a string decodes to U+FFFD for JSON.parse; the scanner agrees.
   const broken = new Uint8Array([...encoder.encode('{"content":"a'), 0xc3, 0x22, 0x7d]);
   assert.deepEqual(scanJson(broken, WANTED, true).text, [reference(broken).content]);
-  // Deep nesting does not overflow the stack.
-  const deep = encoder.encode(`{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`);
-  assert.deepEqual(scanJson(deep, WANTED, false).fields.size, 0);
+  // Nesting is bounded: a body of brackets costs no more than its depth bound.
+  const nested = (depth: number) =>
+    encoder.encode(`{"a":${"[".repeat(depth - 1)}${"]".repeat(depth - 1)}}`);
+  assert.equal(scanJson(nested(MAX_DEPTH), WANTED, false).fields.size, 0);
+  for (const depth of [MAX_DEPTH + 1, 4_000_000]) {
+    assert.throws(
+      () => scanJson(nested(depth), WANTED, false),
+      (e) => kind(e) === "too_deep" && /deeper than 1000 levels/.test((e as Error).message),
+    );
+  }
 });

@@ -112,6 +112,15 @@ routes:
       assert.ok(retryAfter, "a 503 asks the client to retry");
       assert.ok(others.every((s) => s === 200), `small requests: ${others}`);
 
+      // Four million brackets: refused for their depth, at no cost per bracket.
+      const depth = 2 * MiB - 64;
+      const deep = await post(
+        `${gateway.url}/rules/v1/chat/completions`,
+        `{"model":"gpt-4o-mini","messages":${"[".repeat(depth)}${"]".repeat(depth)}}`,
+      );
+      assert.equal(deep.status, 400);
+      assert.match((await deep.json()).error.message, /nests deeper than/);
+
       // No byte stays held: one body the size of the whole budget is served.
       const whole = await post(`${gateway.url}/whole/v1/x`, chatBody(48 * MiB - 64));
       assert.equal(whole.status, 200, await whole.text());

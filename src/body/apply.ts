@@ -7,10 +7,8 @@
  * @module
  */
 import type { BodyRefusal, BodyRules } from "./rules.ts";
-import { JsonScanError, scanJson } from "./scan.ts";
+import { JsonScanError, scanJson, textOf } from "./scan.ts";
 import { spliceFields } from "./splice.ts";
-
-const decoder = new TextDecoder();
 
 /**
  * Applies `rules` to the JSON body `bytes` bound for `upstreamPath`: a refusal (not JSON, not
@@ -40,14 +38,16 @@ export function applyBodyRules(
   }
   const fields: Record<string, unknown> = {};
   for (const [name, span] of scan.fields) {
-    const value = JSON.parse(decoder.decode(bytes.subarray(span.start, span.end)));
+    const value = JSON.parse(textOf(bytes, span.start, span.end));
     // An own property, as JSON.parse makes it: `__proto__` must not set the prototype.
-    Object.defineProperty(fields, name, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    if (name === "__proto__") {
+      Object.defineProperty(fields, name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else fields[name] = value;
   }
   const verdict = rules.apply(fields, upstreamPath, scan.text ?? []);
   if ("type" in verdict) return verdict;

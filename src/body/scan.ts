@@ -108,6 +108,8 @@ function skipSpace(bytes: Uint8Array, i: number): number {
   }
 }
 
+/** Bodies from this size on are read a word at a time in their long strings. */
+const WORD_SCAN_BYTES = 256;
 /** Strings longer than this are scanned four bytes at a time, where the bytes allow. */
 const SHORT_STRING = 32;
 
@@ -186,14 +188,46 @@ function skipNumber(bytes: Uint8Array, i: number): number {
   return i;
 }
 
+/** Spans up to this many bytes are turned into text without a decoder call. */
+const SHORT_TEXT = 64;
+
+/**
+ * The text of the bytes at `[start, end)`, as `TextDecoder` (with no byte order mark
+ * handling) gives it. Short ASCII spans, such as a model name or a number, are read directly.
+ *
+ * @example
+ * ```ts
+ * JSON.parse(textOf(bytes, span.start, span.end)); // a field's value
+ * ```
+ */
+export function textOf(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= SHORT_TEXT) {
+    let text = "";
+    let i = start;
+    for (; i < end; i++) {
+      const b = bytes[i];
+      if (b >= 0x80) break;
+      text += String.fromCharCode(b);
+    }
+    if (i === end) return text;
+  }
+  return sliceDecoder.decode(bytes.subarray(start, end));
+}
+
 /** The value of the string at `[start, end)` (quotes included), as `JSON.parse` gives it. */
 function stringValue(bytes: Uint8Array, start: number, end: number): string {
-  const text = sliceDecoder.decode(bytes.subarray(start, end));
+  const text = textOf(bytes, start, end);
   return text.includes("\\") ? JSON.parse(text) : text.slice(1, -1);
 }
 
-/** The most keys one scan caches. */
+/** The most keys the cache holds. */
 const CACHED_KEYS = 4096;
+/**
+ * Keys by a hash of their bytes, shared by every scan: bodies of one API repeat the same few
+ * keys ("model", "role", "content"), so after the first requests no key is decoded again.
+ * A hit is confirmed byte by byte, so a collision costs a decode, never a wrong key.
+ */
+const KEY_CACHE = new Map<number, string>();
 /** Keys longer than this (in bytes) skip the cache. */
 const CACHED_KEY_BYTES = 64;
 
@@ -202,12 +236,8 @@ const CACHED_KEY_BYTES = 64;
  * a plain ASCII key is hashed and, when the cache holds it, the same string is returned, so
  * no string is built and the repeat check compares pointers.
  */
-function keyValue(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  cache: Map<number, string>,
-): string {
+function keyValue(bytes: Uint8Array, start: number, end: number): string {
+  const cache = KEY_CACHE;
   const last = end - 1;
   if (end - start <= CACHED_KEY_BYTES) {
     let hash = 0x811c9dc5 ^ (end - start);
@@ -283,8 +313,8 @@ export function scanJson(
   const found = new Map<string, Span>();
   const pieces: string[] | undefined = text ? [] : undefined;
   const stack: Frame[] = [];
-  const keys = new Map<number, string>();
-  const words = bytes.byteOffset % 4 === 0
+  // Only a body with long strings gains from reading words.
+  const words = n >= WORD_SCAN_BYTES && bytes.byteOffset % 4 === 0
     ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
     : undefined;
   let isObject = false;
@@ -380,7 +410,7 @@ export function scanJson(
     if (bytes[i] !== QUOTE) throw invalid();
     const keyStart = i;
     i = skipString(bytes, words, i);
-    const key = keyValue(bytes, keyStart, i, keys);
+    const key = keyValue(bytes, keyStart, i);
     if (!addKey(frame, key) && repeated === undefined) repeated = key;
     i = skipSpace(bytes, i);
     if (bytes[i] !== COLON) throw invalid();

@@ -19,7 +19,27 @@ const SPACE = 0x20;
 interface Edit {
   start: number;
   end: number;
-  text: Uint8Array;
+  /** The new text, as UTF-8 bytes when it is not all ASCII. */
+  text: string | Uint8Array;
+  /** Its length in bytes. */
+  bytes: number;
+}
+
+/** An edit of `[start, end)` to `text`: ASCII text (a clamp) stays a string, no encoder call. */
+function edit(start: number, end: number, text: string): Edit {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) >= 0x80) {
+      const bytes = encoder.encode(text);
+      return { start, end, text: bytes, bytes: bytes.byteLength };
+    }
+  }
+  return { start, end, text, bytes: text.length };
+}
+
+/** Writes an edit's text into `target` at `at`. */
+function write(target: Uint8Array, at: number, text: string | Uint8Array): void {
+  if (typeof text !== "string") target.set(text, at);
+  else for (let i = 0; i < text.length; i++) target[at + i] = text.charCodeAt(i);
 }
 
 /**
@@ -43,54 +63,47 @@ export function spliceFields(
   room: number,
 ): Uint8Array<ArrayBuffer> {
   const edits: Edit[] = [];
-  const added: string[] = [];
+  let added = "";
   for (const name of changed) {
     const text = JSON.stringify(body[name]) ?? "null";
     const span = scan.fields.get(name);
-    if (span) edits.push({ ...span, text: encoder.encode(text) });
-    else added.push(`${JSON.stringify(name)}:${text}`);
+    if (span) edits.push(edit(span.start, span.end, text));
+    else added += `${added ? "," : ""}${JSON.stringify(name)}:${text}`;
   }
   // Added fields go first in the object; a comma follows them unless the object was empty.
-  const insert = added.length > 0
-    ? encoder.encode(added.join(",") + (scan.empty ? "" : ","))
-    : undefined;
-  const inPlace = edits.every((edit) => edit.text.byteLength <= edit.end - edit.start) &&
-    (insert === undefined || insert.byteLength <= Math.min(room, bytes.byteOffset));
-  if (!inPlace) return copied(bytes, scan, edits, insert);
+  const at = scan.open + 1;
+  const insert = added ? edit(at, at, added + (scan.empty ? "" : ",")) : undefined;
+  let inPlace = insert === undefined || insert.bytes <= Math.min(room, bytes.byteOffset);
+  for (const e of edits) inPlace &&= e.bytes <= e.end - e.start;
+  if (!inPlace) return copied(bytes, insert ? [...edits, insert] : edits);
 
-  for (const edit of edits) {
-    bytes.set(edit.text, edit.start);
-    bytes.fill(SPACE, edit.start + edit.text.byteLength, edit.end);
+  for (const e of edits) {
+    write(bytes, e.start, e.text);
+    bytes.fill(SPACE, e.start + e.bytes, e.end);
   }
   if (!insert) return bytes;
-  const shift = insert.byteLength;
+  const shift = insert.bytes;
   const out = new Uint8Array(bytes.buffer, bytes.byteOffset - shift, bytes.byteLength + shift);
   // Everything up to the opening brace moves back to make room right after it.
-  out.copyWithin(0, shift, shift + scan.open + 1);
-  out.set(insert, scan.open + 1);
+  out.copyWithin(0, shift, shift + at);
+  write(out, at, insert.text);
   return out;
 }
 
 /** The edits written into a new copy of the body. */
-function copied(
-  bytes: Uint8Array,
-  scan: JsonScan,
-  edits: Edit[],
-  insert: Uint8Array | undefined,
-): Uint8Array<ArrayBuffer> {
-  if (insert) edits.push({ start: scan.open + 1, end: scan.open + 1, text: insert });
+function copied(bytes: Uint8Array, edits: Edit[]): Uint8Array<ArrayBuffer> {
   edits.sort((a, b) => a.start - b.start);
   let length = bytes.byteLength;
-  for (const edit of edits) length += edit.text.byteLength - (edit.end - edit.start);
+  for (const e of edits) length += e.bytes - (e.end - e.start);
   const out = new Uint8Array(length);
   let from = 0;
   let to = 0;
-  for (const edit of edits) {
-    out.set(bytes.subarray(from, edit.start), to);
-    to += edit.start - from;
-    out.set(edit.text, to);
-    to += edit.text.byteLength;
-    from = edit.end;
+  for (const e of edits) {
+    out.set(bytes.subarray(from, e.start), to);
+    to += e.start - from;
+    write(out, to, e.text);
+    to += e.bytes;
+    from = e.end;
   }
   out.set(bytes.subarray(from), to);
   return out;

@@ -8,10 +8,11 @@
  * is doing. On a busy machine, the least of the stalls is the one to compare.
  *
  * ```sh
- * deno run -A scripts/body_stall.ts [--main path/to/main.ts] [--deny] [--mb 15] [--runs 5]
+ * deno run -A scripts/body_stall.ts [--main path/to/main.ts] [--deny] [--not-ascii] [--mb 15] [--runs 5]
  * ```
  *
- * `--deny` adds a deny pattern, so the rules read the message text too.
+ * `--deny` adds a deny pattern, so the rules read the message text too; `--not-ascii` writes
+ * the prompt in Russian.
  *
  * @module
  */
@@ -21,6 +22,7 @@ const { values } = parseArgs({
   options: {
     main: { type: "string", default: new URL("../main.ts", import.meta.url).pathname },
     deny: { type: "boolean", default: false },
+    "not-ascii": { type: "boolean", default: false },
     mb: { type: "string", default: "15" },
     runs: { type: "string", default: "5" },
     "runtime-arg": { type: "string", multiple: true, default: [] },
@@ -100,7 +102,13 @@ const body = new TextEncoder().encode(JSON.stringify({
   max_tokens: 4096,
   messages: [
     { role: "system", content: "You are helpful." },
-    { role: "user", content: "Summarise: " + "lorem ipsum dolor sit amet ".repeat(bodyBytes / 27) },
+    {
+      role: "user",
+      content: "Summarise: " +
+        (values["not-ascii"]
+          ? "съешь же ещё этих мягких французских булок ".repeat(bodyBytes / 78)
+          : "lorem ipsum dolor sit amet ".repeat(bodyBytes / 27)),
+    },
   ],
 }));
 
@@ -167,6 +175,7 @@ const round = (n: number) => Math.round(n * 10) / 10;
 console.log(JSON.stringify({
   body_mb: round(body.byteLength / MiB),
   deny: values.deny,
+  not_ascii: values["not-ascii"],
   idle_probe_ms: { p50: round(percentile(idle, 0.5)), max: round(Math.max(...idle)) },
   max_probe_ms_during_body: stalls.map(round),
   median_max_probe_ms: round(percentile(stalls, 0.5)),

@@ -27,6 +27,7 @@ import { RouteTable } from "./route_table.ts";
 import { type Chain, composeRules } from "./chain.ts";
 import { authRule, routeAuth } from "./auth/auth.ts";
 import { compileTokens } from "./auth/token.ts";
+import { BodyBudget } from "./body/budget.ts";
 import { bodyRule } from "./body/rule.ts";
 import { compileBodyRules } from "./body/rules.ts";
 import { compileFieldPolicy, withFieldPolicy } from "./body/fields.ts";
@@ -182,6 +183,8 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       }));
   }
 
+  // One budget for the bodies every route's rules hold at once.
+  const bodyBudget = new BodyBudget(config.server?.body_memory);
   const table = new RouteTable<Chain>();
   for (const route of routes) {
     const chain: Rule[] = [bind(route), resolveRule(route)];
@@ -200,7 +203,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     if (rules || limits.capped) {
       // A field policy reads every body: one that is not JSON could carry any field.
       const strict = route.config.body !== undefined || fields !== undefined;
-      chain.push(bodyRule(rules, strict, limits));
+      chain.push(bodyRule(rules, strict, limits, bodyBudget));
     }
     chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));
     table.add(route.path, route.target ? "target" : "path", composeRules(chain));

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { BodyLease } from "./budget.ts";
+import { SPLICE_ROOM } from "./splice.ts";
 
 /** Raised inside a capped stream when the cap is passed. */
 export class BodyTooLarge extends Error {
@@ -48,33 +50,68 @@ export function cappedBody(
   );
 }
 
+/** Raised when the body budget has no room for a body's bytes. */
+export class BodyBudgetFull extends Error {
+  /** The bytes read when the budget ran out. */
+  readonly bytes: number;
+  constructor(bytes: number) {
+    super("The gateway holds as many request bodies as it can");
+    this.name = "BodyBudgetFull";
+    this.bytes = bytes;
+  }
+}
+
 /**
- * Reads a whole body, refusing at the first byte past `cap`.
+ * Reads a whole body, refusing at the first byte past `cap`, and holding each byte in
+ * `lease` as it arrives (a lease taken for a declared length already holds them). A body of
+ * known `length` is read straight into one buffer of that size. The buffer keeps
+ * {@linkcode SPLICE_ROOM} free bytes before the body, for the rules' added fields.
  *
  * @throws {BodyTooLarge} when the body is larger than `cap`
+ * @throws {BodyBudgetFull} when the budget has no room for the bytes
+ *
+ * @example
+ * ```ts
+ * const bytes = await readHeld(request.body!, 4 * 1024 * 1024, lease, 1234);
+ * ```
  */
-export async function readCapped(
+export async function readHeld(
   body: ReadableStream<Uint8Array>,
   cap: number,
+  lease: BodyLease,
+  length?: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const reader = body.getReader();
+  const room = SPLICE_ROOM;
+  let whole = length !== undefined && length <= cap ? new Uint8Array(room + length) : undefined;
   const chunks: Uint8Array[] = [];
   let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    bytes += value.byteLength;
-    if (bytes > cap) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLarge(cap);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const total = bytes + value.byteLength;
+      if (total > cap) throw new BodyTooLarge(cap);
+      if (!lease.grow(total)) throw new BodyBudgetFull(total);
+      if (whole && room + total <= whole.byteLength) whole.set(value, room + bytes);
+      else {
+        // More than was declared (a runtime that does not hold a body to its length).
+        if (whole) chunks.push(whole.subarray(room, room + bytes));
+        whole = undefined;
+        chunks.push(value);
+      }
+      bytes = total;
     }
-    chunks.push(value);
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
   }
-  const all = new Uint8Array(bytes);
-  let offset = 0;
+  if (whole) return whole.subarray(room, room + bytes);
+  const all = new Uint8Array(room + bytes);
+  let offset = room;
   for (const chunk of chunks) {
     all.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return all;
+  return all.subarray(room);
 }

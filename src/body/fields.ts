@@ -17,7 +17,7 @@ import type { FieldPolicy } from "../config/presets/preset.ts";
 import { compileAllow } from "../rules/allow.ts";
 import { foldKey } from "./fold.ts";
 import { repeatedKey } from "./json_keys.ts";
-import type { BodyRefusal, BodyRules } from "./rules.ts";
+import type { BodyEdits, BodyRefusal, BodyRules } from "./rules.ts";
 
 /** A route's settings for the policy. */
 export interface FieldSettings {
@@ -258,7 +258,12 @@ export function withFieldPolicy(
 ): BodyRules | undefined {
   if (!policy) return rules;
   const check = policy.check;
-  return (body, path, text) =>
-    check(body, path, text ?? JSON.stringify(body)) ?? rules?.(body, path, text) ??
-      { changed: false };
+  const unchanged: BodyEdits = { changed: new Set() };
+  return {
+    // The policy checks every top-level field a body sets.
+    fields: "all",
+    text: rules?.text ?? false,
+    apply: (body, path, text) =>
+      check(body, path, JSON.stringify(body)) ?? rules?.apply(body, path, text) ?? unchanged,
+  };
 }

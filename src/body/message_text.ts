@@ -7,7 +7,7 @@
  */
 
 /** Keys whose values are (or hold) text a model reads. */
-const TEXT_KEYS = new Set([
+export const TEXT_KEYS: ReadonlySet<string> = new Set([
   "messages",
   "content",
   "text",

@@ -1,40 +1,71 @@
 /**
  * The body rule: enforces the body cap and the JSON body rules, and hands the forwarder the
- * body to send (the client's stream, capped; or the rewritten JSON).
+ * body to send (the client's stream, capped; or the bytes the rules read, edited in place).
+ *
+ * A body the rules read is held whole, so it is bounded twice: by its route's cap
+ * (`limits.body`, else {@linkcode DEFAULT_RULES_BODY_BYTES}), answered with 413; and by the
+ * gateway's budget across all requests (`server.body_memory`), answered with 503 and
+ * `Retry-After`. The bytes are scanned, not parsed (see `scan.ts`).
  *
  * @module
  */
-import type { Rule } from "../context.ts";
+import type { RequestState, Rule } from "../context.ts";
 import { planFor, type RouteLimits } from "../limits/plan.ts";
 import { errorResponse } from "../proxy/errors.ts";
-import { BodyTooLarge, cappedBody, readCapped } from "./cap.ts";
+import { applyBodyRules } from "./apply.ts";
+import type { BodyBudget, BodyLease } from "./budget.ts";
+import { BodyBudgetFull, BodyTooLarge, cappedBody, readHeld } from "./cap.ts";
 import type { BodyRules } from "./rules.ts";
+import { SPLICE_ROOM } from "./splice.ts";
 
-/** JSON bodies read for rules are refused past this size when the route sets no cap. */
-export const MAX_JSON_BYTES = 16 * 1024 * 1024;
+/**
+ * JSON bodies read for rules are refused past this size when the route sets no `limits.body`.
+ * 4 MiB holds a chat request of about a million tokens of text; a base64 image is larger
+ * than its file by a third, so routes that take images in JSON may need to raise it.
+ */
+export const DEFAULT_RULES_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Seconds a client is asked to wait when the body budget is full. */
+const RETRY_AFTER_SECONDS = "1";
 
 const BODYLESS = new Set(["GET", "HEAD"]);
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 function tooLarge(cap: number): Response {
   return errorResponse("payload_too_large", `The request body is larger than ${cap} bytes`);
 }
 
+function beyondBudget(budget: BodyBudget): Response {
+  return errorResponse(
+    "payload_too_large",
+    `The request body is larger than the ${budget.limit} bytes this gateway holds for body rules`,
+  );
+}
+
+function busy(): Response {
+  return errorResponse(
+    "server_busy",
+    "The gateway is holding as many request bodies as it can; retry shortly",
+    { "retry-after": RETRY_AFTER_SECONDS },
+  );
+}
+
 /**
  * Compiles the body rule of a route. `rules` are its JSON rules; `strict` refuses bodies that
- * are not JSON (the route has rules a non-JSON body could slip past); `limits` give the cap.
+ * are not JSON (the route has rules a non-JSON body could slip past); `limits` give the cap;
+ * `budget` bounds the bytes held for rules across every request of the gateway.
  *
  * @example
  * ```ts
- * chain.push(bodyRule(compileBodyRules(route.body, "openai", false), true, limits));
+ * const budget = new BodyBudget(64 * 1024 * 1024);
+ * chain.push(bodyRule(compileBodyRules(route.body, "openai", false), true, limits, budget));
  * ```
  */
 export function bodyRule(
   rules: BodyRules | undefined,
   strict: boolean,
   limits: RouteLimits,
+  budget: BodyBudget,
 ): Rule {
   return async (c, next) => {
     const state = c.get("state");
@@ -55,34 +86,43 @@ export function bodyRule(
       if (!json) {
         return errorResponse("invalid_request", "This route takes JSON bodies only");
       }
-      let raw: Uint8Array<ArrayBuffer>;
-      try {
-        raw = await readCapped(request.body, cap ?? MAX_JSON_BYTES);
-      } catch (error) {
-        if (!(error instanceof BodyTooLarge)) throw error;
+      const limit = cap ?? DEFAULT_RULES_BODY_BYTES;
+      if (declared > limit) {
         state.record.error = "body too large";
-        return tooLarge(cap ?? MAX_JSON_BYTES);
+        return tooLarge(limit);
       }
-      const text = decoder.decode(raw);
-      let body: unknown;
+      const length = Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
+      if (length !== undefined && length > budget.limit) {
+        state.record.error = "body too large";
+        return beyondBudget(budget);
+      }
+      // Reserved before a byte is read when the length is known; else as the bytes come.
+      const lease = budget.lease(length ?? 0);
+      if (!lease) {
+        state.record.error = "body memory full";
+        return busy();
+      }
       try {
-        body = JSON.parse(text);
-      } catch {
-        return errorResponse("invalid_request", "The request body is not valid JSON");
+        const refused = await readForRules(
+          request.body,
+          rules,
+          limit,
+          budget,
+          lease,
+          length,
+          state,
+        );
+        if (refused) return refused;
+        await next();
+      } finally {
+        lease.release();
+        // Sent by now: the forwarder has its answer. Nothing keeps the bytes alive for the
+        // length of a streamed response.
+        state.body = undefined;
       }
-      if (typeof body !== "object" || body === null || Array.isArray(body)) {
-        return errorResponse("invalid_request", "The request body must be a JSON object");
-      }
-      const verdict = rules(body as Record<string, unknown>, state.upstreamPath ?? "", text);
-      if ("type" in verdict) {
-        state.record.error = `body rule: ${verdict.message}`;
-        return errorResponse(verdict.type, verdict.message);
-      }
-      // An untouched body goes on as the bytes the client sent; a rewritten one is encoded once.
-      const sent = verdict.changed ? encoder.encode(JSON.stringify(body)) : raw;
-      state.body = sent;
-      state.record.bytes_in = sent.byteLength;
-    } else if (cap !== undefined && Number.isFinite(declared)) {
+      return;
+    }
+    if (cap !== undefined && Number.isFinite(declared)) {
       // The server holds a body to its declared length, which is within the cap: the body can
       // go as it is, as a fixed-length upload.
       state.record.bytes_in = declared;
@@ -97,4 +137,50 @@ export function bodyRule(
     }
     await next();
   };
+}
+
+/**
+ * Reads a body for the rules and applies them; sets `state.body` to what goes upstream, or
+ * returns the refusal. The bytes read live only as long as this call, or as `state.body`.
+ */
+async function readForRules(
+  body: ReadableStream<Uint8Array>,
+  rules: BodyRules,
+  limit: number,
+  budget: BodyBudget,
+  lease: BodyLease,
+  length: number | undefined,
+  state: RequestState,
+): Promise<Response | undefined> {
+  let raw: Uint8Array<ArrayBuffer>;
+  try {
+    raw = await readHeld(body, limit, lease, length);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      state.record.error = "body too large";
+      return tooLarge(limit);
+    }
+    if (error instanceof BodyBudgetFull) {
+      if (error.bytes > budget.limit) {
+        state.record.error = "body too large";
+        return beyondBudget(budget);
+      }
+      state.record.error = "body memory full";
+      return busy();
+    }
+    // The client hung up or sent a broken body: nobody may be reading this answer.
+    state.record.aborted = true;
+    state.record.error = "client body failed";
+    return errorResponse("invalid_request", "The request body could not be read");
+  }
+  const verdict = applyBodyRules(raw, rules, state.upstreamPath ?? "", SPLICE_ROOM);
+  if ("type" in verdict) {
+    state.record.error = `body rule: ${verdict.message}`;
+    return errorResponse(verdict.type, verdict.message);
+  }
+  const sent = verdict.body;
+  lease.resize(sent.byteLength);
+  state.body = sent;
+  state.record.bytes_in = sent.byteLength;
+  return undefined;
 }

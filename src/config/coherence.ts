@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DEFAULT_BODY_MEMORY } from "../body/budget.ts";
 import { isLoopback } from "../proxy/loopback.ts";
 import { PRESETS } from "./presets/mod.ts";
 import type { AuthConfig, Config } from "./types.ts";
@@ -70,8 +71,30 @@ export function incoherent(config: Config, runtime: RuntimeName = platform.name)
       });
     }
   });
+  const memory = config.server?.body_memory ?? DEFAULT_BODY_MEMORY;
+  const held = (body: number | undefined, at: (string | number)[]) => {
+    if (body !== undefined && body > memory) {
+      found.push({
+        path: at,
+        message: `A body the rules read is held whole: ${body} bytes cannot fit in ` +
+          `server.body_memory (${memory} bytes); raise body_memory or lower this cap`,
+      });
+    }
+  };
+  // Rules read a route's bodies when it has `body:`, or when an OpenAI route counts tokens
+  // (its streams are asked for their usage).
+  const clientTokens = config.clients?.some((client) => client.limits?.tokens) ?? false;
+  const readsBodies = (route: Config["routes"][number]) =>
+    route.body !== undefined ||
+    ((route.usage ?? (route.preset ? PRESETS[route.preset].usage : undefined)) === "openai" &&
+      (route.limits?.tokens !== undefined || clientTokens));
+  const rulesRead = config.routes.some(readsBodies);
+  config.clients?.forEach((client, i) => {
+    if (rulesRead) held(client.limits?.body, ["clients", i, "limits", "body"]);
+  });
   config.routes.forEach((route, i) => {
     found.push(...checkAuth(route.auth, ["routes", i, "auth"], config));
+    if (readsBodies(route)) held(route.limits?.body, ["routes", i, "limits", "body"]);
     const usage = route.usage ?? (route.preset ? PRESETS[route.preset].usage : undefined);
     if (route.limits?.tokens !== undefined && !usage) {
       found.push({

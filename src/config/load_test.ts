@@ -46,6 +46,23 @@ Deno.test("settings that cannot work together are refused at their line", () => 
   assert.match(issues[2], /JWKS URL must use https/);
 });
 
+Deno.test("a cap for bodies the rules read must fit in server.body_memory", () => {
+  const rules = "    body: { models: [gpt-4o-mini] }\n";
+  const issues = issuesOf(
+    "server:\n  body_memory: 16mb\n" + ROUTE + rules + "    limits: { body: 20mb }\n",
+  );
+  assert.equal(issues.length, 1);
+  assert.match(issues[0], /limits\.body: A body the rules read is held whole: 20971520 bytes/);
+  const { config } = loadConfigText(
+    "server:\n  body_memory: 32mb\n" + ROUTE + rules + "    limits: { body: 20mb }\n",
+    "routes.yaml",
+    env({}),
+  );
+  assert.equal(config.server?.body_memory, 32 * 1024 * 1024);
+  // A route without rules streams its body: its cap is not held in memory.
+  loadConfigText(ROUTE + "    limits: { body: 1gb }\n", "routes.yaml", env({}));
+});
+
 Deno.test("clients need distinct ids and tokens", () => {
   const issues = issuesOf(
     "clients:\n  - { id: a, token: one }\n  - { id: a, token: two }\n  - { id: b, token: one }\n" +

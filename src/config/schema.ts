@@ -107,7 +107,7 @@ const LimitsSchema = z.strictObject({
   requests: RateSchema.optional(),
   concurrent: z.number().int().positive().optional(),
   tokens: RateSchema.optional(),
-  body: Size.optional(),
+  body: Size.optional().describe("request body cap (4mb for bodies that body rules read)"),
   timeout: Duration.optional(),
 });
 
@@ -241,6 +241,8 @@ const ServerSchema = z.strictObject({
   status: z.string().regex(/^\//).optional().describe("key health JSON endpoint"),
   auth: AuthSchema.optional(),
   drain: Duration.optional().describe("how long shutdown waits for in-flight requests"),
+  body_memory: Size.optional()
+    .describe("bytes of request bodies held for body rules across all requests (64mb)"),
 });
 
 /** The `store:` section. */

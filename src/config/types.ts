@@ -58,7 +58,7 @@ export interface LimitsConfig {
   concurrent?: number;
   /** Upstream-reported tokens per window. */
   tokens?: Rate;
-  /** Request body cap in bytes. */
+  /** Request body cap in bytes (bodies read by body rules: 4 MiB unless set). */
   body?: number;
   /** Upstream first-byte (and idle) timeout in milliseconds. */
   timeout?: number;
@@ -146,6 +146,8 @@ export interface ServerConfig {
   auth?: AuthConfig;
   /** Shutdown drain bound in milliseconds. */
   drain?: number;
+  /** Bytes of request bodies held whole for body rules, across all requests at once. */
+  body_memory?: number;
 }
 
 /** The `store:` section. */

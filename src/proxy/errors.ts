@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   bad_gateway: 502,
   key_unavailable: 503,
   store_unavailable: 503,
+  server_busy: 503,
   gateway_timeout: 504,
 } as const;
 

@@ -42,12 +42,14 @@ async function collect(stream: ReadableStream<Uint8Array>, into: Record<string, 
 
 /**
  * Starts `deno run main.ts serve` on 127.0.0.1 with a temp config holding `yaml`; `args` are
- * added to the command line (a later `--port` wins).
+ * added to the command line (a later `--port` wins), `runtimeArgs` to Deno's own (e.g.
+ * `--v8-flags=--max-old-space-size=128`).
  */
 export async function startGatewayProcess(
   yaml: string,
   env: Record<string, string> = {},
   args: readonly string[] = [],
+  runtimeArgs: readonly string[] = [],
 ): Promise<GatewayProcess> {
   const dir = await Deno.makeTempDir({ prefix: "keyward-test-" });
   const configPath = `${dir}/routes.yaml`;
@@ -55,6 +57,7 @@ export async function startGatewayProcess(
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      ...runtimeArgs,
       "-A",
       MAIN,
       "serve",

@@ -16,7 +16,7 @@ import { compileInjector, injectionName, type KeyInjector } from "./keys/inject.
 import { compileKeySource, type KeyReaders, type KeySource } from "./keys/source.ts";
 import { requestDropSet } from "./proxy/headers.ts";
 import { queryDropSet } from "./proxy/query.ts";
-import { type AllowMatcher, compileAllow } from "./rules/allow.ts";
+import { type AllowMatcher, compileAllow } from "./rules/allow_list.ts";
 import { compileTarget, type TargetConfig, type TargetResult } from "./rules/target.ts";
 
 /** Default time to wait for the upstream's response headers. */

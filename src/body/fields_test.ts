@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { inferenceSh } from "../config/presets/inference_sh.ts";
-import { compileFieldPolicy, parseAppGlob, refName } from "./fields.ts";
+import { parseAppGlob, refName } from "./app_ref.ts";
+import { compileFieldPolicy } from "./fields.ts";
 
 const CHAT = "01j9z3m8k2c9v7b4n6q5r0c4at";
 const open = compileFieldPolicy(inferenceSh.fields!);

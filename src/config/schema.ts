@@ -6,8 +6,8 @@
  */
 import { z } from "zod";
 import { isLoopback } from "../proxy/loopback.ts";
-import { parseAppGlob } from "../body/fields.ts";
-import { parseAllowEntry } from "../rules/allow.ts";
+import { parseAppGlob } from "../body/app_ref.ts";
+import { parseAllowEntry } from "../rules/allow_list.ts";
 import { parseHostRule } from "../rules/target.ts";
 import { PRESET_NAMES, PRESETS } from "./presets/mod.ts";
 import type { Config } from "./types.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { KeyEntry } from "./source.ts";
+import type { KeyEntry } from "./secret.ts";
 
 /** How long a refused key is set aside before one request tries it again. */
 export const REVOKED_RETRY_MS = 5 * 60_000;

@@ -56,3 +56,11 @@ export class Secret {
     return REDACTED;
   }
 }
+
+/** One key of a route, with a name that says where it came from (never the key). */
+export interface KeyEntry {
+  /** Where the key came from: `env:OPENAI_API_KEY`, `file:/run/secrets/x`. */
+  origin: string;
+  /** The key. */
+  secret: Secret;
+}

@@ -5,7 +5,7 @@
  * @module
  */
 import type { KeyConfig } from "../config/schema.ts";
-import { Secret } from "./secret.ts";
+import { type KeyEntry, Secret } from "./secret.ts";
 import { KeyHealth } from "./health.ts";
 import { platform } from "../platform/mod.ts";
 
@@ -35,13 +35,7 @@ export const defaultReaders: Required<KeyReaders> = {
   },
 };
 
-/** One key of a route, with a name that says where it came from (never the key). */
-export interface KeyEntry {
-  /** Where the key came from: `env:OPENAI_API_KEY`, `file:/run/secrets/x`. */
-  origin: string;
-  /** The key. */
-  secret: Secret;
-}
+export type { KeyEntry } from "./secret.ts";
 
 /** The keys of one route. */
 export interface KeySource {

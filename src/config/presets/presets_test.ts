@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { compileRoute } from "../../route.ts";
-import { compileAllow } from "../../rules/allow.ts";
+import { compileAllow } from "../../rules/allow_list.ts";
 import { loadConfigText } from "../load.ts";
 import { PRESETS } from "./mod.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compileAllow, parseAllowEntry } from "./allow.ts";
+import { compileAllow, parseAllowEntry } from "./allow_list.ts";
 
 Deno.test("compileAllow matches exact paths per method", () => {
   const allowed = compileAllow(["POST /v1/chat/completions"]);

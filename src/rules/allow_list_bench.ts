@@ -5,7 +5,7 @@
  */
 import { inferenceSh } from "../config/presets/inference_sh.ts";
 import { openai } from "../config/presets/openai.ts";
-import { compileAllow } from "./allow.ts";
+import { compileAllow } from "./allow_list.ts";
 
 const allowed = compileAllow(openai.allow);
 

@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
+import { PRESETS } from "../src/config/presets/mod.ts";
 import { startGateway, type TestGateway } from "./helpers/gateway.ts";
 import { type RawConnection, type RawUpstream, startRawUpstream } from "./helpers/raw_upstream.ts";
 
@@ -351,6 +352,14 @@ Deno.test("on a route whose key travels in the query, every body is scanned, 200
   const raw = await rawBytes(ctx.gw.url, "/up/v1/echo");
   await until(() => ctx.gw.logs.length === 2);
   assertNoKey(ctx.gw, text, raw);
+});
+
+Deno.test("every preset sends its key in a header, never in the query string", () => {
+  for (const [name, preset] of Object.entries(PRESETS)) {
+    assert.equal(preset.key.query, undefined, `${name} puts its key in the query`);
+    assert.ok(preset.key.header, `${name} names no key header`);
+  }
+  assert.equal(PRESETS.gemini.key.header, "x-goog-api-key");
 });
 
 // ---- 6. a broken event stream ends with an error event ----

@@ -60,7 +60,7 @@ export async function discard(response: Response): Promise<void> {
 const COMPLETE = 0;
 /** The client hung up, or the gateway cut the body (timeout, cap). */
 const CUT = 1;
-/** The upstream broke the body off. */
+/** The upstream broke the body off, or sent more than the gateway takes. */
 const BROKEN = 2;
 type Ending = typeof COMPLETE | typeof CUT | typeof BROKEN;
 
@@ -222,8 +222,9 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
         if (done) {
           // A body cancelled by the watchdog ends like this too: that is a cut, not an end.
           if (this.controller.signal.aborted) throw this.controller.signal.reason;
-          const rest = this.#redactor?.end();
-          const last = rest ? this.#events?.push(rest) ?? rest : undefined;
+          // What the redactor held (not a key after all), then what the framer held.
+          let last = this.#redactor?.end();
+          if (last && this.#events) last = this.#events.push(last);
           const tail = this.#events?.end();
           if (last) this.#send(out, last);
           if (tail) this.#send(out, tail);
@@ -263,7 +264,7 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
         this.controller.abort(error);
         this.#reader?.cancel(error).catch(() => {});
         out.error(error);
-        this.#end(CUT);
+        this.#end(BROKEN);
       } else if (reason instanceof UpstreamTimeout) {
         record.error = "upstream went silent mid-stream";
         out.error(error);

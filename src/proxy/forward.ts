@@ -211,6 +211,7 @@ function scanned(
       meter.feed(whole);
       const charge = meter.charge(inputBytes, true);
       if (charge) state.record.tokens = charge.usage;
+      if (charge?.estimated) state.record.tokens_estimated = true;
     }
     return decorated(state, new Response(clean, init));
   }

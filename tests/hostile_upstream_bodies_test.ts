@@ -298,7 +298,7 @@ Deno.test("a gzip 429 with the key inside its compressed bytes reaches the clien
   const json = await response.json();
   assert.equal(json.error.message, "Rate limited for key [redacted]");
   // The upstream was offered only the codings the gateway can decode.
-  assert.equal(ctx.upstream.requests[0].headers["accept-encoding"], "gzip, deflate");
+  assert.equal(ctx.upstream.requests[0].headers["accept-encoding"], "gzip");
   const raw = await rawBytes(ctx.gw.url, "/up/v1/chat", sdkHeaders);
   assert.match(raw, /Rate limited for key \[redacted\]/);
   await until(() => ctx.gw.logs.length === 2);

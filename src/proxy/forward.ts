@@ -16,7 +16,7 @@ import type { RequestState } from "../context.ts";
 import type { KeyEntry } from "../keys/source.ts";
 import { UsageMeter } from "../observe/usage.ts";
 import type { CompiledRoute } from "../route.ts";
-import { decodableAcceptEncoding, decoderFor } from "./coding.ts";
+import { decodableAcceptEncoding, decoderFor, gunzipped } from "./coding.ts";
 import { errorResponse } from "./errors.ts";
 import { Flight, UpstreamTimeout } from "./flight.ts";
 import { addHeaders, clientHeaders, type HeaderRecord, upstreamHeaders } from "./headers.ts";
@@ -218,7 +218,7 @@ function scanned(
   let plain: ReadableStream<Uint8Array> = body;
   if (coding !== "identity") {
     delete init.headers["content-encoding"];
-    plain = body.pipeThrough(new DecompressionStream(coding));
+    plain = gunzipped(body);
   }
   flight.scan(new StreamRedactor(needles), init.status >= 300 ? MAX_SCAN_BYTES : Infinity);
   flight.relayOptions(isEventStream(upstream.headers), inputBytes);

@@ -544,3 +544,114 @@ Deno.test("a streamed 401 on a key pool is retried on the next key, logged once"
   assert.equal(ctx.gw.logs.filter((log) => log.retried).length, 1);
   assert.equal(JSON.stringify(ctx.gw.logs).includes("sk-pool"), false);
 });
+
+// ---- hang-ups, whichever way the server's request.signal behaves ----
+
+/** Starts the standalone server with extra runtime flags; its log lines are collected. */
+async function serveWith(flags: string[], yaml: string) {
+  const dir = await Deno.makeTempDir({ prefix: "keyward-flight-" });
+  await Deno.writeTextFile(`${dir}/routes.yaml`, yaml);
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...flags, main, "serve", "--config", `${dir}/routes.yaml`, "--port", "0"],
+    env: { ...ENV, NO_COLOR: "1" },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const logs: Record<string, unknown>[] = [];
+  let port = 0;
+  const read = async (stream: ReadableStream<Uint8Array>) => {
+    let pending = "";
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      pending += text;
+      for (let at = pending.indexOf("\n"); at !== -1; at = pending.indexOf("\n")) {
+        const line = pending.slice(0, at);
+        pending = pending.slice(at + 1);
+        try {
+          const record = JSON.parse(line);
+          if (record.event === "listening") port = record.port;
+          else if (record.method) logs.push(record);
+        } catch {
+          // a runtime notice
+        }
+      }
+    }
+  };
+  const done = Promise.all([read(child.stdout), read(child.stderr)]);
+  await until(() => port !== 0, 20_000);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await done;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+for (const flags of [[], ["--unstable-no-legacy-abort"]]) {
+  const mode = flags.length ? "request.signal aborts on hang-ups only" : "legacy request.signal";
+  Deno.test(`${mode}: a late answer is delivered whole; hang-ups while waiting and mid-body cancel the upstream`, async () => {
+    const closed: Promise<number>[] = [];
+    const upstream = startRawUpstream(async (conn) => {
+      const request = await conn.request();
+      const gone = Promise.withResolvers<number>();
+      closed.push(gone.promise);
+      // Past the watchdog's first check, so the flight listens for a hang-up while it waits.
+      await conn.sleep(1300);
+      if (request?.target.startsWith("/v1/late")) {
+        await conn.write(
+          "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n" +
+            "transfer-encoding: chunked\r\n\r\n",
+        );
+        await conn.write(chunk("data: 1\n\n"));
+        await conn.sleep(100);
+        await conn.write(chunk("data: 2\n\n"));
+        await conn.write("0\r\n\r\n");
+        return;
+      }
+      await conn.write(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n" +
+          "transfer-encoding: chunked\r\n\r\n",
+      );
+      await conn.write(chunk('{"error":'));
+      if (await conn.closedByPeer(8000)) gone.resolve(performance.now());
+    });
+    const gw = await serveWith(flags, route(upstream.url).replace("timeout: 1s", "timeout: 30s"));
+    try {
+      const late = await fetch(`${gw.url}/up/v1/late`);
+      assert.equal(await late.text(), "data: 1\n\ndata: 2\n\n");
+      // hang up while the upstream is still silent
+      const waiting = new AbortController();
+      const pending = fetch(`${gw.url}/up/v1/wait`, { signal: waiting.signal });
+      await sleep(300);
+      waiting.abort();
+      await assert.rejects(pending);
+      // hang up in the middle of an error body
+      const reading = new AbortController();
+      const error = await fetch(`${gw.url}/up/v1/error`, { signal: reading.signal });
+      assert.equal(error.status, 500);
+      await error.body!.getReader().read();
+      const hungUp = performance.now();
+      reading.abort();
+      const at = await within(closed[2], 3000, "upstream close after the mid-body hang-up");
+      assert.ok(at - hungUp < 1500, `closed ${at - hungUp} ms after the hang-up`);
+      await until(() => gw.logs.length === 3, 5000);
+      const [first, second, third] = gw.logs;
+      assert.equal(first.status, 200);
+      assert.equal(first.aborted, undefined);
+      assert.equal(first.error, undefined);
+      assert.equal(first.bytes_out, 18);
+      assert.equal(second.aborted, true);
+      assert.equal(third.aborted, true);
+      assert.equal(upstream.requests.length, 3);
+    } finally {
+      await gw.stop();
+      await upstream.close();
+    }
+  });
+}

@@ -497,6 +497,32 @@ Deno.test("OpenAI streams abandoned before their usage event are charged, until 
   assertNoKey(ctx.gw);
 });
 
+Deno.test("a client hanging up before the answer is charged its input", async () => {
+  await using ctx = await setup(
+    async (conn) => {
+      if (!await conn.request()) return;
+      await conn.closedByPeer(6000); // never answers
+    },
+    (url) => OPENAI_ROUTE(url, "    limits: { tokens: 500/hour }\n"),
+  );
+  const controller = new AbortController();
+  const pending = fetch(`${ctx.gw.url}/openai/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: CHAT,
+    signal: controller.signal,
+  });
+  await sleep(200);
+  controller.abort();
+  await assert.rejects(pending);
+  await until(() => ctx.gw.logs.length === 1, 4000);
+  const log = ctx.gw.logs[0];
+  assert.equal(log.aborted, true);
+  assert.equal(log.tokens_estimated, true);
+  assert.ok(log.tokens!.input >= CHAT.length, JSON.stringify(log.tokens));
+  assert.equal(log.tokens!.total, log.tokens!.input);
+});
+
 // ---- key pools: a streamed refusal is dropped quietly and the request retried ----
 
 Deno.test("a streamed 401 on a key pool is retried on the next key, logged once", async () => {

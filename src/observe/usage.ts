@@ -133,6 +133,13 @@ export class UsageMeter {
   #total = 0;
   #seen = false;
   #inputSeen = false;
+  /**
+   * Whether the usage seen covers the whole answer: OpenAI reports it once, at the end;
+   * Gemini's running totals count what was sent; Anthropic's count is final in the
+   * top-level `usage` of `message_delta` (the one in `message_start` is the input and a
+   * token or so of output).
+   */
+  #final = false;
   #overflow = false;
   readonly #content: RegExp;
   /** Bytes of generated text seen (for an estimate when usage never comes). */
@@ -197,9 +204,10 @@ export class UsageMeter {
    * (`inputBytes`, or undefined when the answer is not billable: an error) and whether the
    * body was `complete`.
    *
-   * Reported usage is charged as reported when the body was complete. A body that was cut
-   * (the client hung up, the upstream broke off or went silent), or a stream that ended
-   * without usage, is charged a conservative estimate: tokens never outnumber the UTF-8 bytes
+   * Reported usage is charged as reported when it covers the whole answer (see `#final`),
+   * even if the client hung up after it came. An answer cut before that (the client hung up,
+   * the upstream broke off or went silent), or a stream that ended without usage, is charged
+   * a conservative estimate: tokens never outnumber the UTF-8 bytes
    * of the text they encode (every BPE token stands for at least one byte), so
    * - input: the input the upstream reported, else the request body's bytes (JSON quoting
    *   and field names only add to the prompt's own bytes);
@@ -222,14 +230,11 @@ export class UsageMeter {
       this.#contentBytes = contentBytes(this.#content, this.#pending);
     }
     const reported = this.finish();
-    if (inputBytes === undefined || (complete && (reported || !sse))) {
+    if (inputBytes === undefined || (reported && this.#final) || (complete && !sse)) {
       return reported && { usage: reported, estimated: false };
     }
     const input = this.#inputSeen ? this.#input : inputBytes;
     const output = Math.max(this.#output, this.#contentBytes);
-    if (reported && this.#inputSeen && output === this.#output) {
-      return { usage: reported, estimated: false };
-    }
     return { usage: { input, output, total: input + output }, estimated: true };
   }
 
@@ -249,6 +254,7 @@ export class UsageMeter {
     if (!usage) return;
     this.#seen = true;
     if (usage.input !== undefined) this.#inputSeen = true;
+    if (this.#format !== "anthropic" || (value as Json).usage !== undefined) this.#final = true;
     // Streams report running totals: the largest value seen is the final one.
     if (usage.input !== undefined) this.#input = Math.max(this.#input, usage.input);
     if (usage.output !== undefined) this.#output = Math.max(this.#output, usage.output);

@@ -125,3 +125,15 @@ Deno.test("Anthropic's early input is kept; its output is bounded by the text th
     estimated: true,
   });
 });
+
+Deno.test("a client hanging up after the final usage event pays what was reported", () => {
+  const meter = new UsageMeter("openai", "text/event-stream");
+  meter.feed(text('data: {"choices":[{"delta":{"content":"A long answer indeed"}}]}\n\n'));
+  meter.feed(
+    text('data: {"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}\n\n'),
+  );
+  assert.deepEqual(meter.charge(100, false), {
+    usage: { input: 3, output: 4, total: 7 },
+    estimated: false,
+  });
+});

@@ -117,7 +117,17 @@ export async function forward(
   } catch (error) {
     flight.settle();
     // A rule that cut the upload (a body past its cap) has the answer ready.
-    return state.refusal ?? failure(state, error, flight.signal.reason);
+    if (state.refusal) return state.refusal;
+    const answer = failure(state, error, flight.signal.reason);
+    if (route.usage && state.record.aborted) {
+      // The client hung up before the answer: the upstream may have read the prompt, so the
+      // request is charged its input estimate (see UsageMeter.charge), or hanging up early
+      // would be free.
+      const input = requestBytes(state, request, body);
+      state.record.tokens = { input, output: 0, total: input };
+      state.record.tokens_estimated = true;
+    }
+    return answer;
   }
   const answeredAt = performance.now();
   flight.answered(answeredAt);

@@ -33,14 +33,14 @@ export interface Charge {
 
 /**
  * The JSON string fields that carry generated text, by format: their raw lengths bound the
- * output tokens of a cut answer.
+ * output tokens of a cut answer. Compact JSON (`"a":"b"`) or Python's default (`"a": "b"`).
  */
 const CONTENT_FIELDS: Record<UsageFormat, RegExp> = {
   // chat deltas and messages, tool call arguments, refusals; Responses `*.delta` events
-  openai: /"(?:content|delta|arguments|refusal)"\s*:\s*"/g,
+  openai: /"(?:content|delta|arguments|refusal)": ?"/g,
   // text, tool input and thinking deltas
-  anthropic: /"(?:text|partial_json|thinking)"\s*:\s*"/g,
-  gemini: /"text"\s*:\s*"/g,
+  anthropic: /"(?:text|partial_json|thinking)": ?"/g,
+  gemini: /"text": ?"/g,
 };
 
 /**
@@ -169,20 +169,35 @@ export class UsageMeter {
       }
       return;
     }
-    let data = this.#pending + text;
-    let newline = data.indexOf("\n");
-    while (newline !== -1) {
-      this.#line(data.slice(0, newline));
-      data = data.slice(newline + 1);
-      newline = data.indexOf("\n");
+    const data = this.#pending + text;
+    const end = data.lastIndexOf("\n");
+    if (end === -1) {
+      this.#pending = data.length > 1024 * 1024 ? "" : data;
+      return;
     }
-    this.#pending = data.length > 1024 * 1024 ? "" : data;
+    // One pass over all the whole lines for generated text, and lines are looked at one by
+    // one only when usage is among them.
+    const lines = data.slice(0, end);
+    this.#contentBytes += contentBytes(this.#content, lines);
+    if (lines.includes('"usage')) {
+      let from = 0;
+      while (from <= end) {
+        const newline = data.indexOf("\n", from);
+        this.#line(data.slice(from, newline));
+        from = newline + 1;
+      }
+    }
+    const rest = data.slice(end + 1);
+    this.#pending = rest.length > 1024 * 1024 ? "" : rest;
   }
 
   /** The usage the body reported, or undefined when it reported none. */
   finish(): Usage | undefined {
     if (this.#sse) {
-      if (this.#pending) this.#line(this.#pending);
+      if (this.#pending) {
+        this.#contentBytes += contentBytes(this.#content, this.#pending);
+        this.#line(this.#pending);
+      }
     } else if (!this.#overflow && this.#pending) {
       try {
         this.#add(JSON.parse(this.#pending));
@@ -239,9 +254,7 @@ export class UsageMeter {
   }
 
   #line(line: string) {
-    if (!line.startsWith("data:")) return;
-    this.#contentBytes += contentBytes(this.#content, line);
-    if (!line.includes('"usage')) return;
+    if (!line.startsWith("data:") || !line.includes('"usage')) return;
     try {
       this.#add(JSON.parse(line.slice(5)));
     } catch {

@@ -202,6 +202,7 @@ Deno.test("a client hanging up on a stalled error body closes the upstream conne
   assert.ok(at - hungUp < 1500, `upstream closed ${at - hungUp} ms after the hang-up`);
   await until(() => ctx.gw.logs.length === 1);
   assert.equal(ctx.gw.logs[0].aborted, true);
+  assertNoKey(ctx.gw);
 });
 
 Deno.test("an error body past the scan cap is cut there, and nothing after it is sent", async () => {

@@ -32,8 +32,13 @@ export interface RequestRecord {
   bytes_in?: number;
   /** Response body bytes sent to the client. */
   bytes_out?: number;
-  /** Upstream-reported tokens. */
+  /** Upstream-reported tokens (or the gateway's estimate, see `tokens_estimated`). */
   tokens?: { input: number; output: number; total: number };
+  /**
+   * True when `tokens` is the gateway's conservative estimate: the answer ended (cut, broken
+   * off, or a stream without usage) before the upstream reported its usage.
+   */
+  tokens_estimated?: boolean;
   /** What went wrong, for gateway errors (never a key). */
   error?: string;
   /** True when the client hung up before the response ended. */

@@ -3,6 +3,10 @@
  * (chat completions and responses), Anthropic and Gemini streams. The meter reads a copy of
  * the bytes as they pass; it never holds a chunk back.
  *
+ * When an answer ends without the usage it would have reported (OpenAI reports it only in a
+ * stream's last event, so a client that hangs up early would pay nothing), the meter gives a
+ * conservative estimate instead (see {@linkcode UsageMeter.charge}).
+ *
  * @module
  */
 import type { UsageFormat } from "../config/presets/mod.ts";
@@ -18,6 +22,58 @@ export interface Usage {
 }
 
 type Json = Record<string, unknown>;
+
+/** Usage to charge, and whether it is the meter's estimate rather than the upstream's word. */
+export interface Charge {
+  /** The tokens to charge. */
+  usage: Usage;
+  /** True when the upstream did not report (all of) it and the meter estimated it. */
+  estimated: boolean;
+}
+
+/**
+ * The JSON string fields that carry generated text, by format: their raw lengths bound the
+ * output tokens of a cut answer. Compact JSON (`"a":"b"`) or Python's default (`"a": "b"`).
+ */
+const CONTENT_FIELDS: Record<UsageFormat, RegExp> = {
+  // chat deltas and messages, tool call arguments, refusals; Responses `*.delta` events
+  openai: /"(?:content|delta|arguments|refusal)": ?"/g,
+  // text, tool input and thinking deltas
+  anthropic: /"(?:text|partial_json|thinking)": ?"/g,
+  gemini: /"text": ?"/g,
+};
+
+/**
+ * UTF-8 bytes of the raw JSON string starting at `from` (just past its opening quote), up to
+ * its closing quote or the end of `text`. Escapes count as written (`\n` as 2, `\u00e9` as
+ * 6), never less than the bytes they stand for.
+ */
+function rawStringBytes(text: string, from: number): number {
+  let bytes = 0;
+  for (let i = from; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x22) break; // closing quote
+    if (code === 0x5c) {
+      // an escape: the backslash and the character after it
+      bytes += 2;
+      i++;
+    } else if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdfff) bytes += 2; // half of a 4-byte character
+    else bytes += 3;
+  }
+  return bytes;
+}
+
+/** Sums the bytes of generated text in `text` (JSON, or one SSE data line). */
+function contentBytes(pattern: RegExp, text: string): number {
+  let bytes = 0;
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    bytes += rawStringBytes(text, pattern.lastIndex);
+  }
+  return bytes;
+}
 
 const num = (value: unknown): number => (typeof value === "number" && value >= 0 ? value : 0);
 
@@ -90,7 +146,20 @@ export class UsageMeter {
   #output = 0;
   #total = 0;
   #seen = false;
+  #inputSeen = false;
+  /**
+   * Whether the usage seen covers the whole answer: OpenAI reports it once, at the end;
+   * Gemini's running totals count what was sent; Anthropic's count is final in the
+   * top-level `usage` of `message_delta` (the one in `message_start` is the input and a
+   * token or so of output).
+   */
+  #final = false;
   #overflow = false;
+  readonly #content: RegExp;
+  /** Bytes of generated text seen (for an estimate when usage never comes). */
+  #contentBytes = 0;
+  /** Bytes fed in all. */
+  #fed = 0;
 
   /** Bodies larger than this are not parsed as whole JSON (SSE is parsed line by line). */
   static readonly MAX_JSON_BYTES = 8 * 1024 * 1024;
@@ -98,10 +167,12 @@ export class UsageMeter {
   constructor(format: UsageFormat, contentType: string | null) {
     this.#format = format;
     this.#sse = contentType?.includes("text/event-stream") ?? false;
+    this.#content = CONTENT_FIELDS[format];
   }
 
   /** Reads one chunk of the body. */
   feed(chunk: Uint8Array): void {
+    this.#fed += chunk.byteLength;
     if (this.#overflow) return;
     const text = this.#decoder.decode(chunk, { stream: true });
     if (!this.#sse) {
@@ -112,20 +183,35 @@ export class UsageMeter {
       }
       return;
     }
-    let data = this.#pending + text;
-    let newline = data.indexOf("\n");
-    while (newline !== -1) {
-      this.#line(data.slice(0, newline));
-      data = data.slice(newline + 1);
-      newline = data.indexOf("\n");
+    const data = this.#pending + text;
+    const end = data.lastIndexOf("\n");
+    if (end === -1) {
+      this.#pending = data.length > 1024 * 1024 ? "" : data;
+      return;
     }
-    this.#pending = data.length > 1024 * 1024 ? "" : data;
+    // One pass over all the whole lines for generated text, and lines are looked at one by
+    // one only when usage is among them.
+    const lines = data.slice(0, end);
+    this.#contentBytes += contentBytes(this.#content, lines);
+    if (lines.includes('"usage')) {
+      let from = 0;
+      while (from <= end) {
+        const newline = data.indexOf("\n", from);
+        this.#line(data.slice(from, newline));
+        from = newline + 1;
+      }
+    }
+    const rest = data.slice(end + 1);
+    this.#pending = rest.length > 1024 * 1024 ? "" : rest;
   }
 
   /** The usage the body reported, or undefined when it reported none. */
   finish(): Usage | undefined {
     if (this.#sse) {
-      if (this.#pending) this.#line(this.#pending);
+      if (this.#pending) {
+        this.#contentBytes += contentBytes(this.#content, this.#pending);
+        this.#line(this.#pending);
+      }
     } else if (!this.#overflow && this.#pending) {
       try {
         this.#add(JSON.parse(this.#pending));
@@ -142,6 +228,45 @@ export class UsageMeter {
     };
   }
 
+  /**
+   * The usage to charge for the answer once it has ended, given the request body's size
+   * (`inputBytes`, or undefined when the answer is not billable: an error) and whether the
+   * body was `complete`.
+   *
+   * Reported usage is charged as reported when it covers the whole answer (see `#final`),
+   * even if the client hung up after it came. An answer cut before that (the client hung up,
+   * the upstream broke off or went silent), or a stream that ended without usage, is charged
+   * a conservative estimate: tokens never outnumber the UTF-8 bytes
+   * of the text they encode (every BPE token stands for at least one byte), so
+   * - input: the input the upstream reported, else the request body's bytes (JSON quoting
+   *   and field names only add to the prompt's own bytes);
+   * - output: the larger of the output reported so far and the bytes of generated text that
+   *   passed (the raw JSON strings of content, delta and argument fields, escapes as written).
+   * Tokens the client never sees (reasoning) and images named by URL are not bounded this
+   * way; the reservation of the budget is what covers those.
+   *
+   * @example
+   * ```ts
+   * const meter = new UsageMeter("openai", "text/event-stream");
+   * meter.feed(new TextEncoder().encode('data: {"choices":[{"delta":{"content":"Hello"}}]}\n\n'));
+   * meter.charge(120, false); // { usage: { input: 120, output: 5, total: 125 }, estimated: true }
+   * ```
+   */
+  charge(inputBytes: number | undefined, complete: boolean): Charge | undefined {
+    const sse = this.#sse;
+    if (!sse && !complete && this.#overflow) this.#contentBytes = this.#fed;
+    else if (!sse && !complete && this.#pending) {
+      this.#contentBytes = contentBytes(this.#content, this.#pending);
+    }
+    const reported = this.finish();
+    if (inputBytes === undefined || (reported && this.#final) || (complete && !sse)) {
+      return reported && { usage: reported, estimated: false };
+    }
+    const input = this.#inputSeen ? this.#input : inputBytes;
+    const output = Math.max(this.#output, this.#contentBytes);
+    return { usage: { input, output, total: input + output }, estimated: true };
+  }
+
   #line(line: string) {
     if (!line.startsWith("data:") || !line.includes('"usage')) return;
     try {
@@ -155,6 +280,8 @@ export class UsageMeter {
     const usage = usageOf(this.#format, value);
     if (!usage) return;
     this.#seen = true;
+    if (usage.input !== undefined) this.#inputSeen = true;
+    if (this.#format !== "anthropic" || (value as Json).usage !== undefined) this.#final = true;
     // Streams report running totals: the largest value seen is the final one.
     if (usage.input !== undefined) this.#input = Math.max(this.#input, usage.input);
     if (usage.output !== undefined) this.#output = Math.max(this.#output, usage.output);

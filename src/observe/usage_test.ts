@@ -92,3 +92,70 @@ Deno.test("Gemini Interactions: usage.total_* in the JSON body and in the stream
   );
   assert.deepEqual(sse.finish(), { input: 5, output: 7, total: 12 });
 });
+
+const text = (value: string) => new TextEncoder().encode(value);
+
+Deno.test("a stream cut before its usage is charged the request bytes and the generated text", () => {
+  const meter = new UsageMeter("openai", "text/event-stream");
+  meter.feed(text('data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'));
+  meter.feed(text('data: {"choices":[{"delta":{"content":"Hel"}}]}\n\ndata: {"choices":[{"del'));
+  meter.feed(text('ta":{"content":"lo \\"w\\u00e9\\""}}]}\n\n'));
+  // "Hel" (3) + the raw string lo \"w\u00e9\" (14): escapes count as written
+  assert.deepEqual(meter.charge(200, false), {
+    usage: { input: 200, output: 17, total: 217 },
+    estimated: true,
+  });
+});
+
+Deno.test("an answer whose usage came is charged it exactly; errors and plain JSON without usage are not", () => {
+  const done = new UsageMeter("openai", "text/event-stream");
+  done.feed(text('data: {"choices":[{"delta":{"content":"Hello there"}}]}\n\n'));
+  done.feed(
+    text('data: {"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}\n\n'),
+  );
+  assert.deepEqual(done.charge(500, true), {
+    usage: { input: 9, output: 2, total: 11 },
+    estimated: false,
+  });
+  const list = new UsageMeter("openai", "application/json");
+  list.feed(text('{"data":[{"id":"gpt-4o"}]}'));
+  assert.equal(list.charge(0, true), undefined);
+  const error = new UsageMeter("openai", "text/event-stream");
+  error.feed(text('data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n'));
+  assert.equal(error.charge(undefined, false), undefined, "not billable: no estimate");
+});
+
+Deno.test("a stream that ends without usage is charged an estimate; a cut JSON body too", () => {
+  const quiet = new UsageMeter("openai", "text/event-stream");
+  quiet.feed(
+    text('data: {"type":"response.output_text.delta","delta":"Hi you"}\n\ndata: [DONE]\n\n'),
+  );
+  assert.deepEqual(quiet.charge(40, true)?.usage, { input: 40, output: 6, total: 46 });
+  const json = new UsageMeter("openai", "application/json");
+  json.feed(text('{"choices":[{"message":{"content":"Partial ans'));
+  assert.deepEqual(json.charge(10, false)?.usage, { input: 10, output: 11, total: 21 });
+});
+
+Deno.test("Anthropic's early input is kept; its output is bounded by the text that passed", () => {
+  const meter = new UsageMeter("anthropic", "text/event-stream");
+  meter.feed(text(
+    'data: {"type":"message_start","message":{"usage":{"input_tokens":25,"output_tokens":1}}}\n\n' +
+      'data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"Bonjour"}}\n\n',
+  ));
+  assert.deepEqual(meter.charge(900, false), {
+    usage: { input: 25, output: 7, total: 32 },
+    estimated: true,
+  });
+});
+
+Deno.test("a client hanging up after the final usage event pays what was reported", () => {
+  const meter = new UsageMeter("openai", "text/event-stream");
+  meter.feed(text('data: {"choices":[{"delta":{"content":"A long answer indeed"}}]}\n\n'));
+  meter.feed(
+    text('data: {"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}\n\n'),
+  );
+  assert.deepEqual(meter.charge(100, false), {
+    usage: { input: 3, output: 4, total: 7 },
+    estimated: false,
+  });
+});

@@ -1,7 +1,14 @@
 /**
  * Sends a request upstream and streams the answer back. Bodies stream both ways without
  * buffering; redirects are not followed; the upstream request is aborted when the client
- * hangs up or the upstream stays silent past the route's timeout.
+ * hangs up or the upstream stays silent past the route's timeout, until the last byte of
+ * every body.
+ *
+ * The key the request was sent with never reaches the client: every response header of every
+ * status is checked for it (one `includes` per value), and the bodies an upstream may echo it
+ * in are scanned as they stream: redirects and errors (3xx, 4xx, 5xx) on every route, and
+ * every body on a route whose key travels in the query string (upstreams echo URLs). A plain
+ * 2xx answer on a route whose key travels in a header is not scanned: it is the hot path.
  *
  * @module
  */
@@ -9,14 +16,22 @@ import type { RequestState } from "../context.ts";
 import type { KeyEntry } from "../keys/source.ts";
 import { UsageMeter } from "../observe/usage.ts";
 import type { CompiledRoute } from "../route.ts";
+import { decodableAcceptEncoding, decoderFor, gunzipped } from "./coding.ts";
 import { errorResponse } from "./errors.ts";
 import { Flight, UpstreamTimeout } from "./flight.ts";
 import { addHeaders, clientHeaders, type HeaderRecord, upstreamHeaders } from "./headers.ts";
 import { wholeBody } from "./http1/client.ts";
+import { type Needles, needlesOf, redactBytes, StreamRedactor } from "./redact.ts";
 
 const BODYLESS = new Set(["GET", "HEAD"]);
-/** Error bodies up to this size are checked for an echoed key before they are passed on. */
-const MAX_SCRUB_BYTES = 1024 * 1024;
+/**
+ * Redirect and error bodies are scanned for the key up to this size (decoded). Past it the
+ * body is cut: nothing beyond the cap is sent, the client's response ends in an error rather
+ * than a clean end (so a truncated body is never taken for a whole one), the upstream
+ * connection is closed and the log line says so. No provider's error runs this long; an
+ * upstream that sends more is broken or hostile, and a compressed one could expand without end.
+ */
+export const MAX_SCAN_BYTES = 1024 * 1024;
 /**
  * Bodies of known length up to this size, on routes that read no usage, are passed through
  * natively when the server can say when they were delivered. Their timeout then counts from
@@ -63,8 +78,12 @@ export async function forward(
   for (const [name, value] of route.headers) headers[name] = value;
   // An explicit accept-encoding stops fetch from decompressing: bytes pass through as sent.
   // Routes that read usage need plain bodies, or a client could hide its tokens with gzip.
+  // A route with a key may have to scan an answer (see coding.ts): the upstream is offered
+  // only the codings the gateway can decode.
   headers["accept-encoding"] = route.usage
     ? "identity"
+    : key
+    ? decodableAcceptEncoding(request.headers.get("accept-encoding"))
     : (request.headers.get("accept-encoding") ?? "identity");
   if (key) route.inject(headers, url, key.secret);
 
@@ -98,37 +117,46 @@ export async function forward(
   } catch (error) {
     flight.settle();
     // A rule that cut the upload (a body past its cap) has the answer ready.
-    return state.refusal ?? failure(state, error, flight.signal.reason);
+    if (state.refusal) return state.refusal;
+    const answer = failure(state, error, flight.signal.reason);
+    if (route.usage && state.record.aborted) {
+      // The client hung up before the answer: the upstream may have read the prompt, so the
+      // request is charged its input estimate (see UsageMeter.charge), or hanging up early
+      // would be free.
+      const input = requestBytes(state, request, body);
+      state.record.tokens = { input, output: 0, total: input };
+      state.record.tokens_estimated = true;
+    }
+    return answer;
   }
   const answeredAt = performance.now();
   flight.answered(answeredAt);
   state.record.ttfb_ms = round(answeredAt - flight.startedAt);
 
-  const responseHeaders = clientHeaders(upstream.headers);
-  const location = responseHeaders.location;
-  if (location && key && location.includes(key.secret.reveal())) {
-    responseHeaders.location = location.replaceAll(key.secret.reveal(), "[redacted]");
-  }
+  const status = upstream.status;
+  const needles = key ? needlesOf(key.secret) : undefined;
+  const responseHeaders = clientHeaders(upstream.headers, needles);
   addHeaders(responseHeaders, state.headers);
-  const init = { status: upstream.status, headers: responseHeaders };
+  const init = { status, headers: responseHeaders };
+  const meter = route.usage
+    ? new UsageMeter(route.usage, upstream.headers.get("content-type"))
+    : undefined;
+  if (needles && (status >= 300 || route.keyConfig?.query !== undefined)) {
+    const inputBytes = meter && status < 300 ? requestBytes(state, request, body) : undefined;
+    return scanned(upstream, init, needles, flight, state, meter, inputBytes, method);
+  }
   // Checked first: reading `upstream.body` would make a stream of the bytes.
   const whole = wholeBody(upstream);
-  const scrub = upstream.status >= 400 && key !== undefined;
-  if (whole && !scrub) {
+  if (whole) {
     // The body came whole with the head: hand the bytes on, no stream in between.
     flight.settle();
     state.record.bytes_out = whole.byteLength;
-    if (route.usage) {
-      const meter = new UsageMeter(route.usage, upstream.headers.get("content-type"));
+    if (meter) {
       meter.feed(whole);
       const usage = meter.finish();
       if (usage) state.record.tokens = usage;
     }
     return decorated(state, new Response(whole, init));
-  }
-  if (scrub && upstream.body) {
-    flight.settle();
-    return decorated(state, await scrubbed(upstream, responseHeaders, key, state));
   }
   if (!upstream.body || method === "HEAD") {
     flight.settle();
@@ -142,10 +170,83 @@ export async function forward(
       return decorated(state, new Response(upstream.body, init));
     }
   }
-  const meter = route.usage
-    ? new UsageMeter(route.usage, upstream.headers.get("content-type"))
-    : undefined;
+  // An event stream in plain text can be ended with an event of the gateway's own.
+  const events = isEventStream(upstream.headers) && !upstream.headers.has("content-encoding");
+  flight.relayOptions(
+    events,
+    meter && status < 300 ? requestBytes(state, request, body) : undefined,
+  );
   return decorated(state, new Response(flight.relay(upstream.body, meter), init));
+}
+
+/**
+ * The answer to a request whose response body must be scanned for the key: decoded when the
+ * upstream compressed it (and sent on decoded), redacted as it streams, under the route's
+ * idle timeout and the client's hang-up to its last byte; redirect and error bodies under
+ * {@linkcode MAX_SCAN_BYTES} too.
+ */
+function scanned(
+  upstream: Response,
+  init: { status: number; headers: HeaderRecord },
+  needles: Needles,
+  flight: Flight,
+  state: RequestState,
+  meter: UsageMeter | undefined,
+  inputBytes: number | undefined,
+  method: string,
+): Response {
+  const body = upstream.body;
+  if (!body || method === "HEAD") {
+    flight.settle();
+    body?.cancel().catch(() => {});
+    return decorated(state, new Response(null, init));
+  }
+  const coding = decoderFor(upstream.headers.get("content-encoding"));
+  if (coding === undefined) {
+    // Never offered, so never expected: unreadable to the gateway, it cannot go on unscanned.
+    flight.settle();
+    body.cancel().catch(() => {});
+    state.record.error = "upstream body in a coding the gateway cannot decode";
+    return errorResponse(
+      "bad_gateway",
+      "The upstream answered in a content coding the gateway did not offer",
+    );
+  }
+  const whole = coding === "identity" ? wholeBody(upstream) : undefined;
+  if (whole) {
+    flight.settle();
+    const clean = redactBytes(whole, needles);
+    state.record.bytes_out = clean.byteLength;
+    if (meter) {
+      meter.feed(whole);
+      const charge = meter.charge(inputBytes, true);
+      if (charge) state.record.tokens = charge.usage;
+      if (charge?.estimated) state.record.tokens_estimated = true;
+    }
+    return decorated(state, new Response(clean, init));
+  }
+  let plain: ReadableStream<Uint8Array> = body;
+  if (coding !== "identity") {
+    delete init.headers["content-encoding"];
+    plain = gunzipped(body);
+  }
+  flight.scan(new StreamRedactor(needles), init.status >= 300 ? MAX_SCAN_BYTES : Infinity);
+  flight.relayOptions(isEventStream(upstream.headers), inputBytes);
+  return decorated(state, new Response(flight.relay(plain, meter), init));
+}
+
+function isEventStream(headers: Headers): boolean {
+  return headers.get("content-type")?.toLowerCase().startsWith("text/event-stream") ?? false;
+}
+
+/**
+ * The request body's size in bytes, for a usage estimate: what the rules sent or counted,
+ * else the declared length.
+ */
+function requestBytes(state: RequestState, request: Request, body: BodyInit | null): number {
+  if (state.record.bytes_in !== undefined) return state.record.bytes_in;
+  if (body instanceof Uint8Array) return body.byteLength;
+  return Number(request.headers.get("content-length")) || 0;
 }
 
 /** Notes that `response` carries the gateway's headers already (see `RequestState.headers`). */
@@ -182,23 +283,6 @@ function knownLength(headers: Headers): number | undefined {
   if (text === null) return undefined;
   const length = Number(text);
   return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
-}
-
-async function scrubbed(
-  upstream: Response,
-  headers: HeaderRecord,
-  key: KeyEntry,
-  state: RequestState,
-): Promise<Response> {
-  const length = Number(upstream.headers.get("content-length") ?? "0");
-  if (length > MAX_SCRUB_BYTES) {
-    return new Response(upstream.body, { status: upstream.status, headers });
-  }
-  const text = await upstream.text();
-  const secret = key.secret.reveal();
-  const clean = text.includes(secret) ? text.replaceAll(secret, "[redacted]") : text;
-  state.record.bytes_out = clean.length;
-  return new Response(clean, { status: upstream.status, headers });
 }
 
 function failure(state: RequestState, error: unknown, reason: unknown): Response {

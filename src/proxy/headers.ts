@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type Needles, redactText } from "./redact.ts";
 
 const HOP_BY_HOP = [
   "connection",
@@ -119,13 +120,15 @@ export function upstreamHeaders(incoming: Headers, drop: ReadonlySet<string>): H
 
 /**
  * Copies the upstream's response headers for the client, without hop-by-hop headers,
- * cookies or a length the gateway may not keep.
+ * cookies or a length the gateway may not keep, and with the key the request was sent with
+ * (`needles`) redacted from every value.
  */
-export function clientHeaders(incoming: Headers): HeaderRecord {
+export function clientHeaders(incoming: Headers, needles?: Needles): HeaderRecord {
   const out = headerRecord();
   const named = connectionNamed(incoming);
   incoming.forEach((value, name) => {
-    if (!RESPONSE_DROP.has(name) && !named?.has(name)) out[name] = value;
+    if (RESPONSE_DROP.has(name) || named?.has(name)) return;
+    out[name] = needles ? redactText(value, needles) : value;
   });
   return out;
 }

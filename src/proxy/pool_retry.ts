@@ -9,6 +9,7 @@ import type { RequestState } from "../context.ts";
 import { KeyHealth } from "../keys/health.ts";
 import type { KeyEntry, KeySource } from "../keys/source.ts";
 import type { CompiledRoute } from "../route.ts";
+import { discard } from "./flight.ts";
 import { forward, type ForwardInput } from "./forward.ts";
 
 /** Bodies up to this size are held so that a refused request can be replayed. */
@@ -43,7 +44,8 @@ export async function forwardWithPool(
   if (body === undefined || !KeyHealth.blamesKey(response.status)) return response;
   const other = pool.pick(input.key);
   if (!other) return response;
-  await response.body?.cancel();
+  // Dropped without ending the request: its log line and limits belong to the retry.
+  await discard(response);
   state.record.retried = true;
   const retry = await forward(route, state, { ...first, key: other });
   pool.health.report(other, retry.status, retry.headers.get("retry-after"));

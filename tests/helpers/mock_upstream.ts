@@ -41,7 +41,11 @@ function sse(events: string[], spacingMs: number, onCancel?: () => void): Readab
     start(controller) {
       const send = () => {
         if (i < events.length) {
-          controller.enqueue(encoder.encode(`data: ${events[i++]}\n\n`));
+          try {
+            controller.enqueue(encoder.encode(`data: ${events[i++]}\n\n`));
+          } catch {
+            return; // the server dropped the stream without cancelling it (a reset peer)
+          }
           timer = setTimeout(send, spacingMs);
         } else {
           controller.close();

@@ -1,0 +1,124 @@
+/**
+ * Event boundaries in a relayed event stream, so that a stream the upstream breaks off can be
+ * ended cleanly: the relay hands on whole events only (a client acts on an event when its
+ * blank line arrives, so nothing reaches it later than it could be used), drops a half-sent
+ * one, and ends with an `event: error` of its own.
+ *
+ * @module
+ */
+import type { ErrorType } from "./errors.ts";
+
+const LF = 10;
+const CR = 13;
+const encoder = new TextEncoder();
+/**
+ * An event longer than this (or a stream without blank lines) is handed on as it comes
+ * rather than held: holding is for clean endings, never worth delaying bytes for long.
+ */
+export const MAX_HELD_BYTES = 64 * 1024;
+
+/**
+ * The index just past the last blank line (`\n\n`, `\r\n\r\n` or `\r\r`) in `bytes`, or 0
+ * when there is none: `bytes.subarray(0, eventsEnd(bytes))` holds only whole events.
+ *
+ * @example
+ * ```ts
+ * eventsEnd(new TextEncoder().encode("data: 1\n\ndata: 2")); // 9
+ * ```
+ */
+export function eventsEnd(bytes: Uint8Array): number {
+  for (let i = bytes.length - 1; i >= 1; i--) {
+    const byte = bytes[i];
+    if (byte === LF) {
+      const before = bytes[i - 1];
+      if (before === LF) return i + 1;
+      if (before === CR && i >= 2 && bytes[i - 2] === LF) return i + 1;
+    } else if (byte === CR && bytes[i - 1] === CR && i + 1 < bytes.length && bytes[i + 1] !== LF) {
+      // "\r\r" not followed by the "\n" of a "\r\n" pair
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
+function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/**
+ * Cuts a byte stream at event boundaries: `push` returns the whole events ready to go (the
+ * chunk itself when it ends on a boundary, the usual case) and holds a partial event back.
+ *
+ * @example
+ * ```ts
+ * const framer = new EventFramer();
+ * framer.push(new TextEncoder().encode("data: 1\n\ndata: ")); // "data: 1\n\n"
+ * framer.push(new TextEncoder().encode("2\n\n")); // "data: 2\n\n"
+ * ```
+ */
+export class EventFramer {
+  #parts: Uint8Array[] = [];
+  #held = 0;
+
+  /** What can go now, or undefined when the chunk only extends a held event. */
+  push(chunk: Uint8Array): Uint8Array | undefined {
+    let end = eventsEnd(chunk);
+    if (this.#held === 0) {
+      if (end === chunk.length) return chunk;
+    } else if (end === 0) {
+      // A blank line may straddle the held bytes and this chunk.
+      const last = this.#parts[this.#parts.length - 1];
+      const tail = last.subarray(Math.max(0, last.length - 3));
+      const window = concat([tail, chunk.subarray(0, 3)], tail.length + Math.min(3, chunk.length));
+      const at = eventsEnd(window);
+      if (at > tail.length) end = at - tail.length;
+    }
+    if (end === 0) {
+      this.#hold(chunk);
+      return this.#held > MAX_HELD_BYTES ? this.end() : undefined;
+    }
+    this.#parts.push(chunk.subarray(0, end));
+    const out = this.end()!;
+    if (end < chunk.length) this.#hold(chunk.subarray(end));
+    return out;
+  }
+
+  /** Whether a partial event is held (the stream stopped mid-event). */
+  get partial(): boolean {
+    return this.#held > 0;
+  }
+
+  /** Everything held, as one array (undefined when nothing is), and forgets it. */
+  end(): Uint8Array | undefined {
+    if (this.#parts.length === 0) return undefined;
+    const parts = this.#parts;
+    const size = parts.reduce((sum, part) => sum + part.length, 0);
+    this.#parts = [];
+    this.#held = 0;
+    return parts.length === 1 ? parts[0] : concat(parts, size);
+  }
+
+  #hold(bytes: Uint8Array): void {
+    this.#parts.push(bytes);
+    this.#held += bytes.length;
+  }
+}
+
+/**
+ * The last event the gateway writes when an upstream breaks a stream off: an SSE `error`
+ * event whose data is keyward's JSON error.
+ *
+ * @example
+ * ```ts
+ * errorEvent("bad_gateway", "The upstream broke off the stream");
+ * ```
+ */
+export function errorEvent(type: ErrorType, message: string): Uint8Array {
+  return encoder.encode(`event: error\ndata: ${JSON.stringify({ error: { type, message } })}\n\n`);
+}

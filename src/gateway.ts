@@ -35,6 +35,7 @@ import { allowRule } from "./rules/allow.ts";
 import { corsRule } from "./rules/cors.ts";
 import { resolveRule } from "./rules/resolve.ts";
 import { type LimitStore, openStore } from "./store/store.ts";
+import { resolveTimeouts } from "./config/timeouts.ts";
 
 /** What a hook learns about the route a request matched. */
 export interface RouteInfo {
@@ -131,6 +132,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     tokens: compileTokens(clients),
     trustForwarded: config.server?.trust_forwarded === true,
   };
+  const bodyTimeoutMs = resolveTimeouts(config.server?.timeouts).body;
 
   app.use(async (c, next) => {
     const raw = c.req.raw;
@@ -147,6 +149,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       record,
       start,
       headers: { "x-request-id": record.id },
+      bodyTimeoutMs,
       streaming: false,
       finally: [],
       log: () => {

@@ -8,6 +8,7 @@ import type { Rule } from "../context.ts";
 import { planFor, type RouteLimits } from "../limits/plan.ts";
 import { errorResponse } from "../proxy/errors.ts";
 import { BodyTooLarge, cappedBody, readCapped } from "./cap.ts";
+import { watchBody } from "./deadline.ts";
 import type { BodyRules } from "./rules.ts";
 
 /** JSON bodies read for rules are refused past this size when the route sets no cap. */
@@ -55,8 +56,9 @@ export function bodyRule(
       }
       let raw: Uint8Array<ArrayBuffer>;
       try {
-        raw = await readCapped(request.body, cap ?? MAX_JSON_BYTES);
+        raw = await readCapped(watchBody(request.body, state), cap ?? MAX_JSON_BYTES);
       } catch (error) {
+        if (state.refusal) return state.refusal; // the body timed out
         if (!(error instanceof BodyTooLarge)) throw error;
         state.record.error = "body too large";
         return tooLarge(cap ?? MAX_JSON_BYTES);
@@ -84,7 +86,7 @@ export function bodyRule(
       // go as it is, as a fixed-length upload.
       state.record.bytes_in = declared;
     } else if (cap !== undefined) {
-      state.body = cappedBody(request.body, cap, {
+      state.body = cappedBody(watchBody(request.body, state), cap, {
         onBytes: (bytes) => state.record.bytes_in = bytes,
         onExceeded: () => {
           state.record.error = "body too large";

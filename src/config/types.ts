@@ -124,6 +124,16 @@ export interface CorsConfig {
   max_age?: number;
 }
 
+/** The server's timeouts for quiet clients, in milliseconds. */
+export interface TimeoutsConfig {
+  /** Time a new connection has to send its first request head. */
+  header?: number;
+  /** Longest silence while a request body arrives. */
+  body?: number;
+  /** Time a kept-alive connection may wait for its next request. */
+  idle?: number;
+}
+
 /** The `server:` section. */
 export interface ServerConfig {
   /** Port to listen on. */
@@ -142,6 +152,8 @@ export interface ServerConfig {
   auth?: AuthConfig;
   /** Shutdown drain bound in milliseconds. */
   drain?: number;
+  /** Timeouts for quiet clients. */
+  timeouts?: TimeoutsConfig;
 }
 
 /** The `store:` section. */

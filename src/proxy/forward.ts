@@ -13,6 +13,7 @@ import { errorResponse } from "./errors.ts";
 import { Flight, UpstreamTimeout } from "./flight.ts";
 import { addHeaders, clientHeaders, type HeaderRecord, upstreamHeaders } from "./headers.ts";
 import { wholeBody } from "./http1/client.ts";
+import { readBodyWithin, watchBody } from "../body/deadline.ts";
 
 const BODYLESS = new Set(["GET", "HEAD"]);
 /** Error bodies up to this size are checked for an echoed key before they are passed on. */
@@ -73,9 +74,10 @@ export async function forward(
   const own = input.body === undefined && !BODYLESS.has(method);
   let body: BodyInit | null;
   try {
-    body = own ? await ownBody(request, headers) : input.body ?? null;
+    body = own ? await ownBody(request, headers, state) : input.body ?? null;
   } catch {
     flight.settle();
+    if (state.refusal) return state.refusal; // the body timed out
     state.record.aborted = true;
     state.record.error = "client body failed";
     return errorResponse("invalid_request", "The request body could not be read");
@@ -161,10 +163,13 @@ function decorated(state: RequestState, response: Response): Response {
 async function ownBody(
   request: Request,
   headers: HeaderRecord,
+  state: RequestState,
 ): Promise<BodyInit | null> {
   const declared = headers["content-length"];
-  if (declared !== undefined && Number(declared) <= INLINE_BODY_BYTES) return await request.bytes();
-  return request.body;
+  if (declared !== undefined && Number(declared) <= INLINE_BODY_BYTES) {
+    return await readBodyWithin(request, state);
+  }
+  return request.body && watchBody(request.body, state);
 }
 
 /**

@@ -8,9 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { type GatewayProcess, startGatewayProcess } from "./helpers/process.ts";
-import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
+import { startMockUpstream } from "./helpers/mock_upstream.ts";
 
 const encoder = new TextEncoder();
+const KEYS = { KEY_A: "sk-a-SECRET", KEY_B: "sk-b-SECRET" };
 const decoder = new TextDecoder();
 
 function config(upstream: string, timeouts: string): string {
@@ -21,6 +22,16 @@ routes:
     path: /up
     upstream: ${upstream}
     allow: ["GET /**", "POST /**"]
+  - name: rules
+    path: /rules
+    upstream: ${upstream}
+    allow: ["POST /**"]
+    body: { max_tokens: 100 }
+  - name: pool
+    path: /pool
+    upstream: ${upstream}
+    key: { pool: [{ env: KEY_A }, { env: KEY_B }] }
+    allow: ["POST /**"]
 `;
 }
 
@@ -92,7 +103,10 @@ async function write(conn: Deno.Conn, text: string): Promise<void> {
 
 Deno.test("quiet client connections are closed past the server's timeouts", async (t) => {
   const mock = await startMockUpstream();
-  const gw = await startGatewayProcess(config(mock.url, "{ header: 1s, body: 1s, idle: 1s }"));
+  const gw = await startGatewayProcess(
+    config(mock.url, "{ header: 1s, body: 1s, idle: 1s }"),
+    KEYS,
+  );
   try {
     await t.step("connected and silent", async () => {
       const conn = await connect(gw);
@@ -123,6 +137,24 @@ Deno.test("quiet client connections are closed past the server's timeouts", asyn
       assert.match(result.text, /"type":"request_timeout"/);
       assert.equal(mock.requests.length, 0, "nothing was sent upstream");
     });
+
+    for (const route of ["rules", "pool"]) {
+      await t.step(
+        `a declared body that never comes, on a route that reads it (${route})`,
+        async () => {
+          const conn = await connect(gw);
+          await write(
+            conn,
+            `POST /${route}/v1/chat/completions HTTP/1.1\r\nhost: x\r\n` +
+              `content-type: application/json\r\ncontent-length: 100\r\n\r\n{"model":`,
+          );
+          const result = await outcome(conn, 5000);
+          assert.ok(result.closed, "the connection waiting for its body is still open");
+          assert.match(result.text, /^HTTP\/1\.1 408 /);
+          assert.equal(mock.requests.length, 0, "nothing was sent upstream");
+        },
+      );
+    }
 
     await t.step("a chunked body that stops mid-way", async () => {
       const before = mock.requests.length;
@@ -155,7 +187,10 @@ Deno.test("quiet client connections are closed past the server's timeouts", asyn
 
 Deno.test("slow but live clients and long requests are not cut by the server's timeouts", async (t) => {
   const mock = await startMockUpstream();
-  const gw = await startGatewayProcess(config(mock.url, "{ header: 1s, body: 1s, idle: 1s }"));
+  const gw = await startGatewayProcess(
+    config(mock.url, "{ header: 1s, body: 1s, idle: 1s }"),
+    KEYS,
+  );
   try {
     await t.step("a head sent in pieces within the header timeout", async () => {
       const conn = await connect(gw);
@@ -231,7 +266,7 @@ Deno.test({
     // Timeouts long enough that only exhaustion, not a timeout, can free the descriptors.
     const gw = await startGatewayProcess(
       config(mock.url, "{ header: 60s, body: 60s, idle: 60s }"),
-      {},
+      KEYS,
       [],
       [PRLIMIT!, "--nofile=128:128"],
     );

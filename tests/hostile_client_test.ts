@@ -229,6 +229,14 @@ Deno.test("slow but live clients and long requests are not cut by the server's t
       await write(conn, `GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n`);
       assert.match(await readResponse(conn), /^HTTP\/1\.1 200 /);
       conn.close();
+      // The slow request was watched for a hang-up (request.signal); its success must not
+      // abort anything, nor print the runtime's notice about legacy aborts.
+      await waitFor(() => gw.logs.some((line) => line.path === "/up/slow"));
+      const slow = gw.logs.find((line) => line.path === "/up/slow")!;
+      assert.equal(slow.aborted, undefined);
+      assert.equal(slow.status, 200);
+      const notices = gw.events.filter((e) => /legacy/i.test(String(e.text ?? "")));
+      assert.deepEqual(notices, [], "the runtime printed its notice about request.signal");
     });
   } finally {
     await gw.stop();

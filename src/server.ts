@@ -82,8 +82,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     loaded.config.server?.port ?? 8080;
   const hostname = options.hostname ?? loaded.config.server?.hostname ?? "0.0.0.0";
 
-  // Header and idle timeouts are the listener's, fixed at start; the body timeout is the
-  // gateway's and follows reloads.
+  // Header and idle timeouts are the listener's, the body timeout is the gateway's.
   const server = serveHttp({
     port,
     hostname,
@@ -116,6 +115,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     }
     gateway = buildGateway(next.config, { ...build, store });
     drainMs = next.config.server?.drain ?? DEFAULT_DRAIN_MS;
+    server.setTimeouts(resolveTimeouts(next.config.server?.timeouts));
     logEvent("reloaded", { file: options.configPath, routes: gateway.routes.length });
     return true;
   };

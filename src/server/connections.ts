@@ -74,11 +74,17 @@ export interface ConnectionTimeouts {
 export class ConnectionSet {
   // A Set keeps insertion order: iteration goes from the oldest connection to the newest.
   readonly #open = new Set<ClientConnection>();
-  readonly #timeouts: ConnectionTimeouts;
-  readonly #timer: ReturnType<typeof setInterval>;
+  #timeouts!: ConnectionTimeouts;
+  #timer?: ReturnType<typeof setInterval>;
 
   constructor(timeouts: ConnectionTimeouts) {
-    this.#timeouts = timeouts;
+    this.setTimeouts(timeouts);
+  }
+
+  /** Changes the timeouts (a reload): connections accepted from now on get the new ones. */
+  setTimeouts(timeouts: ConnectionTimeouts): void {
+    this.#timeouts = { header: timeouts.header, idle: timeouts.idle };
+    clearInterval(this.#timer);
     // A quarter of the shortest timeout, within [100 ms, 1 s]: a quiet connection lives at most
     // that much past its deadline.
     const period = Math.min(1000, Math.max(100, Math.min(timeouts.header, timeouts.idle) / 4));

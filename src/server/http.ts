@@ -35,6 +35,8 @@ export interface HttpServer {
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
   finished: Promise<void>;
+  /** Changes the timeouts for connections accepted from now on (a reload). */
+  setTimeouts(timeouts: ConnectionTimeouts): void;
 }
 
 type ServeOnConnection = (
@@ -134,7 +136,12 @@ export function serveHttp(options: HttpOptions, handler: Deno.ServeHandler): Htt
       connections.stop();
       finished.resolve();
     })();
-  return { addr: listener.addr, shutdown, finished: finished.promise };
+  return {
+    addr: listener.addr,
+    shutdown,
+    finished: finished.promise,
+    setTimeouts: (timeouts) => connections.setTimeouts(timeouts),
+  };
 }
 
 /** Accepts until the listener is closed; never gives up on `EMFILE`. */
@@ -209,5 +216,6 @@ function fallback(options: HttpOptions, handler: Deno.ServeHandler): HttpServer 
     addr: server.addr as Deno.NetAddr,
     shutdown: () => server.shutdown(),
     finished: server.finished,
+    setTimeouts: () => {},
   };
 }

@@ -234,6 +234,7 @@ Deno.test("slow but live clients and long requests are not cut by the server's t
       await waitFor(() => gw.logs.some((line) => line.path === "/up/slow"));
       const slow = gw.logs.find((line) => line.path === "/up/slow")!;
       assert.equal(slow.aborted, undefined);
+      assert.equal(slow.client, "127.0.0.1", "the client's address reached the gateway");
       assert.equal(slow.status, 200);
       const notices = gw.events.filter((e) => /legacy/i.test(String(e.text ?? "")));
       assert.deepEqual(notices, [], "the runtime printed its notice about request.signal");

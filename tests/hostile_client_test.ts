@@ -27,6 +27,11 @@ routes:
     upstream: ${upstream}
     allow: ["POST /**"]
     body: { max_tokens: 100 }
+  - name: bounded
+    path: /bounded
+    upstream: ${upstream}
+    allow: ["POST /**"]
+    limits: { timeout: 2s }
   - name: pool
     path: /pool
     upstream: ${upstream}
@@ -155,6 +160,18 @@ Deno.test("quiet client connections are closed past the server's timeouts", asyn
         },
       );
     }
+
+    await t.step("a large declared body that stalls is cut by the route's timeout", async () => {
+      const conn = await connect(gw);
+      await write(
+        conn,
+        `POST /bounded/v1/upload HTTP/1.1\r\nhost: x\r\ncontent-type: application/octet-stream\r\n` +
+          `content-length: 1000000\r\n\r\n${"x".repeat(70_000)}`,
+      );
+      const result = await outcome(conn, 8000);
+      assert.ok(result.closed, "the connection with a stalled upload is still open");
+      assert.match(result.text, /^HTTP\/1\.1 504 /);
+    });
 
     await t.step("a chunked body that stops mid-way", async () => {
       const before = mock.requests.length;

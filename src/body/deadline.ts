@@ -5,6 +5,11 @@
  * bytes keep coming (the timeout is the longest silence between them, as nginx's
  * `client_body_timeout`); a small body read whole must arrive whole within the timeout.
  *
+ * Where the body is read: small bodies of declared length, bodies read for rules or held for a
+ * replay, and chunked bodies. A large body of declared length is piped to the upstream by the
+ * runtime without passing through JavaScript (twice as fast); its stall is bounded by the
+ * route's timeout, which runs until the upstream answers.
+ *
  * Both run on the shared {@linkcode watch | watchdog}: no timer per request.
  *
  * @module

@@ -169,7 +169,9 @@ async function ownBody(
   if (declared !== undefined && Number(declared) <= INLINE_BODY_BYTES) {
     return await readBodyWithin(request, state);
   }
-  return request.body && watchBody(request.body, state);
+  // A chunked body is watched for silence. One of declared length goes to the upstream natively
+  // (a stream in between would halve upload speed): the route's timeout bounds its stall.
+  return declared === undefined && request.body ? watchBody(request.body, state) : request.body;
 }
 
 /**

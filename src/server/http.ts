@@ -58,7 +58,8 @@ function serveOnConnection(): ServeOnConnection | undefined {
   // deno-lint-ignore no-explicit-any
   const internal = (Deno as any)[(Deno as any).internal];
   const fn = internal?.serveHttpOnConnection;
-  return typeof fn === "function" ? fn : undefined;
+  // (connection, signal, handler, onError, onListen) in Deno 2.9; another shape is not ours.
+  return typeof fn === "function" && fn.length === 5 ? fn : undefined;
 }
 
 /** True for `EMFILE` (process limit) and `ENFILE` (system limit). */

@@ -305,7 +305,8 @@ Deno.test({
       await waitFor(() => gw.events.some((e) => e.event === "descriptors_exhausted"));
       assert.equal(exited, false, "the process died");
 
-      // While the attacker's connections are open, a normal client is still served.
+      // The attack goes on; meanwhile a normal client is still served, upstream call included.
+      for (let i = 0; i < 100; i++) held.push(await connect(gw));
       for (let i = 0; i < 3; i++) {
         const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
         const response = await fetch(`${gw.url}/up/v1/chat/completions`, {
@@ -321,6 +322,7 @@ Deno.test({
       const exhausted = gw.events.filter((e) => e.event === "descriptors_exhausted");
       assert.equal(exhausted.length, 1, "one log line, not one per failed accept");
       assert.equal(typeof exhausted[0].shed, "number");
+      assert.ok((exhausted[0].max_connections as number) < 128, "it keeps descriptors free");
 
       // Once the attacker lets go, everything is back to normal.
       for (const conn of held.splice(0)) conn.close();

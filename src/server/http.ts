@@ -53,6 +53,11 @@ const MAX_BACKOFF_MS = 1000;
 const MIN_SHED = 8;
 /** Exhaustion is over once accepts have succeeded for this long without a failure. */
 const RECOVERED_MS = 1000;
+/**
+ * Descriptors kept free for upstream connections and files once the limit is known: an
+ * eighth of the connections held when accepting first failed, at least this many.
+ */
+const MIN_HEADROOM = 16;
 
 function serveOnConnection(): ServeOnConnection | undefined {
   // deno-lint-ignore no-explicit-any
@@ -145,7 +150,13 @@ export function serveHttp(options: HttpOptions, handler: Deno.ServeHandler): Htt
   };
 }
 
-/** Accepts until the listener is closed; never gives up on `EMFILE`. */
+/**
+ * Accepts until the listener is closed; never gives up on `EMFILE`. The first time accepting
+ * fails for lack of descriptors, the connections held then, less some headroom, become the
+ * most it keeps: past that, each new connection takes the place of a quiet one, or is closed
+ * at once when every connection has a request in flight. So descriptors stay free for the
+ * upstream connections the requests in flight need.
+ */
 async function acceptLoop(
   listener: Deno.TcpListener,
   serve: (conn: Deno.TcpConn) => void,
@@ -158,6 +169,8 @@ async function acceptLoop(
   let shed = 0;
   let since = 0;
   let lastFailure = 0;
+  let refused = 0;
+  let ceiling = Infinity;
   for (;;) {
     let conn: Deno.TcpConn;
     try {
@@ -169,16 +182,20 @@ async function acceptLoop(
         return; // the listener was closed
       }
       const exhausted = outOfDescriptors(error);
+      const held = connections.size;
+      if (exhausted) {
+        const keep = held - Math.max(MIN_HEADROOM, Math.ceil(held / 8));
+        if (keep >= MIN_HEADROOM) ceiling = Math.min(ceiling, keep);
+      }
       // Quiet connections make room for a client that has something to say.
-      const freed = exhausted
-        ? connections.shed(Math.max(MIN_SHED, Math.ceil(connections.size / 10)))
-        : 0;
+      const freed = exhausted ? connections.shed(Math.max(MIN_SHED, Math.ceil(held / 10))) : 0;
       if (failed === 0) {
         since = performance.now();
         logEvent(exhausted ? "descriptors_exhausted" : "accept_failed", {
           error: (error as Error)?.message ?? String(error),
-          connections: connections.size,
+          connections: held,
           shed: freed,
+          ...(ceiling < Infinity ? { max_connections: ceiling } : {}),
         });
       }
       failed++;
@@ -189,13 +206,27 @@ async function acceptLoop(
       await new Promise((resolve) => setTimeout(resolve, backoff));
       continue;
     }
+    if (connections.size >= ceiling) {
+      if (connections.shed(1) === 1) {
+        shed++;
+      } else {
+        refused++;
+        conn.close(); // every connection is busy: this one waits for none of them
+        continue;
+      }
+    }
     if (failed > 0 && performance.now() - lastFailure >= RECOVERED_MS) {
       logEvent("accepting_again", {
         failed_accepts: failed,
         shed,
+        refused,
         after_ms: Math.round(performance.now() - since),
       });
-      failed = shed = backoff = 0;
+      failed =
+        shed =
+        refused =
+        backoff =
+          0;
     }
     serve(conn);
   }

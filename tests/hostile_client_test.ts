@@ -256,6 +256,18 @@ Deno.test("slow but live clients and long requests are not cut by the server's t
       const notices = gw.events.filter((e) => /legacy/i.test(String(e.text ?? "")));
       assert.deepEqual(notices, [], "the runtime printed its notice about request.signal");
     });
+
+    await t.step("a client that hangs up before the upstream answers cancels it", async () => {
+      const conn = await connect(gw);
+      await write(conn, `GET /up/slow?hangup HTTP/1.1\r\nhost: x\r\n\r\n`);
+      await delay(300);
+      conn.close();
+      // Its line is written when the gateway gives up, or after the upstream's 2 s answer.
+      await waitFor(() => gw.logs.filter((line) => line.path === "/up/slow").length === 2);
+      const line = gw.logs.filter((line) => line.path === "/up/slow")[1];
+      assert.equal(line.aborted, true);
+      assert.equal(line.error, "client closed the request");
+    });
   } finally {
     await gw.stop();
     await mock.close();

@@ -305,9 +305,12 @@ Deno.test({
     const gw = await startGatewayProcess(
       config(mock.url, "{ header: 60s, body: 60s, idle: 60s }"),
       KEYS,
-      [],
-      [PRLIMIT!, "--nofile=128:128"],
     );
+    // The process may hold 128 descriptors at most (the server's own included).
+    const limited = await new Deno.Command(PRLIMIT!, {
+      args: ["--pid", String(gw.child.pid), "--nofile=128:128"],
+    }).output();
+    assert.ok(limited.success, new TextDecoder().decode(limited.stderr));
     const held: Deno.TcpConn[] = [];
     let exited = false;
     gw.child.status.then(() => exited = true);

@@ -42,22 +42,18 @@ async function collect(stream: ReadableStream<Uint8Array>, into: Record<string, 
 
 /**
  * Starts `deno run main.ts serve` on 127.0.0.1 with a temp config holding `yaml`; `args` are
- * added to the command line (a later `--port` wins), `prefix` runs it under another program.
+ * added to the command line (a later `--port` wins).
  */
 export async function startGatewayProcess(
   yaml: string,
   env: Record<string, string> = {},
   args: readonly string[] = [],
-  prefix: readonly string[] = [],
 ): Promise<GatewayProcess> {
   const dir = await Deno.makeTempDir({ prefix: "keyward-test-" });
   const configPath = `${dir}/routes.yaml`;
   await Deno.writeTextFile(configPath, yaml);
-  // A prefix runs deno under another program (e.g. `prlimit --nofile=128:128`).
-  const [program, ...before] = [...prefix, Deno.execPath()];
-  const child = new Deno.Command(program, {
+  const child = new Deno.Command(Deno.execPath(), {
     args: [
-      ...before,
       "run",
       "-A",
       MAIN,

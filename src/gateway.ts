@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import type { Config } from "./config/schema.ts";
+import { resolveTimeouts } from "./config/timeouts.ts";
 import {
   finish,
   type GatewayApp,
@@ -35,7 +36,6 @@ import { allowRule } from "./rules/allow.ts";
 import { corsRule } from "./rules/cors.ts";
 import { resolveRule } from "./rules/resolve.ts";
 import { type LimitStore, openStore } from "./store/store.ts";
-import { resolveTimeouts } from "./config/timeouts.ts";
 
 /** What a hook learns about the route a request matched. */
 export interface RouteInfo {

@@ -221,8 +221,8 @@ const ServerSchema = z.strictObject({
   metrics: z.string().regex(/^\//).optional(),
   status: z.string().regex(/^\//).optional().describe("key health JSON endpoint"),
   auth: AuthSchema.optional(),
-  drain: Duration.optional().describe("how long shutdown waits for in-flight requests"),
   timeouts: TimeoutsSchema.optional(),
+  drain: Duration.optional().describe("how long shutdown waits for in-flight requests"),
 });
 
 /** The `store:` section. */

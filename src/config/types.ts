@@ -150,10 +150,10 @@ export interface ServerConfig {
   status?: string;
   /** Default auth for every route. */
   auth?: AuthConfig;
-  /** Shutdown drain bound in milliseconds. */
-  drain?: number;
   /** Timeouts for quiet clients. */
   timeouts?: TimeoutsConfig;
+  /** Shutdown drain bound in milliseconds. */
+  drain?: number;
 }
 
 /** The `store:` section. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readBodyWithin, watchBody } from "../body/deadline.ts";
 import type { RequestState } from "../context.ts";
 import type { KeyEntry } from "../keys/source.ts";
 import { UsageMeter } from "../observe/usage.ts";
@@ -13,7 +14,6 @@ import { errorResponse } from "./errors.ts";
 import { Flight, UpstreamTimeout } from "./flight.ts";
 import { addHeaders, clientHeaders, type HeaderRecord, upstreamHeaders } from "./headers.ts";
 import { wholeBody } from "./http1/client.ts";
-import { readBodyWithin, watchBody } from "../body/deadline.ts";
 
 const BODYLESS = new Set(["GET", "HEAD"]);
 /** Error bodies up to this size are checked for an echoed key before they are passed on. */

@@ -31,11 +31,10 @@ export class BodyTimeout extends Error {
 function timedOut(state: RequestState): void {
   state.record.error = "client body timed out";
   state.record.aborted = true;
-  // `connection: close`: the rest of the body is never read, the connection cannot be reused.
+  // The server marks the answer `connection: close` itself: the rest of the body is unread.
   state.refusal = errorResponse(
     "request_timeout",
     "The request body did not arrive in time",
-    { connection: "close" },
   );
 }
 

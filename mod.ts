@@ -26,6 +26,7 @@ export type {
   ServerConfig,
   StoreConfig,
   TargetSettings,
+  TimeoutsConfig,
 } from "./src/config/types.ts";
 export { ConfigError } from "./src/config/load.ts";
 export type { ConfigIssue } from "./src/config/load.ts";

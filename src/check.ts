@@ -9,6 +9,7 @@ import type { LimitsConfig } from "./config/types.ts";
 import type { Rate } from "./config/units.ts";
 import type { KeyReaders } from "./keys/source.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
+import { resolveTimeouts } from "./config/timeouts.ts";
 
 /** The outcome of checking a config: a printable report and whether it is usable. */
 export interface CheckResult {
@@ -51,6 +52,12 @@ export async function checkConfig(path: string, readers?: KeyReaders): Promise<C
   lines.push(
     ...table(["NAME", "PATH", "MODE", "UPSTREAM", "ALLOW", "KEY", "AUTH", "LIMITS"], rows),
   );
+  const timeouts = resolveTimeouts(loaded.config.server?.timeouts);
+  lines.push(
+    "",
+    `quiet clients are dropped after: header ${duration(timeouts.header)}, ` +
+      `body ${duration(timeouts.body)}, idle ${duration(timeouts.idle)}`,
+  );
   const warnings: string[] = [];
   routes.forEach((route, i) => {
     for (const missing of route.keys?.missing ?? []) {
@@ -87,6 +94,10 @@ function rate({ limit, windowMs }: Rate): string {
   const [ms, unit] = WINDOWS.find(([ms]) => windowMs % ms === 0) ?? [1000, "s"];
   const count = windowMs / ms;
   return `${limit}/${count === 1 ? "" : count}${unit}`;
+}
+
+function duration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 function size(bytes: number): string {

@@ -24,6 +24,8 @@ export interface RequestState {
   authenticated?: boolean;
   /** The body to send upstream instead of the client's (capped, or rewritten by rules). */
   body?: BodyInit;
+  /** Longest silence while the client's body arrives, in ms (`server.timeouts.body`). */
+  bodyTimeoutMs?: number;
   /** The limits that apply to this request's client, once the client is known. */
   plan?: LimitPlan;
   /**

@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import type { Config } from "./config/schema.ts";
+import { resolveTimeouts } from "./config/timeouts.ts";
 import {
   finish,
   type GatewayApp,
@@ -135,6 +136,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     tokens: compileTokens(clients),
     trustForwarded: config.server?.trust_forwarded === true,
   };
+  const bodyTimeoutMs = resolveTimeouts(config.server?.timeouts).body;
 
   app.use(async (c, next) => {
     const raw = c.req.raw;
@@ -151,6 +153,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       record,
       start,
       headers: { "x-request-id": record.id },
+      bodyTimeoutMs,
       streaming: false,
       finally: [],
       log: () => {

@@ -1,5 +1,6 @@
 /**
- * The standalone server: Deno.serve over the gateway, reload on SIGHUP or a changed file
+ * The standalone server: the gateway over an HTTP listener that closes quiet connections and
+ * survives running out of file descriptors (server/http.ts), reload on SIGHUP or a changed file
  * (a bad file keeps the old config serving), and graceful shutdown on SIGINT/SIGTERM.
  *
  * @module
@@ -12,6 +13,8 @@ import type { Config } from "./config/types.ts";
 import type { LimitStore } from "./store/store.ts";
 import { openStore } from "./store/open_store.ts";
 import { Http1Client } from "./proxy/http1/client.ts";
+import { resolveTimeouts } from "./config/timeouts.ts";
+import { serveHttp } from "./server/http.ts";
 
 /** Options for {@linkcode serve}. */
 export interface ServeOptions extends BuildOptions {
@@ -80,14 +83,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     loaded.config.server?.port ?? 8080;
   const hostname = options.hostname ?? loaded.config.server?.hostname ?? "0.0.0.0";
 
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  // Header and idle timeouts are the listener's, the body timeout is the gateway's.
+  const server = serveHttp({
     port,
     hostname,
     reusePort: options.reusePort,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    timeouts: resolveTimeouts(loaded.config.server?.timeouts),
   }, (request, info) => gateway.app.fetch(request, info));
-  const addr = await listening.promise;
+  const addr = server.addr;
   logEvent("listening", {
     hostname: addr.hostname,
     port: addr.port,
@@ -113,6 +116,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     }
     gateway = buildGateway(next.config, { ...build, store });
     drainMs = next.config.server?.drain ?? DEFAULT_DRAIN_MS;
+    server.setTimeouts(resolveTimeouts(next.config.server?.timeouts));
     logEvent("reloaded", { file: options.configPath, routes: gateway.routes.length });
     return true;
   };

@@ -21,6 +21,7 @@ Deno.test("check prints the route table and warns about keys that are not set", 
   });
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /NAME\s+PATH\s+MODE\s+UPSTREAM\s+ALLOW\s+KEY\s+AUTH/);
+  assert.match(result.stdout, /quiet clients are dropped after: header 60s, body 60s, idle 75s/);
   assert.match(
     result.stdout,
     /openai\s+\/openai\s+path\s+https:\/\/api\.openai\.com\s+14\s+env:OPENAI|KEYWARD_TEST_OPENAI_KEY/,

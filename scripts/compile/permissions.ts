@@ -85,5 +85,7 @@ export function derivePermissions(
     `--allow-read=${[...read].join(",")}`,
     ...(write.size ? [`--allow-write=${[...write].join(",")}`] : []),
     ...(store?.kind === "kv" ? ["--unstable-kv"] : []),
+    // request.signal aborts only when a response failed, without the runtime's notice.
+    "--unstable-no-legacy-abort",
   ];
 }

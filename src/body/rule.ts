@@ -15,6 +15,7 @@ import { errorResponse } from "../proxy/errors.ts";
 import { applyBodyRules } from "./apply.ts";
 import type { BodyBudget, BodyLease } from "./budget.ts";
 import { BodyBudgetFull, BodyTooLarge, cappedBody, readHeld } from "./cap.ts";
+import { watchBody } from "./deadline.ts";
 import type { BodyRules } from "./rules.ts";
 import { SPLICE_ROOM } from "./splice.ts";
 
@@ -104,7 +105,7 @@ export function bodyRule(
       }
       try {
         const refused = await readForRules(
-          request.body,
+          watchBody(request.body, state),
           rules,
           limit,
           budget,
@@ -127,7 +128,7 @@ export function bodyRule(
       // go as it is, as a fixed-length upload.
       state.record.bytes_in = declared;
     } else if (cap !== undefined) {
-      state.body = cappedBody(request.body, cap, {
+      state.body = cappedBody(watchBody(request.body, state), cap, {
         onBytes: (bytes) => state.record.bytes_in = bytes,
         onExceeded: () => {
           state.record.error = "body too large";
@@ -168,6 +169,7 @@ async function readForRules(
       state.record.error = "body memory full";
       return busy();
     }
+    if (state.refusal) return state.refusal; // the body timed out
     // The client hung up or sent a broken body: nobody may be reading this answer.
     state.record.aborted = true;
     state.record.error = "client body failed";

@@ -231,6 +231,18 @@ const CorsSchema = z.strictObject({
   message: 'Use exact origins: "*" cannot be used with credentials',
 });
 
+/** A duration that must be more than zero. */
+const Timeout = Duration.refine((ms) => ms > 0, "Use a duration above zero");
+
+/** How long the standalone server waits on a quiet client before closing its connection. */
+const TimeoutsSchema = z.strictObject({
+  header: Timeout.optional().describe("time a new connection has to send a request head (60s)"),
+  body: Timeout.optional().describe("longest silence while a request body arrives (60s)"),
+  idle: Timeout.optional().describe(
+    "time a kept-alive connection may wait for its next request (75s)",
+  ),
+});
+
 /** The `server:` section. */
 const ServerSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
@@ -240,6 +252,7 @@ const ServerSchema = z.strictObject({
   metrics: z.string().regex(/^\//).optional(),
   status: z.string().regex(/^\//).optional().describe("key health JSON endpoint"),
   auth: AuthSchema.optional(),
+  timeouts: TimeoutsSchema.optional(),
   drain: Duration.optional().describe("how long shutdown waits for in-flight requests"),
   body_memory: Size.optional()
     .describe("bytes of request bodies held for body rules across all requests (64mb)"),

@@ -128,6 +128,16 @@ export interface CorsConfig {
   max_age?: number;
 }
 
+/** The server's timeouts for quiet clients, in milliseconds. */
+export interface TimeoutsConfig {
+  /** Time a new connection has to send its first request head. */
+  header?: number;
+  /** Longest silence while a request body arrives. */
+  body?: number;
+  /** Time a kept-alive connection may wait for its next request. */
+  idle?: number;
+}
+
 /** The `server:` section. */
 export interface ServerConfig {
   /** Port to listen on. */
@@ -144,6 +154,8 @@ export interface ServerConfig {
   status?: string;
   /** Default auth for every route. */
   auth?: AuthConfig;
+  /** Timeouts for quiet clients. */
+  timeouts?: TimeoutsConfig;
   /** Shutdown drain bound in milliseconds. */
   drain?: number;
   /** Bytes of request bodies held whole for body rules, across all requests at once. */

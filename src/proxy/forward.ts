@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { readBodyWithin, watchBody } from "../body/deadline.ts";
 import type { RequestState } from "../context.ts";
 import type { KeyEntry } from "../keys/source.ts";
 import { UsageMeter } from "../observe/usage.ts";
@@ -92,9 +93,10 @@ export async function forward(
   const own = input.body === undefined && !BODYLESS.has(method);
   let body: BodyInit | null;
   try {
-    body = own ? await ownBody(request, headers) : input.body ?? null;
+    body = own ? await ownBody(request, headers, state) : input.body ?? null;
   } catch {
     flight.settle();
+    if (state.refusal) return state.refusal; // the body timed out
     state.record.aborted = true;
     state.record.error = "client body failed";
     return errorResponse("invalid_request", "The request body could not be read");
@@ -262,10 +264,15 @@ function decorated(state: RequestState, response: Response): Response {
 async function ownBody(
   request: Request,
   headers: HeaderRecord,
+  state: RequestState,
 ): Promise<BodyInit | null> {
   const declared = headers["content-length"];
-  if (declared !== undefined && Number(declared) <= INLINE_BODY_BYTES) return await request.bytes();
-  return request.body;
+  if (declared !== undefined && Number(declared) <= INLINE_BODY_BYTES) {
+    return await readBodyWithin(request, state);
+  }
+  // A chunked body is watched for silence. One of declared length goes to the upstream natively
+  // (a stream in between would halve upload speed): the route's timeout bounds its stall.
+  return declared === undefined && request.body ? watchBody(request.body, state) : request.body;
 }
 
 /**

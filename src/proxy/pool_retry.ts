@@ -11,12 +11,16 @@ import type { KeyEntry, KeySource } from "../keys/source.ts";
 import type { CompiledRoute } from "../route.ts";
 import { discard } from "./flight.ts";
 import { forward, type ForwardInput } from "./forward.ts";
+import { readBodyWithin } from "../body/deadline.ts";
 
 /** Bodies up to this size are held so that a refused request can be replayed. */
 export const MAX_REPLAY_BYTES = 1024 * 1024;
 
 /** The body as bytes when it can be replayed, null when there is none, else undefined. */
-async function replayable(input: ForwardInput): Promise<BodyInit | null | undefined> {
+async function replayable(
+  input: ForwardInput,
+  state: RequestState,
+): Promise<BodyInit | null | undefined> {
   const request = input.request;
   // A body the rules read is bytes and replays as it is; a capped stream can be sent once.
   if (input.body instanceof Uint8Array) return input.body;
@@ -24,7 +28,7 @@ async function replayable(input: ForwardInput): Promise<BodyInit | null | undefi
   if (!request.body) return null;
   const length = Number(request.headers.get("content-length") ?? NaN);
   if (!(length <= MAX_REPLAY_BYTES)) return undefined; // unknown or large: stream it, once
-  return await request.arrayBuffer();
+  return await readBodyWithin(request, state);
 }
 
 /**
@@ -37,7 +41,13 @@ export async function forwardWithPool(
   input: ForwardInput & { key: KeyEntry },
   pool: KeySource,
 ): Promise<Response> {
-  const body = await replayable(input);
+  let body: BodyInit | null | undefined;
+  try {
+    body = await replayable(input, state);
+  } catch (error) {
+    if (state.refusal) return state.refusal; // the body timed out
+    throw error;
+  }
   const first: ForwardInput = body === undefined ? input : { ...input, body };
   const response = await forward(route, state, first);
   pool.health.report(input.key, response.status, response.headers.get("retry-after"));

@@ -14,6 +14,7 @@ import { buildGateway, type BuildOptions, type GatewayHooks } from "./gateway.ts
 import { ConfigError } from "./config/load.ts";
 import type { ConnInfo } from "./auth/client_ip.ts";
 import { incoherent } from "./config/coherence.ts";
+import { defaultUpstream } from "./proxy/upstream.ts";
 
 /** A config as YAML text, a path to a YAML file, or an object shaped like routes.yaml. */
 export type GatewayInput = string | URL | Record<string, unknown>;
@@ -104,11 +105,16 @@ export async function createGateway(
   // `${VAR}` in the config too.
   const readers = options.readers;
   const { config } = await load(input, readers?.env && ((name) => readers.env!(name)));
-  const { app, close } = buildGateway(config, { ...options, hooks });
+  const upstream = options.upstreamFetch ? undefined : defaultUpstream();
+  const upstreamFetch = options.upstreamFetch ?? upstream?.fetch;
+  const built = buildGateway(config, { ...options, hooks, upstreamFetch });
   return {
-    fetch: (request, info) => Promise.resolve(app.fetch(request, info)),
-    app,
+    fetch: (request, info) => Promise.resolve(built.app.fetch(request, info)),
+    app: built.app,
     config,
-    close,
+    close: async () => {
+      upstream?.close();
+      await built.close();
+    },
   };
 }

@@ -12,7 +12,7 @@ import { parseDuration } from "./config/units.ts";
 import type { Config } from "./config/types.ts";
 import type { LimitStore } from "./store/store.ts";
 import { openStore } from "./store/open_store.ts";
-import { Http1Client } from "./proxy/http1/client.ts";
+import { defaultUpstream } from "./proxy/upstream.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
 import { serveHttp } from "./server/http.ts";
 
@@ -67,14 +67,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const storeOf = (config: Config) => JSON.stringify(config.store ?? { kind: "memory" });
   let storeId = storeOf(loaded.config);
   let store: LimitStore = options.store ?? openStore(loaded.config.store);
-  // The standalone server calls upstreams with its own HTTP/1.1 client (cheaper per request
-  // than the runtime's fetch). A caller's upstreamFetch wins, and so does fetch when an
-  // outbound proxy is configured (fetch honours HTTP(S)_PROXY, the client does not) or when
-  // tracing is on (Deno's OpenTelemetry gives each fetch a span).
-  const client = new Http1Client();
-  const useFetch = anySet([...PROXY_VARIABLES, "OTEL_DENO"]);
-  const upstreamFetch = options.upstreamFetch ??
-    (useFetch ? undefined : client.fetch as typeof fetch);
+  // keyward's own HTTP/1.1 client, unless the caller brings a fetch (see proxy/upstream.ts).
+  const client = defaultUpstream();
+  const upstreamFetch = options.upstreamFetch ?? client.fetch;
   const build = { ...options, upstreamFetch };
   let gateway = buildGateway(loaded.config, { ...build, store });
   let drainMs = loaded.config.server?.drain ?? DEFAULT_DRAIN_MS;
@@ -159,18 +154,6 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     shutdown,
     finished: server.finished,
   };
-}
-
-const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"];
-
-function anySet(names: string[]): boolean {
-  return names.some((name) => {
-    try {
-      return !!Deno.env.get(name);
-    } catch {
-      return false; // not granted: the compiled binary reads only what its config names
-    }
-  });
 }
 
 function watchFile(path: string, reload: () => Promise<boolean>): () => void {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { ConfigError, createGateway, type RequestRecord } from "../mod.ts";
 import { startMockUpstream } from "./helpers/mock_upstream.ts";
+import { startRawUpstream } from "./helpers/raw_upstream.ts";
+import { serveLoopback } from "./helpers/serve.ts";
 
 function yaml(upstream: string): string {
   return `
@@ -129,5 +131,43 @@ Deno.test("library: the connection info passed to fetch names the client of auth
   } finally {
     await gateway.close();
     await mock.close();
+  }
+});
+
+Deno.test("library on Deno: a POST the upstream read and dropped unanswered is a 502, sent once", async () => {
+  // Deno's fetch sends such a POST again on a new connection; the library's default client
+  // on Deno is keyward's own, which resends only idempotent requests.
+  const upstream = startRawUpstream(async (conn) => {
+    for (let request = await conn.request(); request; request = await conn.request()) {
+      if (conn.index === 0 && request.method === "POST") return; // read, then dropped
+      await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    }
+  });
+  const gateway = await createGateway(
+    `
+routes:
+  - name: up
+    path: /up
+    upstream: ${upstream.url}
+    allow: ["GET /warm", "POST /charge"]
+`,
+    undefined,
+    { log: () => {} },
+  );
+  // Mounted in a Deno app as users do, so requests arrive as a real client sends them.
+  const app = await serveLoopback((request, info) => gateway.fetch(request, info));
+  try {
+    const warm = await fetch(`${app.url}/up/warm`);
+    assert.equal(await warm.text(), "ok");
+    const charge = await fetch(`${app.url}/up/charge`, { method: "POST", body: '{"n":1}' });
+    await charge.body?.cancel();
+    assert.equal(charge.status, 502);
+    const posts = upstream.requests.filter((request) => request.method === "POST");
+    assert.equal(posts.length, 1, "the upstream saw the POST once");
+    assert.equal(posts[0].connection, 0, "it went out on the kept-alive connection");
+  } finally {
+    await app.close();
+    await gateway.close();
+    await upstream.close();
   }
 });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KvLike, Platform } from "./types.ts";
+import type { DialOptions, KvLike, Platform, Socket } from "./types.ts";
 
 /** The part of Deno's global the platform uses, typed here so no other runtime needs its types. */
 interface DenoLike {
@@ -15,6 +15,14 @@ interface DenoLike {
   stderr: { writeSync(bytes: Uint8Array): number };
   unrefTimer(id: number): void;
   openKv?(path?: string): Promise<KvLike>;
+  connect?(options: { hostname: string; port: number }): Promise<Socket & TcpLike>;
+  connectTls?(
+    options: { hostname: string; port: number; alpnProtocols: string[]; caCerts?: string[] },
+  ): Promise<Socket>;
+}
+
+interface TcpLike {
+  setNoDelay(noDelay: boolean): void;
 }
 
 const encoder = new TextEncoder();
@@ -50,8 +58,19 @@ export function denoPlatform(deno: DenoLike): Platform {
     batchOutput: true,
     unrefTimer: (timer) => deno.unrefTimer(timer as unknown as number),
     onExit: (fn) => globalThis.addEventListener("unload", fn),
+    dial: deno.connect && deno.connectTls ? (options) => dial(deno, options) : undefined,
     openKv: deno.openKv
       ? (path) => deno.openKv!(path)
       : () => Promise.reject(new Error("Deno KV is not available (run with --unstable-kv)")),
   };
+}
+
+async function dial(deno: DenoLike, options: DialOptions): Promise<Socket> {
+  const { hostname, port, caCerts } = options;
+  if (options.tls) {
+    return await deno.connectTls!({ hostname, port, alpnProtocols: ["http/1.1"], caCerts });
+  }
+  const conn = await deno.connect!({ hostname, port });
+  conn.setNoDelay(true);
+  return conn;
 }

@@ -39,6 +39,28 @@ export interface KvAtomicLike {
   commit(): Promise<{ ok: boolean }>;
 }
 
+/** Where {@linkcode Platform.dial} connects. */
+export interface DialOptions {
+  /** Host name or IP address (IPv6 without brackets). */
+  hostname: string;
+  /** TCP port. */
+  port: number;
+  /** TLS with ALPN `http/1.1`, trusting the runtime's roots and `caCerts`. */
+  tls: boolean;
+  /** PEM certificates to trust besides the runtime's roots. */
+  caCerts?: string[];
+}
+
+/** A connected byte stream (a TCP or TLS connection). */
+export interface Socket {
+  /** Reads into `buffer`; resolves to the number of bytes read, or null at end of stream. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes`; resolves to how many were taken. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Closes the connection. */
+  close(): void;
+}
+
 /** The runtime, as the library sees it. */
 export interface Platform {
   /** Which implementation this is. */
@@ -63,6 +85,11 @@ export interface Platform {
   unrefTimer(timer: ReturnType<typeof setTimeout>): void;
   /** Runs `fn` when the process exits normally (a no-op where there is no process). */
   onExit(fn: () => void): void;
+  /**
+   * Opens a TCP (or TLS) connection, for keyward's own HTTP/1.1 upstream client; only where
+   * the runtime offers sockets to scripts (Deno).
+   */
+  dial?(options: DialOptions): Promise<Socket>;
   /** Opens Deno KV; only Deno has it. */
   openKv?(path?: string): Promise<KvLike>;
 }

@@ -17,6 +17,8 @@
  *
  * @module
  */
+import { platform } from "../../platform/mod.ts";
+import type { Socket } from "../../platform/types.ts";
 
 /** How long an idle connection is kept: well under the keep-alive timeouts servers use. */
 export const IDLE_MS = 2_000;
@@ -39,7 +41,7 @@ export class Http1Connection {
   idleSince = 0;
   /** True while it sits in the pool. */
   idle = false;
-  readonly #conn: Deno.Conn;
+  readonly #conn: Socket;
   /** The read issued while idle, its bytes bound for `buffer[end, ...)`; not yet consumed. */
   #pending?: Promise<number | null>;
   /** Called when the pending read completes while the connection is still idle. */
@@ -49,7 +51,7 @@ export class Http1Connection {
     if (this.idle) this.#onWake?.(this);
   };
 
-  constructor(origin: string, conn: Deno.Conn) {
+  constructor(origin: string, conn: Socket) {
     this.origin = origin;
     this.#conn = conn;
   }
@@ -145,10 +147,8 @@ export async function connect(url: URL, caCerts?: string[]): Promise<Http1Connec
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   const tls = url.protocol === "https:";
   const port = Number(url.port) || (tls ? 443 : 80);
-  const conn = tls
-    ? await Deno.connectTls({ hostname, port, alpnProtocols: ["http/1.1"], caCerts })
-    : await Deno.connect({ hostname, port });
-  if (!tls) (conn as Deno.TcpConn).setNoDelay(true);
+  if (!platform.dial) throw new TypeError("This runtime gives scripts no sockets");
+  const conn = await platform.dial({ hostname, port, tls, caCerts });
   return new Http1Connection(originOf(url), conn);
 }
 
@@ -203,7 +203,7 @@ export class Pool {
     conn.watch(this.#evict);
     if (this.#sweeper === undefined) {
       const sweeper = setInterval(() => this.#sweep(), this.#idleMs);
-      Deno.unrefTimer(sweeper as unknown as number);
+      platform.unrefTimer(sweeper);
       this.#sweeper = sweeper;
     }
   }

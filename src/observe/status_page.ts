@@ -19,7 +19,7 @@ section{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:12px 
 h2{font-size:16px;margin:0 0 6px}h3{font-size:13px;margin:10px 0 4px;color:#4a5562}
 code{font:12px "DejaVu Sans Mono",monospace;background:#eef1f4;padding:1px 4px;border-radius:3px}
 table{border-collapse:collapse;font-size:13px}td,th{padding:2px 10px 2px 0;text-align:left}
-.charts{display:flex;flex-wrap:wrap;gap:18px}.chart{font-size:12px;color:#4a5562}
+.charts{display:flex;flex-wrap:wrap;gap:16px}.chart{font-size:12px;color:#4a5562}
 .ok{color:#1a7f37}.bad{color:#b42318}.warn{color:#9a6700}.muted{color:#6b7683}
 .allow{max-height:7.5em;overflow:auto}form{display:flex;gap:8px}`;
 
@@ -75,7 +75,11 @@ function duration(seconds: number): string {
   return `${m}m ${seconds % 60}s`;
 }
 
-const WIDTH = 240;
+const WIDTH = 180;
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
 const HEIGHT = 44;
 
 /**
@@ -96,8 +100,8 @@ export function barChart(
     const h = (p[field] / max) * (HEIGHT - 2);
     const at = new Date(Date.parse(series.from) + i * series.bucket_ms).toISOString().slice(11, 16);
     const title = field === "requests"
-      ? `${at} UTC: ${p.requests} requests, ${p.errors} errors`
-      : `${at} UTC: ${p.tokens} tokens`;
+      ? `${at} UTC: ${plural(p.requests, "request")}, ${plural(p.errors, "error")}`
+      : `${at} UTC: ${plural(p.tokens, "token")}`;
     let out = `<g><title>${title}</title><rect x="${x}" y="${(HEIGHT - h).toFixed(1)}" ` +
       `width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${
         field === "requests" ? "#3b7dd8" : "#8a63d2"
@@ -110,8 +114,8 @@ export function barChart(
     return out + "</g>";
   }).join("");
   const total = field === "requests"
-    ? `${series.total.requests} requests, ${series.total.errors} errors`
-    : `${series.total.tokens} tokens`;
+    ? `${plural(series.total.requests, "request")}, ${plural(series.total.errors, "error")}`
+    : plural(series.total.tokens, "token");
   return `<div class="chart"><div>${escapeHtml(label)}: ${total}</div>` +
     `<svg role="img" aria-label="${escapeHtml(label)}" width="${WIDTH}" height="${HEIGHT}" ` +
     `viewBox="0 0 ${WIDTH} ${HEIGHT}" xmlns="http://www.w3.org/2000/svg">` +

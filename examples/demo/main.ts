@@ -40,6 +40,8 @@ export interface Demo {
 }
 
 const here = (file: string) => new URL(file, import.meta.url);
+/** Where page.html takes the demo's settings (gateway URL, stand-ins) as JSON. */
+const CONFIG_SLOT = /(<script id="config" type="application\/json">)\s*null\s*(<\/script>)/;
 
 /** Bundles the browser SDKs the page imports into one ES module. */
 async function bundleSdk(): Promise<string> {
@@ -132,7 +134,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         inferenceBase: inference?.url,
         standIns: [needOpenai && "openai", needInference && "inference.sh"].filter(Boolean),
       });
-      const html = files.html.replace("{{CONFIG}}", config.replaceAll("<", "\\u003c"));
+      const json = config.replaceAll("<", "\\u003c");
+      const html = files.html.replace(CONFIG_SLOT, (_, open, close) => open + json + close);
       return new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
     }
     const script = path === "/app.js" ? files.app : path === "/sdk.js" ? sdk : undefined;

@@ -13,6 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { createGateway } from "../mod.ts";
+import { sha256 } from "../src/auth/sha256.ts";
 import type { RequestRecord } from "../src/observe/log.ts";
 import {
   bundleForBrowser,
@@ -31,6 +32,10 @@ const KEYS = {
   FAL_KEY: "fal-Mx4Qe9Bw2Hs7Dn1Vk6Ti",
 };
 
+const ADMIN_TOKEN = "adm-Gh3Jk6Lz9Xc2Vb5Nm8Qw";
+const ADMIN_SHA256 = Array.from(sha256(ADMIN_TOKEN), (b) => b.toString(16).padStart(2, "0"))
+  .join("");
+
 /** Every run of 8 characters of every key: none may appear anywhere the browser looked. */
 function assertNoKey(text: string, where: string) {
   for (const key of Object.values(KEYS)) {
@@ -44,6 +49,9 @@ function routes(mock: MockUpstream, inf: InferenceMock, app: string, credentials
   return `server:
   cors: { origins: ["${app}"]${credentials ? ", credentials: true" : ""} }
   status: /keyward/status
+  admin: { token_sha256: "${ADMIN_SHA256}" }
+clients:
+  - { id: alice, token: "tk-Wq2Er5Ty8Ui1Op4As7Df", limits: { requests: 100/day } }
 routes:
   - name: openai
     path: /openai
@@ -330,6 +338,18 @@ Deno.test({
       assert.match(await page.innerText("#route-openai"), /\d+ requests/);
       await browser.screenshot(page, "status-page");
       assertNoKey(await page.content(), "the status page");
+
+      // The page's own script (allowed by its CSP) shows client usage for the admin token.
+      await page.fill("#admin-token", "not-the-token");
+      await page.click("#admin-form button");
+      await page.waitForFunction(
+        `document.getElementById("admin-note").textContent.includes("not")`,
+      );
+      await page.fill("#admin-token", ADMIN_TOKEN);
+      await page.click("#admin-form button");
+      await page.waitForSelector('#clients[data-admin="true"]', { timeout: 5_000 });
+      assert.match(await page.innerText("#clients"), /alice\s+limited\s+0 of 100\/day, 100 left/);
+      await browser.screenshot(page, "status-page-admin");
 
       // From a listed origin the JSON is readable; from another, the browser gets nothing.
       const read = () =>

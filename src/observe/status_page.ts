@@ -164,7 +164,7 @@ function usageCell(usage: Usage | undefined): string {
   return `<td class="${cls}">${usage.used} of ${
     escapeHtml(usage.window)
   }, ${usage.remaining} left` +
-    ` (resets in ${usage.reset_s} s)</td>`;
+    ` (resets in ${duration(usage.reset_s)})</td>`;
 }
 
 function clientsSection(report: StatusReport): string {

@@ -11,8 +11,7 @@ import { equalDigests, presentedToken } from "../auth/token.ts";
 import { sha256 } from "../auth/sha256.ts";
 import type { ClientConfig, LimitsConfig } from "../config/types.ts";
 import type { Rate } from "../config/units.ts";
-import type { KeyStatus } from "../keys/health.ts";
-import { shortHash } from "../keys/status.ts";
+import { type KeyView, routeKeys } from "../keys/status.ts";
 import { compileLimits, planFor } from "../limits/plan.ts";
 import type { CompiledRoute } from "../route.ts";
 import type { LimitStore } from "../store/store.ts";
@@ -35,7 +34,7 @@ export interface RouteStatus {
   /** The route's limits, as written (`60/min`). */
   limits: Record<string, string>;
   /** The route's keys, in pool order: where each comes from, its state and a digest. */
-  keys: (KeyStatus & { id: string })[];
+  keys: KeyView[];
   /** Keys the route names that are not set (their requests get 503). */
   keys_missing: number;
   /**
@@ -153,13 +152,7 @@ export function compileStatus(options: StatusOptions): StatusSource {
   );
 
   const routeStatus = async (route: CompiledRoute): Promise<RouteStatus> => {
-    const states = route.keys?.health.status() ?? [];
-    const keys = await Promise.all(
-      (route.keys?.keys ?? []).map(async (entry, i) => ({
-        id: await shortHash(entry),
-        ...states[i],
-      })),
-    );
+    const keys = await routeKeys(route);
     const target = route.targetConfig;
     return {
       route: route.name,

@@ -9,9 +9,10 @@ export type { Gateway, GatewayInput, GatewayOptions, HonoApp } from "./src/libra
 export type { BuildOptions, GatewayHooks, RouteInfo } from "./src/gateway.ts";
 export type { KeyReaders } from "./src/keys/source.ts";
 export type { ConnInfo } from "./src/auth/client_ip.ts";
-export type { LimitStore, WindowCount } from "./src/store/store.ts";
+export type { LimitStore, RouteCounts, WindowCount } from "./src/store/store.ts";
 export type { LogSink } from "./src/observe/log.ts";
 export type {
+  AdminConfig,
   AuthConfig,
   BodyRulesConfig,
   ClientConfig,

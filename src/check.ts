@@ -68,9 +68,38 @@ export async function checkConfig(path: string, readers?: KeyReaders): Promise<C
       );
     }
   });
+  warnings.push(...credentialWarnings(loaded, path, routes));
   if (warnings.length) lines.push("", ...warnings);
   return { ok: true, report: lines.join("\n") };
 }
+
+/** The target header of the `@inferencesh/sdk` proxy protocol. */
+const INFERENCE_SDK_HEADER = "x-inf-target-url";
+
+/**
+ * `@inferencesh/sdk` in proxy mode calls with `credentials: "include"`: under `server.cors`
+ * without `credentials: true` a browser refuses every answer, so a route for it says so.
+ */
+function credentialWarnings(
+  loaded: { config: { server?: { cors?: { credentials?: boolean } } }; locate: Locate },
+  path: string,
+  routes: readonly CompiledRoute[],
+): string[] {
+  const cors = loaded.config.server?.cors;
+  if (!cors || cors.credentials === true) return [];
+  const warnings: string[] = [];
+  routes.forEach((route, i) => {
+    if (route.targetConfig?.header?.toLowerCase() !== INFERENCE_SDK_HEADER) return;
+    const at = loaded.locate(["routes", i]);
+    warnings.push(
+      `warning: ${path}:${at.line}:${at.col} route ${route.name}: @inferencesh/sdk sends ` +
+        "credentialed requests; set server.cors.credentials: true, or browsers refuse every answer",
+    );
+  });
+  return warnings;
+}
+
+type Locate = (path: readonly PropertyKey[]) => { line: number; col: number };
 
 /** The upstream, or a target route's hosts and where the client names its URL (merged). */
 function destination(route: CompiledRoute): string {

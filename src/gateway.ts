@@ -15,10 +15,10 @@ import {
   type Rule,
 } from "./context.ts";
 import { Secret } from "./keys/secret.ts";
-import { keyStatus } from "./keys/status.ts";
 import type { KeyEntry, KeyReaders } from "./keys/source.ts";
 import { isoNow, type LogSink, stdoutSink } from "./observe/log.ts";
 import { Metrics } from "./observe/metrics.ts";
+import { statusHandler } from "./observe/status_route.ts";
 import { errorResponse } from "./proxy/errors.ts";
 import { addToHeaders } from "./proxy/headers.ts";
 import { completedOf, forward } from "./proxy/forward.ts";
@@ -132,6 +132,10 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   const metrics = config.server?.metrics ? new Metrics() : undefined;
   const store = options.store ?? openStore(config.store);
   const clients = config.clients ?? [];
+  const status = config.server?.status
+    ? statusHandler({ routes, clients, store, adminSha256: config.server.admin?.token_sha256 })
+    : undefined;
+  const stats = status?.stats;
   const authContext = {
     tokens: compileTokens(clients),
     trustForwarded: config.server?.trust_forwarded === true,
@@ -162,6 +166,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
           if (state.streaming) metrics.streamClosed();
           metrics.observe(record);
         }
+        stats?.record(record);
         sink(record);
       },
     };
@@ -178,7 +183,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   const pages = ["/healthz", statusPath, config.server?.metrics].filter((p) => p !== undefined);
   app.use(browserRule({ cors: config.server?.cors, pages }));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
-  if (statusPath) app.get(statusPath, async (c) => c.json({ routes: await keyStatus(routes) }));
+  if (status) app.get(statusPath!, (c) => status.handle(c.req.raw));
   if (metrics) {
     app.get(config.server!.metrics!, () =>
       new Response(metrics.render(), {

@@ -41,6 +41,21 @@ Deno.test("check shows a target merged from the route and its preset", async () 
   );
 });
 
+Deno.test("check warns, at its line, when an inference.sh route's browsers will be refused", async () => {
+  // @inferencesh/sdk's proxy mode sends credentials: "include"; without credentials: true
+  // Chromium refuses every answer.
+  const result = await run(["check", "--config", data("inference_cors.yaml")]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /warning: .*inference_cors\.yaml:7:5 route inference: @inferencesh\/sdk sends credentialed requests; set server\.cors\.credentials: true/,
+  );
+  assert.doesNotMatch(result.stdout, /route openai: .*credentials/);
+  const ok = await run(["check", "--config", data("inference_cors_ok.yaml")]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.doesNotMatch(ok.stdout, /credentials/);
+});
+
 Deno.test("check points a typo at its line and suggests the key", async () => {
   const result = await run(["check", "--config", data("typo.yaml")]);
   assert.equal(result.code, 1);

@@ -250,7 +250,13 @@ const ServerSchema = z.strictObject({
   trust_forwarded: z.boolean().optional(),
   cors: CorsSchema.optional(),
   metrics: z.string().regex(/^\//).optional(),
-  status: z.string().regex(/^\//).optional().describe("key health JSON endpoint"),
+  status: z.string().regex(/^\//).optional()
+    .describe("status page: HTML to a browser, JSON otherwise"),
+  admin: z.strictObject({
+    token_sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "Use 64 hex digits"),
+  }).optional().describe(
+    "a request bearing this token sees each client's usage on the status page",
+  ),
   auth: AuthSchema.optional(),
   timeouts: TimeoutsSchema.optional(),
   drain: Duration.optional().describe("how long shutdown waits for in-flight requests"),

@@ -150,8 +150,10 @@ export interface ServerConfig {
   cors?: CorsConfig;
   /** Path of the Prometheus metrics endpoint. */
   metrics?: string;
-  /** Path of the key health endpoint. */
+  /** Path of the status page (HTML to a browser, JSON otherwise). */
   status?: string;
+  /** Who may see each client's usage on the status page. */
+  admin?: AdminConfig;
   /** Default auth for every route. */
   auth?: AuthConfig;
   /** Timeouts for quiet clients. */
@@ -160,6 +162,12 @@ export interface ServerConfig {
   drain?: number;
   /** Bytes of request bodies held whole for body rules, across all requests at once. */
   body_memory?: number;
+}
+
+/** `server.admin`: a request bearing this token sees every client's usage on the status page. */
+export interface AdminConfig {
+  /** Hex sha256 of the admin token. */
+  token_sha256: string;
 }
 
 /** The `store:` section. */

@@ -1,6 +1,6 @@
 /**
- * The key health status endpoint's body: each pooled route's keys by origin and a short
- * hash, never the key.
+ * Key health as the status page shows it: each route's keys by origin and a short hash,
+ * never the key.
  *
  * @module
  */
@@ -22,25 +22,14 @@ export async function shortHash(entry: KeyEntry): Promise<string> {
   return hash;
 }
 
-/** One route's keys as the status endpoint shows them. */
-export interface RouteKeyStatus {
-  /** Route name. */
-  route: string;
-  /** Its keys, in pool order. */
-  keys: (KeyStatus & { id: string })[];
-}
+/** One key as the status page shows it: where it comes from, its state, and its digest. */
+export type KeyView = KeyStatus & { id: string };
 
-/** The status of every route that has keys. */
-export async function keyStatus(routes: readonly CompiledRoute[]): Promise<RouteKeyStatus[]> {
-  const out: RouteKeyStatus[] = [];
-  for (const route of routes) {
-    if (!route.keys || route.keys.keys.length === 0) continue;
-    const states = route.keys.health.status();
-    const keys = await Promise.all(route.keys.keys.map(async (entry, i) => ({
-      id: await shortHash(entry),
-      ...states[i],
-    })));
-    out.push({ route: route.name, keys });
-  }
-  return out;
+/** A route's keys as the status page shows them, in pool order (none: an empty list). */
+export async function routeKeys(route: CompiledRoute): Promise<KeyView[]> {
+  if (!route.keys) return [];
+  const states = route.keys.health.status();
+  return await Promise.all(
+    route.keys.keys.map(async (entry, i) => ({ id: await shortHash(entry), ...states[i] })),
+  );
 }

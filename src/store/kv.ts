@@ -7,7 +7,14 @@
  *
  * @module
  */
-import { type LimitStore, newSlotId, type WindowCount, windowOf } from "./store.ts";
+import {
+  bucketStarts,
+  type LimitStore,
+  newSlotId,
+  type RouteCounts,
+  type WindowCount,
+  windowOf,
+} from "./store.ts";
 import { type KvLike, platform } from "../platform/mod.ts";
 
 const ATTEMPTS = 200;
@@ -95,6 +102,47 @@ export class KvStore implements LimitStore {
       const { [slot]: _gone, ...rest } = slots ?? {};
       return rest;
     });
+  }
+
+  async addRouteCounts(
+    route: string,
+    counts: RouteCounts,
+    bucketMs: number,
+    keepMs: number,
+    at = Date.now(),
+  ): Promise<void> {
+    const start = at - (at % bucketMs);
+    const keep = start + Math.max(keepMs, bucketMs) - Date.now() + 1_000;
+    if (keep <= 0) return;
+    const kv = await this.#open();
+    await this.#update<RouteCounts>(
+      kv,
+      ["keyward", "route", route, bucketMs, start],
+      keep,
+      (n) => ({
+        requests: (n?.requests ?? 0) + counts.requests,
+        errors: (n?.errors ?? 0) + counts.errors,
+        tokens: (n?.tokens ?? 0) + counts.tokens,
+      }),
+    );
+  }
+
+  async readRouteCounts(
+    route: string,
+    bucketMs: number,
+    buckets: number,
+    now = Date.now(),
+  ): Promise<RouteCounts[]> {
+    const kv = await this.#open();
+    const starts = bucketStarts(bucketMs, buckets, now);
+    const entries = await Promise.all(
+      starts.map((start) => kv.get<RouteCounts>(["keyward", "route", route, bucketMs, start])),
+    );
+    return entries.map(({ value }) => ({
+      requests: value?.requests ?? 0,
+      errors: value?.errors ?? 0,
+      tokens: value?.tokens ?? 0,
+    }));
   }
 
   async close(): Promise<void> {

@@ -3,13 +3,21 @@
  *
  * @module
  */
-import { type LimitStore, type WindowCount, windowOf } from "./store.ts";
+import {
+  bucketStarts,
+  type LimitStore,
+  type RouteCounts,
+  type WindowCount,
+  windowOf,
+} from "./store.ts";
 
 /** Counters in a Map, swept of ended windows as it grows. */
 export class MemoryStore implements LimitStore {
   readonly #windows = new Map<string, { count: number; end: number }>();
   readonly #slots = new Map<string, number>();
   #sweepAt = 1024;
+  readonly #routes = new Map<string, RouteCounts & { end: number }>();
+  #routeSweepAt = 1024;
 
   add(key: string, amount: number, windowMs: number): Promise<WindowCount> {
     return Promise.resolve(this.#add(key, amount, windowMs));
@@ -34,9 +42,54 @@ export class MemoryStore implements LimitStore {
     return Promise.resolve();
   }
 
+  addRouteCounts(
+    route: string,
+    counts: RouteCounts,
+    bucketMs: number,
+    keepMs: number,
+    at = Date.now(),
+  ): Promise<void> {
+    const start = at - (at % bucketMs);
+    const id = `${route}@${bucketMs}@${start}`;
+    let entry = this.#routes.get(id);
+    if (!entry) {
+      if (this.#routes.size >= this.#routeSweepAt) this.#sweepRoutes(Date.now());
+      entry = { requests: 0, errors: 0, tokens: 0, end: start + Math.max(keepMs, bucketMs) };
+      this.#routes.set(id, entry);
+    }
+    entry.requests += counts.requests;
+    entry.errors += counts.errors;
+    entry.tokens += counts.tokens;
+    return Promise.resolve();
+  }
+
+  readRouteCounts(
+    route: string,
+    bucketMs: number,
+    buckets: number,
+    now = Date.now(),
+  ): Promise<RouteCounts[]> {
+    return Promise.resolve(
+      bucketStarts(bucketMs, buckets, now).map((start) => {
+        const entry = this.#routes.get(`${route}@${bucketMs}@${start}`);
+        return {
+          requests: entry?.requests ?? 0,
+          errors: entry?.errors ?? 0,
+          tokens: entry?.tokens ?? 0,
+        };
+      }),
+    );
+  }
+
+  #sweepRoutes(now: number) {
+    for (const [id, entry] of this.#routes) if (entry.end <= now) this.#routes.delete(id);
+    this.#routeSweepAt = Math.max(1024, this.#routes.size * 2);
+  }
+
   close(): Promise<void> {
     this.#windows.clear();
     this.#slots.clear();
+    this.#routes.clear();
     return Promise.resolve();
   }
 

@@ -6,7 +6,14 @@
  * @module
  */
 import type { Redis } from "ioredis";
-import { type LimitStore, newSlotId, type WindowCount, windowOf } from "./store.ts";
+import {
+  bucketStarts,
+  type LimitStore,
+  newSlotId,
+  type RouteCounts,
+  type WindowCount,
+  windowOf,
+} from "./store.ts";
 
 const ADD = `
 local n = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -21,6 +28,14 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms - tonumber(ARGV[2]))
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], ms, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+// A route's bucket is a hash of its three counters, expiring with the bucket.
+const ADD_ROUTE = `
+redis.call('HINCRBY', KEYS[1], 'requests', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'errors', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
 /** Counters in Redis, shared by every instance that points at it. */
@@ -73,6 +88,50 @@ export class RedisStore implements LimitStore {
     await (await this.#redis()).zrem(`slots:${key}`, slot);
   }
 
+  async addRouteCounts(
+    route: string,
+    counts: RouteCounts,
+    bucketMs: number,
+    keepMs: number,
+    at = Date.now(),
+  ): Promise<void> {
+    const start = at - (at % bucketMs);
+    const keep = start + Math.max(keepMs, bucketMs) - Date.now() + 1_000;
+    if (keep <= 0) return;
+    const redis = await this.#redis();
+    const { requests, errors, tokens } = counts;
+    await redis.eval(
+      ADD_ROUTE,
+      1,
+      routeKey(route, bucketMs, start),
+      requests,
+      errors,
+      tokens,
+      keep,
+    );
+  }
+
+  async readRouteCounts(
+    route: string,
+    bucketMs: number,
+    buckets: number,
+    now = Date.now(),
+  ): Promise<RouteCounts[]> {
+    const redis = await this.#redis();
+    const pipeline = redis.pipeline();
+    const starts = bucketStarts(bucketMs, buckets, now);
+    for (const start of starts) {
+      pipeline.hmget(routeKey(route, bucketMs, start), "requests", "errors", "tokens");
+    }
+    const results = (await pipeline.exec()) ?? [];
+    return starts.map((_, i) => {
+      const [error, values] = results[i] ?? [null, []];
+      if (error) throw error;
+      const [requests, errors, tokens] = (values as (string | null)[]).map((v) => Number(v ?? 0));
+      return { requests, errors, tokens };
+    });
+  }
+
   async close(): Promise<void> {
     if (!this.#client) return;
     const redis = await this.#client;
@@ -83,4 +142,8 @@ export class RedisStore implements LimitStore {
       redis.disconnect();
     }
   }
+}
+
+function routeKey(route: string, bucketMs: number, start: number): string {
+  return `route:${route}:${bucketMs}@${start}`;
 }

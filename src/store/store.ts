@@ -28,8 +28,45 @@ export interface LimitStore {
   acquire(key: string, max: number, ttlMs: number): Promise<string | undefined>;
   /** Gives back a slot taken by {@linkcode LimitStore.acquire}. */
   release(key: string, slot: string): Promise<void>;
+  /**
+   * Adds `counts` to `route`'s counters in the bucket of `bucketMs` that holds `at` (now by
+   * default); the bucket is kept at least `keepMs`. For the status page, not for limits.
+   */
+  addRouteCounts(
+    route: string,
+    counts: RouteCounts,
+    bucketMs: number,
+    keepMs: number,
+    at?: number,
+  ): Promise<void>;
+  /**
+   * Reads `route`'s counters in the last `buckets` buckets of `bucketMs`, oldest first, the
+   * last being the one that holds `now` (now by default); a bucket never added to reads zero.
+   */
+  readRouteCounts(
+    route: string,
+    bucketMs: number,
+    buckets: number,
+    now?: number,
+  ): Promise<RouteCounts[]>;
   /** Closes connections and files. */
   close(): Promise<void>;
+}
+
+/** What a route served in one time bucket (for the status page). */
+export interface RouteCounts {
+  /** Requests answered. */
+  requests: number;
+  /** Of those, answered with a status of 400 or more. */
+  errors: number;
+  /** Upstream-reported tokens. */
+  tokens: number;
+}
+
+/** The starts of the last `buckets` buckets of `bucketMs` up to the one holding `now`. */
+export function bucketStarts(bucketMs: number, buckets: number, now = Date.now()): number[] {
+  const last = now - (now % bucketMs);
+  return Array.from({ length: buckets }, (_, i) => last - (buckets - 1 - i) * bucketMs);
 }
 
 let slotSequence = 0;

@@ -42,6 +42,70 @@ async function contract(store: LimitStore) {
   await store.close();
 }
 
+/** Per-route counters for the status page: bucketed by time, summed field by field. */
+async function routeCountsContract(store: LimitStore) {
+  const minute = 60_000;
+  const now = Date.now();
+  const at = (bucketsAgo: number) => now - bucketsAgo * minute;
+  assert.deepEqual(await store.readRouteCounts("chat", minute, 3, now), [
+    { requests: 0, errors: 0, tokens: 0 },
+    { requests: 0, errors: 0, tokens: 0 },
+    { requests: 0, errors: 0, tokens: 0 },
+  ]);
+  await store.addRouteCounts(
+    "chat",
+    { requests: 2, errors: 1, tokens: 30 },
+    minute,
+    5 * minute,
+    at(2),
+  );
+  await store.addRouteCounts(
+    "chat",
+    { requests: 1, errors: 0, tokens: 5 },
+    minute,
+    5 * minute,
+    at(0),
+  );
+  // Concurrent adds from many requests (or instances) all count.
+  await Promise.all(
+    Array.from(
+      { length: 20 },
+      () =>
+        store.addRouteCounts(
+          "chat",
+          { requests: 1, errors: 1, tokens: 2 },
+          minute,
+          5 * minute,
+          now,
+        ),
+    ),
+  );
+  await store.addRouteCounts(
+    "other",
+    { requests: 7, errors: 7, tokens: 7 },
+    minute,
+    5 * minute,
+    now,
+  );
+  // Another bucket size is another series.
+  await store.addRouteCounts(
+    "chat",
+    { requests: 9, errors: 9, tokens: 9 },
+    5 * minute,
+    minute,
+    now,
+  );
+  assert.deepEqual(await store.readRouteCounts("chat", minute, 4, now), [
+    { requests: 0, errors: 0, tokens: 0 },
+    { requests: 2, errors: 1, tokens: 30 },
+    { requests: 0, errors: 0, tokens: 0 },
+    { requests: 21, errors: 20, tokens: 45 },
+  ]);
+  const [other] = await store.readRouteCounts("other", minute, 1, now);
+  assert.deepEqual(other, { requests: 7, errors: 7, tokens: 7 }, "routes do not share counters");
+  await store.close();
+}
+
 /** A shared store frees the slot of an instance that took it and died, once its TTL passes. */
 async function deadSlotsExpire(store: LimitStore) {
   assert.ok(await store.acquire("c:ghost", 1, 200));
@@ -51,24 +115,27 @@ async function deadSlotsExpire(store: LimitStore) {
   await store.close();
 }
 
-Deno.test("memory store: windows, slots and concurrent adds", async () => {
+Deno.test("memory store: windows, slots, concurrent adds and route counters", async () => {
   await contract(new MemoryStore());
+  await routeCountsContract(new MemoryStore());
 });
 
-Deno.test("Deno KV store: windows, slots, concurrent adds, and slots of a dead instance expire", async () => {
+Deno.test("Deno KV store: windows, slots, concurrent adds, route counters, and slots of a dead instance expire", async () => {
   const dir = await Deno.makeTempDir({ prefix: "keyward-kv-" });
   try {
     await contract(new KvStore(`${dir}/limits.kv`));
+    await routeCountsContract(new KvStore(`${dir}/limits.kv`));
     await deadSlotsExpire(new KvStore(`${dir}/limits.kv`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("Redis store: windows, slots, concurrent adds, and slots of a dead instance expire", async () => {
+Deno.test("Redis store: windows, slots, concurrent adds, route counters, and slots of a dead instance expire", async () => {
   const redis = await startRedis();
   try {
     await contract(new RedisStore(redis.url));
+    await routeCountsContract(new RedisStore(redis.url));
     await deadSlotsExpire(new RedisStore(redis.url));
   } finally {
     await redis.stop();

@@ -101,14 +101,17 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
   };
 }
 
-/** A page server: static HTML by path on 127.0.0.1, reachable under any loopback name. */
+/** A page server: static HTML (and scripts) by path on 127.0.0.1, under any loopback name. */
 export interface PageServer {
   /** The port it listens on. */
   port: number;
   /** The origin of this server under a host name, e.g. `origin("localhost")`. */
   origin(host?: string): string;
-  /** Serves `html` at `path` from now on (pages can name origins known only later). */
-  set(path: string, html: string): void;
+  /**
+   * Serves `html` at `path` from now on (pages can name origins known only later); another
+   * `contentType` serves scripts (an SDK bundle) the same way.
+   */
+  set(path: string, html: string, contentType?: string): void;
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -123,17 +126,92 @@ export interface PageServer {
  * ```
  */
 export async function servePages(initial: Record<string, string> = {}): Promise<PageServer> {
-  const pages = new Map(Object.entries(initial));
+  const html = "text/html; charset=utf-8";
+  const pages = new Map(
+    Object.entries(initial).map(([path, body]) => [path, { body, type: html }]),
+  );
   const server = await serveLoopback((request) => {
-    const html = pages.get(new URL(request.url).pathname);
-    if (html === undefined) return new Response("not found", { status: 404 });
-    return new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
+    const page = pages.get(new URL(request.url).pathname);
+    if (page === undefined) return new Response("not found", { status: 404 });
+    return new Response(page.body, { headers: { "content-type": page.type } });
   });
   const port = Number(new URL(server.url).port);
   return {
     port,
     origin: (host = "127.0.0.1") => `http://${host}:${port}`,
-    set: (path, html) => void pages.set(path, html),
+    set: (path, body, type = html) => void pages.set(path, { body, type }),
     close: server.close,
+  };
+}
+
+/**
+ * Bundles `entry` (a module importing npm SDKs) into one ES module for the browser with
+ * `deno bundle --platform=browser`, and returns its text.
+ *
+ * @example
+ * ```ts
+ * const sdk = await bundleForBrowser(new URL("../sdk/browser_entry.ts", import.meta.url));
+ * site.set("/sdk.js", sdk, "text/javascript");
+ * ```
+ */
+export async function bundleForBrowser(entry: URL): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "keyward-bundle-" });
+  try {
+    const out = `${dir}/bundle.js`;
+    const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "--platform=browser", "-o", out, entry.pathname],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!success) {
+      throw new Error(`Cannot bundle ${entry.pathname}: ${new TextDecoder().decode(stderr)}`);
+    }
+    return await Deno.readTextFile(out);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Everything a browser sent and received, as text, for checking that no secret is in it. */
+export interface NetworkCapture {
+  /** Waits for the bodies still being read, then returns every line captured. */
+  lines(): Promise<string[]>;
+}
+
+/**
+ * Records every request (URL, headers, body) and response (status, headers, body) of every
+ * page in `browser`.
+ */
+export function captureNetwork(browser: TestBrowser): NetworkCapture {
+  const lines: string[] = [];
+  const pending: Promise<unknown>[] = [];
+  browser.context.on("request", (request) => {
+    pending.push(
+      request.allHeaders().then((headers) => {
+        lines.push(`> ${request.method()} ${request.url()} ${JSON.stringify(headers)}`);
+        lines.push(`> body ${request.postData() ?? ""}`);
+      }).catch(() => {}),
+    );
+  });
+  browser.context.on("response", (response) => {
+    pending.push(
+      (async () => {
+        lines.push(
+          `< ${response.status()} ${response.url()} ${JSON.stringify(await response.allHeaders())}`,
+        );
+        // An EventSource the page closed never finishes; its events are in the page's DOM.
+        const body = await Promise.race([
+          response.body().then((b) => new TextDecoder().decode(b)),
+          new Promise<string>((resolve) => setTimeout(() => resolve("(still open)"), 2_000)),
+        ]);
+        lines.push(`< body ${body}`);
+      })().catch(() => {}),
+    );
+  });
+  return {
+    lines: async () => {
+      await Promise.all(pending);
+      return lines;
+    },
   };
 }

@@ -1,0 +1,217 @@
+/**
+ * The status page's content, as JSON: uptime, each route with its upstream and what it
+ * allows, key pool health (a short digest tells keys apart, never a key), requests, errors
+ * and tokens per route over the last hour and day (from the store, so every instance shows
+ * the same), and the queue. With `server.admin`, a request bearing the admin token also sees
+ * each client's usage and what remains of its limits.
+ *
+ * @module
+ */
+import { equalDigests, presentedToken } from "../auth/token.ts";
+import { sha256 } from "../auth/sha256.ts";
+import type { ClientConfig, LimitsConfig } from "../config/types.ts";
+import type { Rate } from "../config/units.ts";
+import { type KeyView, routeKeys } from "../keys/status.ts";
+import { compileLimits, planFor } from "../limits/plan.ts";
+import type { CompiledRoute } from "../route.ts";
+import type { LimitStore } from "../store/store.ts";
+import { type RouteSeries, RouteStats } from "./route_stats.ts";
+
+/** One route on the status page. */
+export interface RouteStatus {
+  /** The route's name. */
+  route: string;
+  /** Its path on the gateway. */
+  path: string;
+  /** `path` (one upstream) or `target` (the client names a URL on one of `hosts`). */
+  mode: "path" | "target";
+  /** The upstream's host, in path mode. */
+  upstream?: string;
+  /** The hosts a target may name, in target mode. */
+  hosts?: string[];
+  /** The allow list: `METHOD PATH-GLOB`. */
+  allow: string[];
+  /** The route's limits, as written (`60/min`). */
+  limits: Record<string, string>;
+  /** The route's keys, in pool order: where each comes from, its state and a digest. */
+  keys: KeyView[];
+  /** Keys the route names that are not set (their requests get 503). */
+  keys_missing: number;
+  /**
+   * Requests waiting for their turn: always empty until the gateway queues requests
+   * (`limits.queue`), which will fill it in.
+   */
+  queue: { length: number; expected_wait_ms: number };
+  /** Requests, errors and tokens over the last hour and day. */
+  stats: Record<string, RouteSeries>;
+}
+
+/** One client's standing on one route (admin view). */
+export interface ClientRouteUsage {
+  /** The route. */
+  route: string;
+  /** Requests in the current window, the limit and what remains. */
+  requests?: Usage;
+  /** Tokens in the current window, the budget and what remains. */
+  tokens?: Usage;
+}
+
+/** A counter against its limit. */
+export interface Usage {
+  /** Used in the current window. */
+  used: number;
+  /** The limit per window. */
+  limit: number;
+  /** What remains. */
+  remaining: number;
+  /** Seconds until the window starts again. */
+  reset_s: number;
+  /** The window, as written (`100/hour`). */
+  window: string;
+}
+
+/** The whole status page. */
+export interface StatusReport {
+  /** When this instance started (ISO time). */
+  started: string;
+  /** Seconds since then. */
+  uptime_s: number;
+  /** Every route, in config order. */
+  routes: RouteStatus[];
+  /** Each configured client's usage per limited route; only for the admin token. */
+  clients?: { id: string; routes: ClientRouteUsage[] }[];
+}
+
+/** What the status page needs from the gateway. */
+export interface StatusOptions {
+  /** The compiled routes. */
+  routes: readonly CompiledRoute[];
+  /** The configured clients. */
+  clients: readonly ClientConfig[];
+  /** The store limits and route counters live in. */
+  store: LimitStore;
+  /** `server.admin.token_sha256`, when set. */
+  adminSha256?: string;
+}
+
+/** The status page's data source, compiled once. */
+export interface StatusSource {
+  /** Counts finished requests (call for every request record). */
+  stats: RouteStats;
+  /** Whether a request bears the admin token. */
+  isAdmin(request: Request): boolean;
+  /** Builds the report; `admin` adds the clients. */
+  report(admin: boolean): Promise<StatusReport>;
+}
+
+const WINDOWS: [number, string][] = [
+  [86_400_000, "day"],
+  [3_600_000, "hour"],
+  [60_000, "min"],
+  [1000, "s"],
+];
+
+/** A rate as written in routes.yaml: `60/min`, `100/2hour`. */
+export function rateText({ limit, windowMs }: Rate): string {
+  const [ms, unit] = WINDOWS.find(([ms]) => windowMs % ms === 0) ?? [1000, "s"];
+  const count = windowMs / ms;
+  return `${limit}/${count === 1 ? "" : count}${unit}`;
+}
+
+function limitsText(limits: LimitsConfig | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (limits?.requests) out.requests = rateText(limits.requests);
+  if (limits?.tokens) out.tokens = rateText(limits.tokens);
+  if (limits?.concurrent) out.concurrent = String(limits.concurrent);
+  if (limits?.body !== undefined) out.body = `${limits.body} bytes`;
+  return out;
+}
+
+function fromHex(hex: string): Uint8Array {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}
+
+/**
+ * Compiles the status page's data source.
+ *
+ * @example
+ * ```ts
+ * const status = compileStatus({ routes, clients: [], store });
+ * const report = await status.report(false);
+ * ```
+ */
+export function compileStatus(options: StatusOptions): StatusSource {
+  const started = Date.now();
+  const stats = new RouteStats(options.store);
+  const admin = options.adminSha256 ? fromHex(options.adminSha256) : undefined;
+  // Each route's limits with every client's overrides, merged once.
+  const limits = options.routes.map((route) =>
+    [route, compileLimits(route.config.limits, options.clients, route.usage !== undefined)] as const
+  );
+
+  const routeStatus = async (route: CompiledRoute): Promise<RouteStatus> => {
+    const keys = await routeKeys(route);
+    const target = route.targetConfig;
+    return {
+      route: route.name,
+      path: route.path,
+      mode: target ? "target" : "path",
+      ...(route.upstream ? { upstream: route.upstream.host } : {}),
+      ...(target ? { hosts: [...target.hosts] } : {}),
+      allow: [...route.allowList],
+      limits: limitsText(route.config.limits),
+      keys,
+      keys_missing: route.keys?.missing.length ?? 0,
+      queue: { length: 0, expected_wait_ms: 0 },
+      stats: await stats.read(route.name),
+    };
+  };
+
+  const clientUsage = async (client: ClientConfig) => {
+    const routes: ClientRouteUsage[] = [];
+    for (const [route, routeLimits] of limits) {
+      const plan = planFor(routeLimits, client.id, true);
+      if (!plan.requests && !plan.tokens) continue;
+      const id = `${route.name}:${client.id}`;
+      const entry: ClientRouteUsage = { route: route.name };
+      if (plan.requests) {
+        entry.requests = await usage(options.store, `requests:${id}`, plan.requests);
+      }
+      if (plan.tokens) entry.tokens = await usage(options.store, `tokens:${id}`, plan.tokens);
+      routes.push(entry);
+    }
+    return { id: client.id, routes };
+  };
+
+  return {
+    stats,
+    isAdmin(request) {
+      if (!admin) return false;
+      const token = presentedToken(request.headers);
+      return token !== undefined && equalDigests(sha256(token), admin);
+    },
+    async report(isAdmin) {
+      const now = Date.now();
+      const report: StatusReport = {
+        started: new Date(started).toISOString(),
+        uptime_s: Math.floor((now - started) / 1000),
+        routes: await Promise.all(options.routes.map(routeStatus)),
+      };
+      if (isAdmin) report.clients = await Promise.all(options.clients.map(clientUsage));
+      return report;
+    },
+  };
+}
+
+async function usage(store: LimitStore, key: string, rate: Rate): Promise<Usage> {
+  const { count, resetMs } = await store.read(key, rate.windowMs);
+  return {
+    used: count,
+    limit: rate.limit,
+    remaining: Math.max(0, rate.limit - count),
+    reset_s: Math.ceil(resetMs / 1000),
+    window: rateText(rate),
+  };
+}

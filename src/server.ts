@@ -15,6 +15,7 @@ import { openStore } from "./store/open_store.ts";
 import { Http1Client } from "./proxy/http1/client.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
 import { serveHttp } from "./server/http.ts";
+import { dirname, resolve } from "node:path";
 
 /** Options for {@linkcode serve}. */
 export interface ServeOptions extends BuildOptions {
@@ -141,14 +142,22 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   if (options.signals !== false) {
     const onHup = () => void reload();
     const onStop = () => void shutdown().then(() => Deno.exit(0));
-    Deno.addSignalListener("SIGHUP", onHup);
-    Deno.addSignalListener("SIGINT", onStop);
-    Deno.addSignalListener("SIGTERM", onStop);
-    cleanups.push(() => {
-      Deno.removeSignalListener("SIGHUP", onHup);
-      Deno.removeSignalListener("SIGINT", onStop);
-      Deno.removeSignalListener("SIGTERM", onStop);
-    });
+    // Windows has SIGINT and SIGBREAK only: Ctrl+Break stands in for SIGTERM there.
+    const stop = listenSignal("SIGTERM", onStop, cleanups) ??
+      listenSignal("SIGBREAK", onStop, cleanups);
+    listenSignal("SIGINT", onStop, cleanups);
+    if (!listenSignal("SIGHUP", onHup, cleanups)) {
+      logEvent("signal_unavailable", {
+        signal: "SIGHUP",
+        effect: "no reload on SIGHUP; the file is still reloaded when it changes",
+      });
+    }
+    if (!stop) {
+      logEvent("signal_unavailable", {
+        signal: "SIGTERM",
+        effect: "no graceful stop on SIGTERM; SIGINT (Ctrl+C) still stops gracefully",
+      });
+    }
   }
   if (options.watch !== false) cleanups.push(watchFile(options.configPath, reload));
 
@@ -173,21 +182,50 @@ function anySet(names: string[]): boolean {
   });
 }
 
+/**
+ * Adds a signal listener and its removal to `cleanups`; false when this platform cannot
+ * listen for `signal` (Windows knows SIGINT and SIGBREAK only, some hosts none).
+ */
+function listenSignal(
+  signal: Deno.Signal,
+  handler: () => void,
+  cleanups: (() => void)[],
+): true | undefined {
+  try {
+    Deno.addSignalListener(signal, handler);
+  } catch {
+    return undefined;
+  }
+  cleanups.push(() => {
+    try {
+      Deno.removeSignalListener(signal, handler);
+    } catch {
+      // gone with the platform's signal handling
+    }
+  });
+  return true;
+}
+
 function watchFile(path: string, reload: () => Promise<boolean>): () => void {
   // Watch the folder, not the file: editors and deploy tools replace files by renaming.
   let watcher: Deno.FsWatcher;
   let target: string;
   try {
     target = Deno.realPathSync(path);
-    watcher = Deno.watchFs(target.slice(0, target.lastIndexOf("/")) || "/", { recursive: false });
-  } catch {
+    watcher = Deno.watchFs(dirname(target), { recursive: false });
+  } catch (error) {
+    logEvent("watch_unavailable", {
+      file: path,
+      error: (error as Error)?.name ?? "Error",
+      effect: "no reload when the file changes; SIGHUP still reloads where it exists",
+    });
     return () => {};
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   (async () => {
     try {
       for await (const event of watcher) {
-        if (event.kind === "access" || !event.paths.includes(target)) continue;
+        if (event.kind === "access" || !event.paths.some((p) => resolve(p) === target)) continue;
         // Editors write in several steps; reload once the file has settled.
         clearTimeout(timer);
         timer = setTimeout(() => void reload(), parseDuration("100ms"));
@@ -198,6 +236,10 @@ function watchFile(path: string, reload: () => Promise<boolean>): () => void {
   })();
   return () => {
     clearTimeout(timer);
-    watcher.close();
+    try {
+      watcher.close();
+    } catch {
+      // closed already
+    }
   };
 }

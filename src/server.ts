@@ -15,6 +15,7 @@ import { openStore } from "./store/open_store.ts";
 import { Http1Client } from "./proxy/http1/client.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
 import { serveHttp } from "./server/http.ts";
+import { checkStoreAccess } from "./server/store_access.ts";
 import { dirname, resolve } from "node:path";
 
 /** Options for {@linkcode serve}. */
@@ -64,6 +65,7 @@ const DEFAULT_DRAIN_MS = 30_000;
  */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const loaded = await loadConfigFile(options.configPath);
+  if (!options.store) checkStoreAccess(loaded);
   // The store outlives reloads (counters carry on) unless a reload names another store.
   const storeOf = (config: Config) => JSON.stringify(config.store ?? { kind: "memory" });
   let storeId = storeOf(loaded.config);
@@ -102,6 +104,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     let next: LoadedConfig;
     try {
       next = await loadConfigFile(options.configPath);
+      if (!options.store) checkStoreAccess(next);
     } catch (error) {
       const issues = error instanceof ConfigError ? error.message : String(error);
       logEvent("reload_failed", { file: options.configPath, issues: issues.split("\n") });

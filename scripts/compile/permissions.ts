@@ -1,12 +1,45 @@
 /**
- * Least-privilege Deno permissions for one routes.yaml: network to the upstream and target
- * hosts and the listen address only, the environment variables the file names only, and read
- * access to the file (and key files) only.
+ * The permission flags keyward binaries are built with, in one place for `deno task compile`,
+ * the release workflow and the tests that run the bundle under the same flags.
+ *
+ * - {@linkcode RELEASE_PERMISSIONS}: the downloadable release binaries, which serve any
+ *   routes.yaml at any path: any host, any variable, any file to read; no writing.
+ * - {@linkcode derivePermissions}: a binary locked to one routes.yaml: network to the upstream
+ *   and target hosts and the listen address only, the environment variables the file names
+ *   only, and read access to the file (and key files) only.
  *
  * @module
  */
 import { loadConfigText } from "../../src/config/load.ts";
 import { compileRoute } from "../../src/route.ts";
+
+/**
+ * Runtime features every binary needs: `serve --reuse-port` (several processes on one port)
+ * needs the unstable net API, and request.signal aborts only when a response failed, without
+ * the runtime's notice.
+ */
+const UNSTABLE = ["--unstable-net", "--unstable-no-legacy-abort"];
+
+/**
+ * The release binaries' flags: every host (upstreams, auth and store hosts, the listen
+ * address), every environment variable and every file to read, so any routes.yaml at any
+ * path works, with its keys from any variable or file. The host name is the only system
+ * information (as `deno task start` grants). No write access: a KV store in a local file needs
+ * a binary built for that config, which may write exactly that file.
+ *
+ * @example
+ * ```ts
+ * const args = ["compile", ...RELEASE_PERMISSIONS, "--output", "dist/keyward", "main.ts"];
+ * ```
+ */
+export const RELEASE_PERMISSIONS: readonly string[] = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-sys=hostname",
+  "--unstable-kv",
+  ...UNSTABLE,
+];
 
 /** Variables the gateway itself reads besides those the config names. */
 const RUNTIME_ENV = ["PORT"];
@@ -20,7 +53,7 @@ function hostOf(url: URL): string {
 }
 
 /**
- * Derives the permission flags for serving `configPath`, whose text is `text`.
+ * Derives the flags of a binary locked to serving `configPath`, whose text is `text`.
  *
  * Hosts in `${VAR}`s are taken from the build environment (or their defaults), and the listen
  * address is fixed at build time.
@@ -85,7 +118,6 @@ export function derivePermissions(
     `--allow-read=${[...read].join(",")}`,
     ...(write.size ? [`--allow-write=${[...write].join(",")}`] : []),
     ...(store?.kind === "kv" ? ["--unstable-kv"] : []),
-    // request.signal aborts only when a response failed, without the runtime's notice.
-    "--unstable-no-legacy-abort",
+    ...UNSTABLE,
   ];
 }

@@ -2,7 +2,7 @@
  * `deno task compile`: builds the single executable `dist/keyward`.
  *
  * - `--config FILE` (default `routes.yaml`): a binary locked to that file, with permissions
- *   derived from it (see `compile/permissions.ts`): it reaches only the hosts the file names,
+ *   derived from it (see `src/server/permissions.ts`): it reaches only the hosts the file names,
  *   reads only the variables and files it names.
  * - `--release`: the release binaries, which serve any routes.yaml at any path
  *   (`RELEASE_PERMISSIONS`); what `.github/workflows/release.yml` builds.
@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { derivePermissions, RELEASE_PERMISSIONS } from "./compile/permissions.ts";
+import { derivePermissions, RELEASE_PERMISSIONS } from "../src/server/permissions.ts";
 
 /** Every target `deno compile` can build. */
 export const TARGETS: readonly string[] = [

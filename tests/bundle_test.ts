@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { derivePermissions, RELEASE_PERMISSIONS } from "../scripts/compile/permissions.ts";
+import { derivePermissions, RELEASE_PERMISSIONS } from "../src/server/permissions.ts";
 import { startMockUpstream } from "./helpers/mock_upstream.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

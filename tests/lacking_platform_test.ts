@@ -3,25 +3,26 @@ import { startMockUpstream } from "./helpers/mock_upstream.ts";
 
 const ENTRY = new URL("./helpers/lacking_platform.ts", import.meta.url).pathname;
 
-async function readEvents(
-  reader: ReadableStreamDefaultReader<string>,
-  events: Record<string, unknown>[],
-  until: (event: Record<string, unknown>) => boolean,
-): Promise<void> {
+/** Reads event lines into `events` until one satisfies `until`; a line split across reads waits. */
+function eventReader(reader: ReadableStreamDefaultReader<string>) {
+  const events: Record<string, unknown>[] = [];
   let pending = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`The server exited: ${JSON.stringify(events)} ${pending}`);
-    pending += value;
-    let newline;
-    while ((newline = pending.indexOf("\n")) !== -1) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      const event = line.startsWith("{") ? JSON.parse(line) : { text: line };
-      events.push(event);
-      if (until(event)) return;
+  let seen = 0;
+  const until = async (done: (event: Record<string, unknown>) => boolean): Promise<void> => {
+    for (;;) {
+      while (seen < events.length) if (done(events[seen++])) return;
+      const read = await reader.read();
+      if (read.done) throw new Error(`The server exited: ${JSON.stringify(events)} ${pending}`);
+      pending += read.value;
+      let newline;
+      while ((newline = pending.indexOf("\n")) !== -1) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        events.push(line.startsWith("{") ? JSON.parse(line) : { text: line });
+      }
     }
-  }
+  };
+  return { events, until };
 }
 
 /**
@@ -51,10 +52,10 @@ async function serveLacking(kind: "unix" | "windows", stopSignal: Deno.Signal) {
     stderr: "piped",
   }).spawn();
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  const events: Record<string, unknown>[] = [];
+  const { events, until } = eventReader(reader);
   try {
-    await readEvents(reader, events, (e) => e.event === "listening");
-    const port = events.at(-1)!.port;
+    await until((e) => e.event === "listening");
+    const port = events.find((e) => e.event === "listening")!.port;
     const response = await fetch(`http://127.0.0.1:${port}/openai/v1/chat/completions`, {
       method: "POST",
       body: JSON.stringify({ model: "m", messages: [] }),
@@ -63,7 +64,7 @@ async function serveLacking(kind: "unix" | "windows", stopSignal: Deno.Signal) {
     assert.equal((await response.json()).choices[0].message.content, "Hello from the mock.");
     assert.equal(mock.requests[0].headers.authorization, "Bearer sk-server-SECRET");
     child.kill(stopSignal);
-    await readEvents(reader, events, (e) => e.event === "stopped");
+    await until((e) => e.event === "stopped");
     const status = await child.status;
     return { status, events };
   } finally {

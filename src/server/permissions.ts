@@ -1,6 +1,7 @@
 /**
  * The permission flags keyward binaries are built with, in one place for `deno task compile`,
- * the release workflow and the tests that run the bundle under the same flags.
+ * the release workflow, `keyward check --permissions` and the tests that run the bundle under
+ * the same flags.
  *
  * - {@linkcode RELEASE_PERMISSIONS}: the downloadable release binaries, which serve any
  *   routes.yaml at any path: any host, any variable, any file to read; no writing.
@@ -10,15 +11,15 @@
  *
  * @module
  */
-import { loadConfigText } from "../../src/config/load.ts";
-import { compileRoute } from "../../src/route.ts";
+import { loadConfigText } from "../config/load.ts";
+import { compileRoute } from "../route.ts";
 
 /**
  * Runtime features every binary needs: `serve --reuse-port` (several processes on one port)
  * needs the unstable net API, and request.signal aborts only when a response failed, without
  * the runtime's notice.
  */
-const UNSTABLE = ["--unstable-net", "--unstable-no-legacy-abort"];
+const UNSTABLE_FEATURES = ["net", "no-legacy-abort"];
 
 /**
  * The release binaries' flags: every host (upstreams, auth and store hosts, the listen
@@ -38,7 +39,7 @@ export const RELEASE_PERMISSIONS: readonly string[] = [
   "--allow-read",
   "--allow-sys=hostname",
   "--unstable-kv",
-  ...UNSTABLE,
+  ...UNSTABLE_FEATURES.map((feature) => `--unstable-${feature}`),
 ];
 
 /** Variables the gateway itself reads besides those the config names. */
@@ -52,23 +53,39 @@ function hostOf(url: URL): string {
   return url.host; // includes the port when it is not the scheme's default
 }
 
+/** What a binary locked to one config is granted; each list in the order first named. */
+export interface LockedGrants {
+  /** Hosts (with a port when not the scheme's default) it may connect to or listen on. */
+  net: string[];
+  /** Environment variables it may read, sorted. */
+  env: string[];
+  /** Variables probed by libraries, answered as unset rather than granted. */
+  ignoredEnv: string[];
+  /** Files it may read. */
+  read: string[];
+  /** Files it may write (a local KV store). */
+  write: string[];
+  /** Unstable runtime features it is built with. */
+  unstable: string[];
+}
+
 /**
- * Derives the flags of a binary locked to serving `configPath`, whose text is `text`.
+ * Derives what a binary locked to serving `configPath`, whose text is `text`, is granted.
  *
  * Hosts in `${VAR}`s are taken from the build environment (or their defaults), and the listen
  * address is fixed at build time.
  *
  * @example
  * ```ts
- * const flags = derivePermissions("routes.yaml", await Deno.readTextFile("routes.yaml"));
- * // ["--allow-net=api.openai.com,0.0.0.0", "--allow-env=OPENAI_API_KEY,PORT", ...]
+ * const grants = lockedGrants("routes.yaml", await Deno.readTextFile("routes.yaml"));
+ * // { net: ["api.openai.com", "0.0.0.0"], env: ["OPENAI_API_KEY", "PORT"], ... }
  * ```
  */
-export function derivePermissions(
+export function lockedGrants(
   configPath: string,
   text: string,
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
-): string[] {
+): LockedGrants {
   const named = new Set<string>();
   const required = new Set<string>();
   for (const match of text.matchAll(/\$\{(\w+)(:-[^}]*)?\}/g)) {
@@ -111,13 +128,38 @@ export function derivePermissions(
   const ignored = store?.kind === "redis" ? [...IGNORED_ENV, ...REDIS_IGNORED_ENV] : IGNORED_ENV;
   net.add(config.server?.hostname ?? "0.0.0.0");
   for (const name of RUNTIME_ENV) named.add(name);
+  return {
+    net: [...net],
+    env: [...named].sort(),
+    ignoredEnv: [...ignored],
+    read: [...read],
+    write: [...write],
+    unstable: [...(store?.kind === "kv" ? ["kv"] : []), ...UNSTABLE_FEATURES],
+  };
+}
+
+/**
+ * Derives the flags of a binary locked to serving `configPath`, whose text is `text`: those of
+ * {@linkcode lockedGrants}, as `deno compile` takes them.
+ *
+ * @example
+ * ```ts
+ * const flags = derivePermissions("routes.yaml", await Deno.readTextFile("routes.yaml"));
+ * // ["--allow-net=api.openai.com,0.0.0.0", "--allow-env=OPENAI_API_KEY,PORT", ...]
+ * ```
+ */
+export function derivePermissions(
+  configPath: string,
+  text: string,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): string[] {
+  const grants = lockedGrants(configPath, text, env);
   return [
-    `--allow-net=${[...net].join(",")}`,
-    `--allow-env=${[...named].sort().join(",")}`,
-    `--ignore-env=${ignored.join(",")}`,
-    `--allow-read=${[...read].join(",")}`,
-    ...(write.size ? [`--allow-write=${[...write].join(",")}`] : []),
-    ...(store?.kind === "kv" ? ["--unstable-kv"] : []),
-    ...UNSTABLE,
+    `--allow-net=${grants.net.join(",")}`,
+    `--allow-env=${grants.env.join(",")}`,
+    `--ignore-env=${grants.ignoredEnv.join(",")}`,
+    `--allow-read=${grants.read.join(",")}`,
+    ...(grants.write.length ? [`--allow-write=${grants.write.join(",")}`] : []),
+    ...grants.unstable.map((feature) => `--unstable-${feature}`),
   ];
 }

@@ -16,6 +16,7 @@ import { Http1Client } from "./proxy/http1/client.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
 import { serveHttp } from "./server/http.ts";
 import { checkStoreAccess } from "./server/store_access.ts";
+import { listenSignal } from "./server/signals.ts";
 import { dirname, resolve } from "node:path";
 
 /** Options for {@linkcode serve}. */
@@ -183,30 +184,6 @@ function anySet(names: string[]): boolean {
       return false; // not granted: the compiled binary reads only what its config names
     }
   });
-}
-
-/**
- * Adds a signal listener and its removal to `cleanups`; false when this platform cannot
- * listen for `signal` (Windows knows SIGINT and SIGBREAK only, some hosts none).
- */
-function listenSignal(
-  signal: Deno.Signal,
-  handler: () => void,
-  cleanups: (() => void)[],
-): true | undefined {
-  try {
-    Deno.addSignalListener(signal, handler);
-  } catch {
-    return undefined;
-  }
-  cleanups.push(() => {
-    try {
-      Deno.removeSignalListener(signal, handler);
-    } catch {
-      // gone with the platform's signal handling
-    }
-  });
-  return true;
 }
 
 function watchFile(path: string, reload: () => Promise<boolean>): () => void {

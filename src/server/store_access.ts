@@ -33,7 +33,8 @@ export function checkStoreAccess(loaded: LoadedConfig): void {
     file: loaded.file,
     ...loaded.locate(["store", "path"]),
     message: `This process may not ${denied.join(" or ")} the KV file "${path}" ` +
-      "(release binaries write no files): build a binary for this config with " +
-      "`deno task compile --config FILE`, or use store: redis",
+      "(release binaries write no file): build a binary for this config with " +
+      "`deno task compile --config FILE`, run with --allow-read and --allow-write for the " +
+      "file, or use store: redis",
   }]);
 }

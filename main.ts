@@ -3,7 +3,7 @@
  *
  * ```sh
  * deno run -A main.ts [serve] [--config FILE] [--port N] [--hostname H]
- * deno run -A main.ts check [--config FILE]
+ * deno run -A main.ts check [--config FILE] [--permissions]
  * deno run -A main.ts schema
  * ```
  *
@@ -13,12 +13,13 @@ import { ConfigError } from "./src/config/load.ts";
 import { checkConfig } from "./src/check.ts";
 import { configJsonSchema } from "./src/config/schema.ts";
 import { serve } from "./src/server.ts";
+import { lockedGrants } from "./src/server/permissions.ts";
 
 const USAGE = `keyward: a gateway that keeps AI API keys on the server
 
 Usage:
   keyward [serve] [--config FILE] [--port N] [--hostname H] [--reuse-port]
-  keyward check [--config FILE]
+  keyward check [--config FILE] [--permissions]
   keyward schema
 
 Options:
@@ -28,6 +29,8 @@ Options:
       --reuse-port    let several keyward processes share the port, one per core
                       (Linux, needs --unstable-net; each process has its own memory
                       store: use redis or kv to share limits)
+      --permissions   (check) also list what a binary locked to the file may reach
+                      and read (deno task compile --config FILE)
   -h, --help          show this help
 `;
 
@@ -37,6 +40,7 @@ interface Args {
   port?: number;
   hostname?: string;
   reusePort?: boolean;
+  permissions?: boolean;
 }
 
 /** Parses the command line; throws an Error with a message for the user. */
@@ -80,6 +84,10 @@ export function parseArgs(argv: readonly string[]): Args {
         if (inline !== undefined) throw new Error(`${flag} takes no value`);
         args.reusePort = true;
         break;
+      case "--permissions":
+        if (inline !== undefined) throw new Error(`${flag} takes no value`);
+        args.permissions = true;
+        break;
       case "-h":
       case "--help":
         args.command = "help";
@@ -87,6 +95,9 @@ export function parseArgs(argv: readonly string[]): Args {
       default:
         throw new Error(`Unknown option "${arg}"`);
     }
+  }
+  if (args.permissions && args.command !== "check") {
+    throw new Error("--permissions goes with check");
   }
   return args;
 }
@@ -108,9 +119,15 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case "check": {
       const result = await checkConfig(args.config);
-      if (result.ok) console.log(result.report);
-      else console.error(result.report);
-      return result.ok ? 0 : 1;
+      if (!result.ok) {
+        console.error(result.report);
+        return 1;
+      }
+      console.log(result.report);
+      if (args.permissions) {
+        console.log(`\n${describeGrants(args.config, await Deno.readTextFile(args.config))}`);
+      }
+      return 0;
     }
     case "serve":
       try {
@@ -130,6 +147,28 @@ async function main(argv: readonly string[]): Promise<number> {
         throw error;
       }
   }
+}
+
+/** What `check --permissions` prints: the grants of a binary locked to `path`. */
+function describeGrants(path: string, text: string): string {
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined; // not granted here: the default, as at build time without it
+    }
+  };
+  const grants = lockedGrants(path, text, env);
+  const list = (items: string[]) => items.length ? items.join(", ") : "nothing";
+  return [
+    `A binary locked to this file (deno task compile --config ${path}) may:`,
+    `  connect to or listen on  ${list(grants.net)}`,
+    `  read the variables       ${list(grants.env)}`,
+    `  read the files           ${list(grants.read)}`,
+    `  write the files          ${list(grants.write)}`,
+    "and nothing else: more fails with NotCapable (an upstream it may not reach answers 502).",
+    "Release binaries may reach any host and read any variable or file, and write no file.",
+  ].join("\n");
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

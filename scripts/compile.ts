@@ -1,14 +1,19 @@
 /**
- * `deno task compile`: builds the single executable `dist/keyward` with permissions derived
- * from the config it will serve (see `compile/permissions.ts`).
+ * `deno task compile`: builds the single executable `dist/keyward`.
  *
- * Options: `--config FILE` (default `routes.yaml`), `--target T` (repeatable; `all` for Linux,
- * macOS and Windows on x86_64 and arm64), `--print` (show the commands, build nothing).
+ * - `--config FILE` (default `routes.yaml`): a binary locked to that file, with permissions
+ *   derived from it (see `src/server/permissions.ts`): it reaches only the hosts the file names,
+ *   reads only the variables and files it names.
+ * - `--release`: the release binaries, which serve any routes.yaml at any path
+ *   (`RELEASE_PERMISSIONS`); what `.github/workflows/release.yml` builds.
+ *
+ * `--target T` (repeatable; `all` for Linux, macOS and Windows on x86_64 and arm64) builds
+ * `dist/keyward-T`; `--print` shows the commands and builds nothing.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { derivePermissions } from "./compile/permissions.ts";
+import { derivePermissions, RELEASE_PERMISSIONS } from "../src/server/permissions.ts";
 
 /** Every target `deno compile` can build. */
 export const TARGETS: readonly string[] = [
@@ -22,13 +27,21 @@ export const TARGETS: readonly string[] = [
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    config: { type: "string", default: "routes.yaml" },
+    config: { type: "string" },
+    release: { type: "boolean", default: false },
     target: { type: "string", multiple: true, default: [] },
     print: { type: "boolean", default: false },
   },
 });
 
-const permissions = derivePermissions(values.config, await Deno.readTextFile(values.config));
+if (values.release && values.config) {
+  console.error("Give either --release (any config) or --config FILE (locked to FILE), not both");
+  Deno.exit(2);
+}
+const config = values.config ?? "routes.yaml";
+const permissions = values.release
+  ? [...RELEASE_PERMISSIONS]
+  : derivePermissions(config, await Deno.readTextFile(config));
 const targets = values.target.includes("all") ? [...TARGETS] : values.target;
 const builds = targets.length
   ? targets.map((target) => ({ target, output: `dist/keyward-${target}` }))
@@ -38,8 +51,6 @@ for (const { target, output } of builds) {
   const args = [
     "compile",
     "--no-check",
-    // `serve --reuse-port` (several processes on one port) needs Deno's unstable net API.
-    "--unstable-net",
     ...permissions,
     ...(target ? ["--target", target] : []),
     "--output",
@@ -52,6 +63,10 @@ for (const { target, output } of builds) {
     .output();
   if (!success) Deno.exit(1);
 }
-console.error(
-  `Built for ${values.config}; run with the same file: keyward --config ${values.config}`,
-);
+if (!values.print) {
+  console.error(
+    values.release
+      ? "Built release binaries: they serve any routes.yaml (keyward --config FILE)"
+      : `Built for ${config}; run with the same file: keyward --config ${config}`,
+  );
+}

@@ -15,6 +15,9 @@ import { openStore } from "./store/open_store.ts";
 import { defaultUpstream } from "./proxy/upstream.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
 import { serveHttp } from "./server/http.ts";
+import { checkStoreAccess } from "./server/store_access.ts";
+import { listenSignal } from "./server/signals.ts";
+import { dirname, resolve } from "node:path";
 
 /** Options for {@linkcode serve}. */
 export interface ServeOptions extends BuildOptions {
@@ -63,6 +66,7 @@ const DEFAULT_DRAIN_MS = 30_000;
  */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const loaded = await loadConfigFile(options.configPath);
+  if (!options.store) checkStoreAccess(loaded);
   // The store outlives reloads (counters carry on) unless a reload names another store.
   const storeOf = (config: Config) => JSON.stringify(config.store ?? { kind: "memory" });
   let storeId = storeOf(loaded.config);
@@ -96,6 +100,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     let next: LoadedConfig;
     try {
       next = await loadConfigFile(options.configPath);
+      if (!options.store) checkStoreAccess(next);
     } catch (error) {
       const issues = error instanceof ConfigError ? error.message : String(error);
       logEvent("reload_failed", { file: options.configPath, issues: issues.split("\n") });
@@ -136,14 +141,22 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   if (options.signals !== false) {
     const onHup = () => void reload();
     const onStop = () => void shutdown().then(() => Deno.exit(0));
-    Deno.addSignalListener("SIGHUP", onHup);
-    Deno.addSignalListener("SIGINT", onStop);
-    Deno.addSignalListener("SIGTERM", onStop);
-    cleanups.push(() => {
-      Deno.removeSignalListener("SIGHUP", onHup);
-      Deno.removeSignalListener("SIGINT", onStop);
-      Deno.removeSignalListener("SIGTERM", onStop);
-    });
+    // Windows has SIGINT and SIGBREAK only: Ctrl+Break stands in for SIGTERM there.
+    const stop = listenSignal("SIGTERM", onStop, cleanups) ??
+      listenSignal("SIGBREAK", onStop, cleanups);
+    listenSignal("SIGINT", onStop, cleanups);
+    if (!listenSignal("SIGHUP", onHup, cleanups)) {
+      logEvent("signal_unavailable", {
+        signal: "SIGHUP",
+        effect: "no reload on SIGHUP; the file is still reloaded when it changes",
+      });
+    }
+    if (!stop) {
+      logEvent("signal_unavailable", {
+        signal: "SIGTERM",
+        effect: "no graceful stop on SIGTERM; SIGINT (Ctrl+C) still stops gracefully",
+      });
+    }
   }
   if (options.watch !== false) cleanups.push(watchFile(options.configPath, reload));
 
@@ -162,15 +175,20 @@ function watchFile(path: string, reload: () => Promise<boolean>): () => void {
   let target: string;
   try {
     target = Deno.realPathSync(path);
-    watcher = Deno.watchFs(target.slice(0, target.lastIndexOf("/")) || "/", { recursive: false });
-  } catch {
+    watcher = Deno.watchFs(dirname(target), { recursive: false });
+  } catch (error) {
+    logEvent("watch_unavailable", {
+      file: path,
+      error: (error as Error)?.name ?? "Error",
+      effect: "no reload when the file changes; SIGHUP still reloads where it exists",
+    });
     return () => {};
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   (async () => {
     try {
       for await (const event of watcher) {
-        if (event.kind === "access" || !event.paths.includes(target)) continue;
+        if (event.kind === "access" || !event.paths.some((p) => resolve(p) === target)) continue;
         // Editors write in several steps; reload once the file has settled.
         clearTimeout(timer);
         timer = setTimeout(() => void reload(), parseDuration("100ms"));
@@ -181,6 +199,10 @@ function watchFile(path: string, reload: () => Promise<boolean>): () => void {
   })();
   return () => {
     clearTimeout(timer);
-    watcher.close();
+    try {
+      watcher.close();
+    } catch {
+      // closed already
+    }
   };
 }

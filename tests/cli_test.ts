@@ -143,3 +143,38 @@ Deno.test("serve: PORT beats the file, --port beats PORT, and /healthz answers",
   await Deno.remove(dir, { recursive: true });
   await mock.close();
 });
+
+Deno.test("check --permissions lists what a binary locked to the file may reach, read and write", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "keyward-cli-" });
+  try {
+    const config = `${dir}/routes.yaml`;
+    await Deno.writeTextFile(
+      config,
+      `server: { hostname: 127.0.0.1 }
+store: { kind: kv, path: ${dir}/limits.kv }
+routes:
+  - { name: own, path: /own, preset: openai, upstream: "https://models.internal:9443", key: { file: ${dir}/own.key } }
+  - { name: openai, path: /openai, preset: openai }
+`,
+    );
+    const result = await run(["check", "--config", config, "--permissions"]);
+    assert.equal(result.code, 0, result.stderr);
+    const grants = result.stdout.slice(result.stdout.indexOf("A binary locked"));
+    assert.match(
+      grants,
+      /connect to or listen on {2}models\.internal:9443, api\.openai\.com, 127\.0\.0\.1\n/,
+    );
+    assert.match(grants, /read the variables {7}OPENAI_API_KEY, PORT\n/);
+    assert.match(
+      grants,
+      new RegExp(`read the files {11}${config}, ${dir}/own.key, ${dir}/limits.kv\\n`),
+    );
+    assert.match(grants, new RegExp(`write the files {10}${dir}/limits.kv\\n`));
+
+    const serving = await run(["serve", "--config", config, "--permissions"]);
+    assert.equal(serving.code, 2);
+    assert.match(serving.stderr, /--permissions goes with check/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

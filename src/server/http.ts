@@ -60,11 +60,15 @@ const RECOVERED_MS = 1000;
 const MIN_HEADROOM = 16;
 
 function serveOnConnection(): ServeOnConnection | undefined {
-  // deno-lint-ignore no-explicit-any
-  const internal = (Deno as any)[(Deno as any).internal];
-  const fn = internal?.serveHttpOnConnection;
+  let fn: unknown;
+  try {
+    // deno-lint-ignore no-explicit-any
+    fn = (Deno as any)[(Deno as any).internal]?.serveHttpOnConnection;
+  } catch {
+    return undefined; // a host that fences off Deno's internals
+  }
   // (connection, signal, handler, onError, onListen) in Deno 2.9; another shape is not ours.
-  return typeof fn === "function" && fn.length === 5 ? fn : undefined;
+  return typeof fn === "function" && fn.length === 5 ? fn as ServeOnConnection : undefined;
 }
 
 /** True for `EMFILE` (process limit) and `ENFILE` (system limit). */

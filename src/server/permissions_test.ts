@@ -27,6 +27,7 @@ routes:
     "--allow-env=INFERENCE_API_KEY,KEYWARD_HOSTNAME,LOCAL_A,OPENAI_API_KEY,PORT",
     "--ignore-env=LOG_TOKENS,LOG_STREAM",
     "--allow-read=conf/routes.yaml,/run/secrets/local_b",
+    "--unstable-net",
     "--unstable-no-legacy-abort",
   ]);
 });
@@ -55,6 +56,7 @@ routes:
     "--allow-env=ANTHROPIC_API_KEY,OPENAI_API_KEY,PORT",
     "--ignore-env=LOG_TOKENS,LOG_STREAM,DEBUG",
     "--allow-read=routes.yaml",
+    "--unstable-net",
     "--unstable-no-legacy-abort",
   ]);
   const kv = derivePermissions(
@@ -66,6 +68,7 @@ routes:
     "--allow-read=routes.yaml,/var/lib/keyward/limits.kv",
     "--allow-write=/var/lib/keyward/limits.kv",
     "--unstable-kv",
+    "--unstable-net",
     "--unstable-no-legacy-abort",
   ]);
 });

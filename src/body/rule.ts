@@ -15,7 +15,7 @@ import { errorResponse } from "../proxy/errors.ts";
 import { applyBodyRules } from "./apply.ts";
 import type { BodyBudget, BodyLease } from "./budget.ts";
 import { BodyBudgetFull, BodyTooLarge, cappedBody, readHeld } from "./cap.ts";
-import type { BodyRules } from "./rules.ts";
+import type { BodyPlan, BodyRefusal, BodyRules } from "./rules.ts";
 import { SPLICE_ROOM } from "./splice.ts";
 
 /**
@@ -30,6 +30,7 @@ const RETRY_AFTER_SECONDS = "1";
 
 const BODYLESS = new Set(["GET", "HEAD"]);
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const FORM_TYPE = /^multipart\/form-data\s*;/i;
 
 function tooLarge(cap: number): Response {
   return errorResponse("payload_too_large", `The request body is larger than ${cap} bytes`);
@@ -51,19 +52,19 @@ function busy(): Response {
 }
 
 /**
- * Compiles the body rule of a route. `rules` are its JSON rules; `strict` refuses bodies that
- * are not JSON (the route has rules a non-JSON body could slip past); `limits` give the cap;
- * `budget` bounds the bytes held for rules across every request of the gateway.
+ * Compiles the body rule of a route. `rules` are its JSON rules, which say per endpoint
+ * whether they read its bodies and what becomes of one that is not JSON (see `BodyPlan`);
+ * `limits` give the cap; `budget` bounds the bytes held for rules across every request of
+ * the gateway.
  *
  * @example
  * ```ts
  * const budget = new BodyBudget(64 * 1024 * 1024);
- * chain.push(bodyRule(compileBodyRules(route.body, "openai", false), true, limits, budget));
+ * chain.push(bodyRule(compileBodyRules(route.body, "openai", false), limits, budget));
  * ```
  */
 export function bodyRule(
   rules: BodyRules | undefined,
-  strict: boolean,
   limits: RouteLimits,
   budget: BodyBudget,
 ): Rule {
@@ -81,10 +82,15 @@ export function bodyRule(
       state.record.error = "body too large";
       return tooLarge(cap);
     }
-    const json = JSON_TYPE.test(request.headers.get("content-type") ?? "");
-    if (rules && (json || strict)) {
-      if (!json) {
-        return errorResponse("invalid_request", "This route takes JSON bodies only");
+    const type = request.headers.get("content-type") ?? "";
+    const json = JSON_TYPE.test(type);
+    const bodyPlan = rules?.plan(request.method, state.upstreamPath ?? "");
+    if (bodyPlan && (json || bodyPlan.other !== "pass")) {
+      // A form is read only for its model; any other body the rules cannot read is refused.
+      const form = !json && bodyPlan.other === "form" && FORM_TYPE.test(type);
+      if (!json && !form) {
+        const what = bodyPlan.other === "form" ? "JSON or multipart form bodies" : "JSON bodies";
+        return errorResponse("invalid_request", `This route takes ${what} only`);
       }
       const limit = cap ?? DEFAULT_RULES_BODY_BYTES;
       if (declared > limit) {
@@ -105,7 +111,8 @@ export function bodyRule(
       try {
         const refused = await readForRules(
           request.body,
-          rules,
+          rules!,
+          form ? type : bodyPlan,
           limit,
           budget,
           lease,
@@ -140,12 +147,14 @@ export function bodyRule(
 }
 
 /**
- * Reads a body for the rules and applies them; sets `state.body` to what goes upstream, or
- * returns the refusal. The bytes read live only as long as this call, or as `state.body`.
+ * Reads a body for the rules and applies them (`plan` for a JSON body, or the form's content
+ * type for a form read for its model); sets `state.body` to what goes upstream, or returns
+ * the refusal. The bytes read live only as long as this call, or as `state.body`.
  */
 async function readForRules(
   body: ReadableStream<Uint8Array>,
   rules: BodyRules,
+  plan: BodyPlan | string,
   limit: number,
   budget: BodyBudget,
   lease: BodyLease,
@@ -173,7 +182,10 @@ async function readForRules(
     state.record.error = "client body failed";
     return errorResponse("invalid_request", "The request body could not be read");
   }
-  const verdict = applyBodyRules(raw, rules, state.upstreamPath ?? "", SPLICE_ROOM);
+  const path = state.upstreamPath ?? "";
+  const verdict = typeof plan === "string"
+    ? await checkForm(raw, plan, rules, path)
+    : applyBodyRules(raw, rules, path, SPLICE_ROOM, plan);
   if ("type" in verdict) {
     state.record.error = `body rule: ${verdict.message}`;
     return errorResponse(verdict.type, verdict.message);
@@ -183,4 +195,29 @@ async function readForRules(
   state.body = sent;
   state.record.bytes_in = sent.byteLength;
   return undefined;
+}
+
+/**
+ * Checks the model a multipart form names (as OpenAI's uploads do, in a `model` field): it
+ * must name exactly one, as a plain field; a form that cannot be read is refused. The bytes
+ * go on as they came.
+ */
+async function checkForm(
+  raw: Uint8Array<ArrayBuffer>,
+  type: string,
+  rules: BodyRules,
+  path: string,
+): Promise<BodyRefusal | { body: Uint8Array<ArrayBuffer> }> {
+  let models: FormDataEntryValue[];
+  try {
+    const form = await new Response(raw, { headers: { "content-type": type } }).formData();
+    models = form.getAll("model");
+  } catch {
+    return { type: "invalid_request", message: "The form body could not be read" };
+  }
+  const model = models.length === 1 && typeof models[0] === "string" ? models[0] : undefined;
+  if (models.length > 1) {
+    return { type: "invalid_request", message: "The form names its model more than once" };
+  }
+  return rules.checkModel(model, path) ?? { body: raw };
 }

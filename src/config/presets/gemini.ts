@@ -37,6 +37,24 @@ export const gemini: Preset = {
     ]),
   ],
   usage: "gemini",
+  // Generating endpoints and their caps. Counting and embedding take no `generationConfig`
+  // (an unknown name there is a 400). The API reads JSON fields in either spelling; a cap the
+  // body lacks goes into the settings object it has, else `generationConfig`. Interactions
+  // (snake_case only) take theirs in `generation_config.max_output_tokens`.
+  generate: Object.fromEntries(
+    ["v1", "v1beta"].flatMap((version) => [
+      ...["generateContent", "streamGenerateContent"].map((action) => [
+        `POST /${version}/models/*:${action}`,
+        [
+          "generationConfig.maxOutputTokens",
+          "generation_config.max_output_tokens",
+          "generationConfig.max_output_tokens",
+          "generation_config.maxOutputTokens",
+        ],
+      ]),
+      [`POST /${version}/interactions`, ["generation_config.max_output_tokens"]],
+    ]),
+  ),
   // Google's system parameters (cloud.google.com/apis/docs/system-parameters) name each of
   // these as a header and as a query parameter, the latter also with a `$` prefix.
   strip: {

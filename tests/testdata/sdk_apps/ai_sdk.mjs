@@ -1,0 +1,42 @@
+import { embed, generateText, streamText } from "ai";
+import { createOpenAI } from "@ai-sdk/openai";
+import { createAnthropic } from "@ai-sdk/anthropic";
+import { createGoogleGenerativeAI } from "@ai-sdk/google";
+import { base, runSteps, token } from "./common.mjs";
+
+const openai = createOpenAI({
+  apiKey: token,
+  baseURL: `${base}/openai/v1`,
+  organization: "org-client",
+  project: "proj-client",
+});
+const anthropic = createAnthropic({ apiKey: token, baseURL: `${base}/anthropic/v1` });
+const google = createGoogleGenerativeAI({ apiKey: token, baseURL: `${base}/gemini/v1beta` });
+
+async function text(model) {
+  return (await generateText({ model, prompt: "Hi", maxRetries: 0 })).text;
+}
+
+async function deltas(model) {
+  const pieces = [];
+  const result = streamText({ model, prompt: "Hi", maxRetries: 0 });
+  for await (const piece of result.textStream) pieces.push(piece);
+  return pieces;
+}
+
+async function vector(model) {
+  return (await embed({ model, value: "hi", maxRetries: 0 })).embedding;
+}
+
+const googleEmbedding = google.embedding ?? google.textEmbeddingModel;
+
+await runSteps({
+  openai_text: () => text(openai.chat("gpt-4o-mini")),
+  openai_stream: () => deltas(openai.chat("gpt-4o-mini")),
+  openai_embed: () => vector(openai.embedding("text-embedding-3-small")),
+  anthropic_text: () => text(anthropic("claude-sonnet-4-5")),
+  anthropic_stream: () => deltas(anthropic("claude-sonnet-4-5")),
+  google_text: () => text(google("gemini-2.5-flash")),
+  google_stream: () => deltas(google("gemini-2.5-flash")),
+  google_embed: () => vector(googleEmbedding.call(google, "gemini-embedding-001")),
+});

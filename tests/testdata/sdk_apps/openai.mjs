@@ -1,0 +1,84 @@
+import OpenAI, { toFile } from "openai";
+import { base, runSteps, statusOf, token } from "./common.mjs";
+
+// The client also names an organization and a project: neither may reach the provider.
+const client = new OpenAI({
+  apiKey: token,
+  baseURL: `${base}/openai/v1`,
+  organization: "org-client",
+  project: "proj-client",
+  maxRetries: 0,
+});
+const messages = [{ role: "user", content: "Hi" }];
+const audio = () => toFile(Buffer.from("RIFF0000WAVEfmt "), "a.wav", { type: "audio/wav" });
+
+await runSteps({
+  chat: async () => {
+    const answer = await client.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages,
+      max_tokens: 4000,
+    });
+    return answer.choices[0].message.content;
+  },
+  stream: async () => {
+    const deltas = [];
+    const stream = await client.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages,
+      stream: true,
+    });
+    for await (const chunk of stream) {
+      const text = chunk.choices[0]?.delta?.content;
+      if (text) deltas.push(text);
+    }
+    return deltas;
+  },
+  completion: async () =>
+    (await client.completions.create({ model: "gpt-3.5-turbo-instruct", prompt: "Hi" }))
+      .choices[0].text,
+  embedding: async () =>
+    Array.from(
+      (await client.embeddings.create({ model: "text-embedding-3-small", input: "hi" }))
+        .data[0].embedding,
+    ),
+  moderation: async () =>
+    (await client.moderations.create({ model: "omni-moderation-latest", input: "hi" }))
+      .results[0].flagged,
+  models: async () => (await client.models.list()).data.map((model) => model.id),
+  transcription: async () =>
+    (await client.audio.transcriptions.create({ model: "gpt-4o-transcribe", file: await audio() }))
+      .text,
+  refused: async () => ({
+    files: await statusOf(() => client.files.list()),
+    batches: await statusOf(() => client.batches.list()),
+    fineTuning: await statusOf(() => client.fineTuning.jobs.list()),
+    admin: await statusOf(() =>
+      client.get("/organization/admin_api_keys").then((r) => r ?? {})
+    ),
+  }),
+  // A route that allows one model: a form names its model as a field.
+  models_route: async () => {
+    const narrow = new OpenAI({ apiKey: token, baseURL: `${base}/openai-models/v1`, maxRetries: 0 });
+    return {
+      allowed: (await narrow.audio.transcriptions.create({
+        model: "gpt-4o-transcribe",
+        file: await audio(),
+      })).text,
+      other: await statusOf(async () =>
+        narrow.audio.transcriptions.create({ model: "whisper-1", file: await audio() })
+      ),
+    };
+  },
+  // A token budget of 30 a minute: each answer reports 20 tokens.
+  budget: async () => {
+    const limited = new OpenAI({ apiKey: token, baseURL: `${base}/openai-budget/v1`, maxRetries: 0 });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push(
+        await statusOf(() => limited.chat.completions.create({ model: "gpt-4o-mini", messages })),
+      );
+    }
+    return statuses;
+  },
+});

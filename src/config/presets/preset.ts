@@ -71,7 +71,7 @@ export interface Preset {
    * these, and `body.models` requires a model only in their bodies; every other endpoint's
    * body goes as sent unless it names a model the route does not allow.
    */
-  generate?: Readonly<Record<string, readonly string[]>>;
+  generate: Readonly<Record<string, readonly string[]>>;
   /** The body fields visitors may set, per endpoint, compared as the upstream reads them. */
   fields?: FieldPolicy;
 }

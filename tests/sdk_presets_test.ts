@@ -149,6 +149,8 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
       assert.equal(openai.chat, hello);
       assert.deepEqual(openai.stream, pieces);
       assert.equal(openai.completion, hello);
+      assert.equal(openai.response, hello);
+      assert.deepEqual(openai.response_stream, pieces);
       assert.deepEqual(openai.embedding, [0.25, -0.5, 1]);
       assert.equal(openai.moderation, false);
       assert.deepEqual(openai.models, ["gpt-4o-mini"]);
@@ -163,6 +165,10 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
       assert.equal(stream.max_completion_tokens, 50);
       const [completion] = bodiesOf(mock, "openai", /^\/v1\/completions$/);
       assert.equal(completion.max_tokens, 50);
+      for (const body of bodiesOf(mock, "openai", /^\/v1\/responses$/)) {
+        assert.equal(body.max_output_tokens, 50);
+        assert.equal(body.max_completion_tokens, undefined);
+      }
       for (const path of [/embeddings/, /moderations/, /transcriptions/]) {
         for (const body of bodiesOf(mock, "openai", path)) {
           assert.deepEqual(
@@ -226,6 +232,8 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
       assert.deepEqual(aiSdk, {
         openai_text: hello,
         openai_stream: pieces,
+        openai_responses_text: hello,
+        openai_responses_stream: pieces,
         openai_embed: [0.25, -0.5, 1],
         anthropic_text: hello,
         anthropic_stream: pieces,

@@ -62,6 +62,34 @@ const OPENAI_FIELDS: Record<string, string[]> = {
     "service_tier",
   ],
   "/v1/completions": ["model", "prompt", "max_tokens", "stream", "stream_options", "temperature"],
+  "/v1/responses": [
+    "model",
+    "input",
+    "instructions",
+    "max_output_tokens",
+    "stream",
+    "stream_options",
+    "temperature",
+    "top_p",
+    "tools",
+    "tool_choice",
+    "text",
+    "reasoning",
+    "store",
+    "metadata",
+    "previous_response_id",
+    "include",
+    "parallel_tool_calls",
+    "truncation",
+    "user",
+    "service_tier",
+    "prompt_cache_key",
+    "safety_identifier",
+    "background",
+    "conversation",
+    "max_tool_calls",
+    "top_logprobs",
+  ],
   "/v1/embeddings": ["model", "input", "encoding_format", "dimensions", "user"],
   "/v1/moderations": ["model", "input"],
   "/v1/audio/transcriptions": [
@@ -220,6 +248,7 @@ function openai(path: string, method: string, body: Json | undefined): Response 
       usage,
     });
   }
+  if (route === "/v1/responses") return responses(model, body!);
   if (route === "/v1/completions") {
     return json({
       id: "cmpl-1",
@@ -255,6 +284,69 @@ function openai(path: string, method: string, body: Json | undefined): Response 
     text: "hello from the audio",
     usage: { type: "tokens", input_tokens: 6, output_tokens: 5, total_tokens: 11 },
   });
+}
+
+/** A Responses API answer: the response object, or its stream of typed events. */
+function responses(model: string, body: Json): Response {
+  const text = WORDS.join("");
+  const item = (status: string, content: Json[]) => ({
+    type: "message",
+    id: "msg_1",
+    status,
+    role: "assistant",
+    content,
+  });
+  const part = (text: string) => ({ type: "output_text", text, annotations: [] });
+  const response = (status: string, output: Json[], usage: Json | null) => ({
+    id: "resp_1",
+    object: "response",
+    created_at: 1,
+    status,
+    error: null,
+    incomplete_details: null,
+    instructions: null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    model,
+    output,
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    reasoning: { effort: null, summary: null },
+    store: true,
+    temperature: 1,
+    text: { format: { type: "text" } },
+    tool_choice: "auto",
+    tools: [],
+    top_p: 1,
+    truncation: "disabled",
+    usage,
+    metadata: {},
+  });
+  const usage = {
+    input_tokens: 7,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: 13,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: 20,
+  };
+  const done = response("completed", [item("completed", [part(text)])], usage);
+  if (body.stream !== true) return json(done);
+  let sequence = 0;
+  const event = (type: string, data: Json) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...data })}\n\n`;
+  const at = { item_id: "msg_1", output_index: 0, content_index: 0 };
+  return sse([
+    event("response.created", { response: response("in_progress", [], null) }),
+    event("response.in_progress", { response: response("in_progress", [], null) }),
+    event("response.output_item.added", { output_index: 0, item: item("in_progress", []) }),
+    event("response.content_part.added", { ...at, part: part("") }),
+    ...WORDS.map((word) =>
+      event("response.output_text.delta", { ...at, delta: word, logprobs: [] })
+    ),
+    event("response.output_text.done", { ...at, text, logprobs: [] }),
+    event("response.content_part.done", { ...at, part: part(text) }),
+    event("response.output_item.done", { output_index: 0, item: item("completed", [part(text)]) }),
+    event("response.completed", { response: done }),
+  ]);
 }
 
 function anthropic(path: string, method: string, body: Json | undefined): Response {

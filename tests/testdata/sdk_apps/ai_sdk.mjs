@@ -33,6 +33,9 @@ const googleEmbedding = google.embedding ?? google.textEmbeddingModel;
 await runSteps({
   openai_text: () => text(openai.chat("gpt-4o-mini")),
   openai_stream: () => deltas(openai.chat("gpt-4o-mini")),
+  // The provider's default model speaks the Responses API.
+  openai_responses_text: () => text(openai("gpt-4o-mini")),
+  openai_responses_stream: () => deltas(openai("gpt-4o-mini")),
   openai_embed: () => vector(openai.embedding("text-embedding-3-small")),
   anthropic_text: () => text(anthropic("claude-sonnet-4-5")),
   anthropic_stream: () => deltas(anthropic("claude-sonnet-4-5")),

@@ -34,6 +34,17 @@ await runSteps({
     }
     return deltas;
   },
+  response: async () =>
+    (await client.responses.create({ model: "gpt-4o-mini", input: "Hi", max_output_tokens: 900 }))
+      .output_text,
+  response_stream: async () => {
+    const deltas = [];
+    const stream = await client.responses.create({ model: "gpt-4o-mini", input: "Hi", stream: true });
+    for await (const event of stream) {
+      if (event.type === "response.output_text.delta") deltas.push(event.delta);
+    }
+    return deltas;
+  },
   completion: async () =>
     (await client.completions.create({ model: "gpt-3.5-turbo-instruct", prompt: "Hi" }))
       .choices[0].text,

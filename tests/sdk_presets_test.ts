@@ -122,9 +122,17 @@ function assertOnlyServerKeys(mock: ProviderMock) {
   }
 }
 
-function bodiesOf(mock: ProviderMock, provider: string, path: RegExp) {
-  return mock.requests.filter((r) => r.provider === provider && path.test(r.path))
-    .map((r) => r.body ?? {});
+/** The SDKs name themselves in `user-agent`; their scripts run at once against one mock. */
+const OPENAI_SDK = /^OpenAI\/JS /;
+const ANTHROPIC_SDK = /^Anthropic\/JS /;
+const GENAI_SDK = /^google-genai-sdk\//;
+const AI_SDK = /ai-sdk-provider-utils\//;
+
+/** The bodies an SDK (by its user agent) sent to `provider` paths matching `path`, in order. */
+function bodiesOf(mock: ProviderMock, provider: string, path: RegExp, agent: RegExp) {
+  return mock.requests.filter((r) =>
+    r.provider === provider && path.test(r.path) && agent.test(r.headers["user-agent"] ?? "")
+  ).map((r) => r.body ?? {});
 }
 
 Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, clamps, refusals", async (t) => {
@@ -158,19 +166,19 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
     });
 
     await t.step("openai: the clamp writes each endpoint's own field, and only there", () => {
-      const [chat, stream] = bodiesOf(mock, "openai", /^\/v1\/chat\/completions$/);
+      const [chat, stream] = bodiesOf(mock, "openai", /^\/v1\/chat\/completions$/, OPENAI_SDK);
       // The client's max_tokens is clamped; no second cap is added beside it.
       assert.equal(chat.max_tokens, 50);
       assert.equal(chat.max_completion_tokens, undefined);
       assert.equal(stream.max_completion_tokens, 50);
-      const [completion] = bodiesOf(mock, "openai", /^\/v1\/completions$/);
+      const [completion] = bodiesOf(mock, "openai", /^\/v1\/completions$/, OPENAI_SDK);
       assert.equal(completion.max_tokens, 50);
-      for (const body of bodiesOf(mock, "openai", /^\/v1\/responses$/)) {
+      for (const body of bodiesOf(mock, "openai", /^\/v1\/responses$/, OPENAI_SDK)) {
         assert.equal(body.max_output_tokens, 50);
         assert.equal(body.max_completion_tokens, undefined);
       }
       for (const path of [/embeddings/, /moderations/, /transcriptions/]) {
-        for (const body of bodiesOf(mock, "openai", path)) {
+        for (const body of bodiesOf(mock, "openai", path, /./)) {
           assert.deepEqual(
             Object.keys(body).filter((key) => key.startsWith("max_")),
             [],
@@ -197,10 +205,10 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
       assert.equal(anthropic.stream.usage.output_tokens, 12);
       assert.equal(anthropic.count, 9);
       assert.deepEqual(anthropic.models, ["claude-sonnet-4-5"]);
-      for (const body of bodiesOf(mock, "anthropic", /^\/v1\/messages$/)) {
+      for (const body of bodiesOf(mock, "anthropic", /^\/v1\/messages$/, /./)) {
         assert.equal(body.max_tokens, 50);
       }
-      const [count] = bodiesOf(mock, "anthropic", /count_tokens/);
+      const [count] = bodiesOf(mock, "anthropic", /count_tokens/, ANTHROPIC_SDK);
       assert.equal(count.max_tokens, undefined);
       assert.deepEqual(anthropic.refused, { batches: 403, files: 403, admin: 403 });
       const charged = gateway!.logs.filter((r) => r.route === "anthropic" && r.status === 200);
@@ -214,17 +222,31 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
         assert.deepEqual(genai.stream, pieces);
         assert.deepEqual(genai.embedding, [0.25, -0.5, 1]);
         assert.equal(genai.count, 6);
+        assert.equal(genai.interaction.text, hello);
+        const [interaction] = bodiesOf(mock, "gemini", /^\/v1(beta)?\/interactions$/, GENAI_SDK);
+        assert.deepEqual(interaction.generation_config, {
+          temperature: 0.5,
+          max_output_tokens: 50,
+        });
         assert.deepEqual(genai.models, ["models/gemini-2.5-flash"]);
-        const [generate] = bodiesOf(mock, "gemini", /:generateContent/);
+        const [generate] = bodiesOf(mock, "gemini", /:generateContent/, GENAI_SDK);
         assert.deepEqual(generate.generationConfig, { maxOutputTokens: 50, temperature: 0.5 });
-        const [stream] = bodiesOf(mock, "gemini", /:streamGenerateContent/);
+        const [stream] = bodiesOf(mock, "gemini", /:streamGenerateContent/, GENAI_SDK);
         assert.equal((stream.generationConfig as Record<string, number>).maxOutputTokens, 50);
-        for (const body of bodiesOf(mock, "gemini", /:(countTokens|batchEmbedContents)/)) {
+        for (
+          const body of bodiesOf(
+            mock,
+            "gemini",
+            /:(countTokens|embedContent|batchEmbedContents)/,
+            /./,
+          )
+        ) {
           assert.equal(body.generationConfig, undefined);
         }
         assert.deepEqual(genai.refused, { files: 403, caches: 403, batches: 403 });
         const charged = gateway!.logs.filter((r) => r.route === "gemini" && r.status === 200);
         assert.ok(charged.some((r) => r.tokens?.total === 16), "generation usage is metered");
+        assert.ok(charged.some((r) => r.tokens?.total === 18), "interaction usage is metered");
       },
     );
 
@@ -241,6 +263,17 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
         google_stream: pieces,
         google_embed: [0.25, -0.5, 1],
       });
+      const caps = (provider: string, path: RegExp) =>
+        bodiesOf(mock, provider, path, AI_SDK).map((body) =>
+          body.max_completion_tokens ?? body.max_output_tokens ?? body.max_tokens ??
+            (body.generationConfig as Record<string, unknown> | undefined)?.maxOutputTokens
+        );
+      assert.deepEqual(caps("openai", /chat\/completions$/), [50, 50]);
+      assert.deepEqual(caps("openai", /responses$/), [50, 50]);
+      assert.deepEqual(caps("anthropic", /messages$/), [50, 50]);
+      assert.deepEqual(caps("gemini", /GenerateContent|generateContent/), [50, 50]);
+      assert.deepEqual(caps("openai", /embeddings$/), [undefined]);
+      assert.deepEqual(caps("gemini", /embedContent$/), [undefined]);
     });
 
     await t.step("@fal-ai/client: a run with the server key; fal's token minting refused", () => {
@@ -251,6 +284,9 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
 
     await t.step("the mock saw only the server's keys, no client credential or account", () => {
       assertOnlyServerKeys(mock);
+      const refused = /files|batches|fine_tuning|organizations?\/|cachedContents|\/tokens/;
+      const reached = mock.requests.filter((r) => refused.test(r.path));
+      assert.deepEqual(reached, [], "no refused endpoint reached the mock");
     });
   } finally {
     await gateway?.close();

@@ -141,6 +141,22 @@ const GEMINI_FIELDS: Record<string, string[]> = {
   countTokens: ["contents", "generateContentRequest"],
   embedContent: ["model", "content", "taskType", "title", "outputDimensionality"],
   batchEmbedContents: ["requests"],
+  interactions: [
+    "model",
+    "agent",
+    "input",
+    "system_instruction",
+    "tools",
+    "generation_config",
+    "response_format",
+    "response_mime_type",
+    "response_modalities",
+    "stream",
+    "store",
+    "background",
+    "previous_interaction_id",
+    "agent_config",
+  ],
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -418,6 +434,16 @@ function anthropic(path: string, method: string, body: Json | undefined): Respon
   });
 }
 
+function unknownName(field: string): Response {
+  return json({
+    error: {
+      code: 400,
+      message: `Invalid JSON payload received. Unknown name "${field}": Cannot find field.`,
+      status: "INVALID_ARGUMENT",
+    },
+  }, 400);
+}
+
 function gemini(path: string, method: string, body: Json | undefined): Response {
   const url = new URL(path, "http://mock");
   const route = url.pathname;
@@ -430,6 +456,20 @@ function gemini(path: string, method: string, body: Json | undefined): Response 
       }],
     });
   }
+  if (method === "POST" && /^\/v1(beta)?\/interactions$/.test(route)) {
+    const extra = unknown(body ?? {}, GEMINI_FIELDS.interactions);
+    if (extra) return unknownName(extra);
+    return json({
+      id: "v1_interaction1",
+      status: "completed",
+      created: "2026-06-09T12:01:25Z",
+      updated: "2026-06-09T12:01:26Z",
+      model: body?.model,
+      role: "model",
+      steps: [{ type: "model_output", content: [{ type: "text", text: WORDS.join("") }] }],
+      usage: { total_tokens: 18, total_input_tokens: 8, total_output_tokens: 10 },
+    });
+  }
   const match = /^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/.exec(route);
   const action = match?.[2] === "streamGenerateContent" ? "generateContent" : match?.[2];
   const known = action ? GEMINI_FIELDS[action] : undefined;
@@ -437,15 +477,7 @@ function gemini(path: string, method: string, body: Json | undefined): Response 
     return json({ error: { code: 404, message: "Not found", status: "NOT_FOUND" } }, 404);
   }
   const extra = unknown(body ?? {}, known);
-  if (extra) {
-    return json({
-      error: {
-        code: 400,
-        message: `Invalid JSON payload received. Unknown name "${extra}": Cannot find field.`,
-        status: "INVALID_ARGUMENT",
-      },
-    }, 400);
-  }
+  if (extra) return unknownName(extra);
   const usageMetadata = { promptTokenCount: 6, candidatesTokenCount: 10, totalTokenCount: 16 };
   if (action === "countTokens") return json({ totalTokens: 6 });
   if (action === "embedContent") return json({ embedding: { values: [0.25, -0.5, 1] } });

@@ -25,6 +25,14 @@ await runSteps({
   embedding: async () =>
     (await ai.models.embedContent({ model: "gemini-embedding-001", contents: "hi" }))
       .embeddings[0].values,
+  interaction: async () => {
+    const interaction = await ai.interactions.create({
+      model,
+      input: "Hi",
+      generation_config: { temperature: 0.5 },
+    });
+    return { text: interaction.output_text, usage: interaction.usage };
+  },
   count: async () => (await ai.models.countTokens({ model, contents: "hi" })).totalTokens,
   models: async () => {
     const names = [];

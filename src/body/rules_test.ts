@@ -184,6 +184,16 @@ Deno.test("presets: the clamp writes each generating endpoint's own field, and n
   const interaction: Json = { generation_config: { max_output_tokens: 9000 } };
   planned(gemini, "POST", "/v1beta/interactions", interaction);
   assert.deepEqual(interaction, { generation_config: { max_output_tokens: 50 } });
+  const bare: Json = { model: "g" };
+  planned(gemini, "POST", "/v1/interactions", bare);
+  assert.deepEqual(bare, { model: "g", generation_config: { max_output_tokens: 50 } });
+  // Google reads either spelling of a field: each is clamped wherever it is set.
+  const camel: Json = { generationConfig: { maxOutputTokens: 9000, max_output_tokens: 9000 } };
+  planned(gemini, "POST", "/v1beta/interactions", camel);
+  assert.deepEqual(camel, { generationConfig: { maxOutputTokens: 50, max_output_tokens: 50 } });
+  const added: Json = { generationConfig: { temperature: 1 } };
+  planned(gemini, "POST", "/v1beta/interactions", added);
+  assert.deepEqual(added, { generationConfig: { temperature: 1, maxOutputTokens: 50 } });
   for (const action of ["countTokens", "embedContent", "batchEmbedContents"]) {
     assert.equal(planned(gemini, "POST", `/v1beta/models/g:${action}`, {}), "untouched");
   }

@@ -4,6 +4,9 @@
  * not know, as the provider does): `openai`, `@anthropic-ai/sdk`, `@google/genai`, the Vercel
  * AI SDK with its OpenAI, Anthropic and Google providers, and `@fal-ai/client`. One npm
  * install of pinned versions for all; the SDK scripts run in parallel against one gateway.
+ * Streams run in lockstep with their readers: the mock sends the rest of a stream only after
+ * the script has read its first piece of text and said so, so a stream held back anywhere on
+ * the way would stall, without a clock deciding anything.
  */
 import assert from "node:assert/strict";
 import { run } from "../scripts/npm/types.ts";
@@ -82,11 +85,11 @@ async function installSdks(dir: string) {
 }
 
 /** Runs one SDK script under Node; returns what it printed as its last line. */
-async function runScript(dir: string, script: string, gateway: string) {
+async function runScript(dir: string, script: string, gateway: string, mock: string) {
   const out = await new Deno.Command("node", {
     args: [script],
     cwd: dir,
-    env: { PATH: Deno.env.get("PATH")!, HOME: dir, GATEWAY: gateway, CLIENT_TOKEN },
+    env: { PATH: Deno.env.get("PATH")!, HOME: dir, GATEWAY: gateway, MOCK: mock, CLIENT_TOKEN },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -147,7 +150,7 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
     const url = gateway.url;
     const [openai, anthropic, genai, aiSdk, fal] = await Promise.all(
       ["openai.mjs", "anthropic.mjs", "genai.mjs", "ai_sdk.mjs", "fal.mjs"].map((script) =>
-        runScript(dir, script, url)
+        runScript(dir, script, url, mock.url)
       ),
     );
     const hello = "Hello from the mock";
@@ -280,6 +283,20 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
       assert.equal(fal.run.path, "/fal-ai/fast-sdxl");
       assert.deepEqual(fal.run.input, { prompt: "a lighthouse" });
       assert.deepEqual(fal.refused, { token: 403 });
+    });
+
+    await t.step("every stream reached its reader piece by piece, in lockstep", () => {
+      const names = [
+        "openai_chat",
+        "openai_responses",
+        "anthropic",
+        "genai",
+        "ai_openai_chat",
+        "ai_openai_responses",
+        "ai_anthropic",
+        "ai_google",
+      ];
+      assert.deepEqual(mock.locks, Object.fromEntries(names.map((name) => [name, "ack"])));
     });
 
     await t.step("the mock saw only the server's keys, no client credential or account", () => {

@@ -4,7 +4,8 @@
  * body field the endpoint does not know (OpenAI's "Unrecognized request argument supplied",
  * Anthropic's "Extra inputs are not permitted", Google's "Unknown name"), so a gateway that
  * adds a field where it does not belong fails the way the provider would fail it. Every
- * request is recorded as received.
+ * request is recorded as received. A stream can be held in lockstep with its reader, which
+ * proves it arrives piece by piece without timing anything (see `locks`).
  *
  * @module
  */
@@ -28,6 +29,12 @@ export interface ProviderMock {
   url: string;
   /** Every request received, in order. */
   requests: ProviderRequest[];
+  /**
+   * Streams held in lockstep, by name: `ack` when the client had read the first event before
+   * the rest was sent, `timeout` when it had not within 10 seconds (the stream was held back
+   * on the way).
+   */
+  locks: Record<string, "ack" | "timeout">;
   close(): Promise<void>;
 }
 
@@ -183,6 +190,14 @@ function sse(events: string[]): Response {
   return new Response(body, {
     headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
   });
+}
+
+function includes(bytes: Uint8Array, part: Uint8Array): boolean {
+  outer: for (let i = 0; i + part.length <= bytes.length; i++) {
+    for (let j = 0; j < part.length; j++) if (bytes[i + j] !== part[j]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 function unknown(body: Json, known: string[]): string | undefined {
@@ -519,6 +534,34 @@ function fal(path: string, method: string, body: Json | undefined): Response {
  */
 export async function startProviderMock(): Promise<ProviderMock> {
   const requests: ProviderRequest[] = [];
+  const locks: Record<string, "ack" | "timeout"> = {};
+  const acks = new Map<string, PromiseWithResolvers<void>>();
+  const ackOf = (name: string) => {
+    if (!acks.has(name)) acks.set(name, Promise.withResolvers<void>());
+    return acks.get(name)!;
+  };
+  /**
+   * Sends a stream up to its first piece of text (each event is one chunk), then the rest
+   * only once the client says it read it.
+   */
+  const lockstep = (response: Response, name: string): Response => {
+    let holding = true;
+    const first = new TextEncoder().encode(JSON.stringify(WORDS[0]));
+    const held = new TransformStream<Uint8Array, Uint8Array>({
+      async transform(chunk, controller) {
+        controller.enqueue(chunk);
+        if (!holding || !includes(chunk, first)) return;
+        holding = false;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), 10_000);
+        });
+        locks[name] = await Promise.race([ackOf(name).promise.then(() => "ack" as const), timeout]);
+        clearTimeout(timer);
+      },
+    });
+    return new Response(response.body!.pipeThrough(held), response);
+  };
   const ready = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     hostname: "127.0.0.1",
@@ -530,6 +573,10 @@ export async function startProviderMock(): Promise<ProviderMock> {
     const provider = url.pathname.slice(1, slash === -1 ? undefined : slash);
     const path = (slash === -1 ? "/" : url.pathname.slice(slash)) + url.search;
     const headers = Object.fromEntries(request.headers);
+    if (provider === "ack") {
+      ackOf(path.slice(1)).resolve();
+      return new Response(null, { status: 204 });
+    }
     let body: Json | undefined;
     const type = headers["content-type"] ?? "";
     if (type.startsWith("multipart/form-data")) {
@@ -541,15 +588,23 @@ export async function startProviderMock(): Promise<ProviderMock> {
       if (text) body = JSON.parse(text);
     }
     requests.push({ provider, method: request.method, path, headers, body });
-    if (provider === "anthropic") return anthropic(path, request.method, body);
-    if (provider === "gemini") return gemini(path, request.method, body);
-    if (provider === "fal") return fal(path, request.method, body);
-    return openai(path, request.method, body);
+    const response = provider === "anthropic"
+      ? anthropic(path, request.method, body)
+      : provider === "gemini"
+      ? gemini(path, request.method, body)
+      : provider === "fal"
+      ? fal(path, request.method, body)
+      : openai(path, request.method, body);
+    // A prompt saying `lockstep:NAME` asks for its stream in lockstep (see `locks`).
+    const lock = /lockstep:(\w+)/.exec(JSON.stringify(body ?? {}))?.[1];
+    const streamed = response.headers.get("content-type") === "text/event-stream";
+    return lock && streamed ? lockstep(response, lock) : response;
   });
   const addr = await ready.promise;
   return {
     url: `http://127.0.0.1:${addr.port}`,
     requests,
+    locks,
     close: () => server.shutdown(),
   };
 }

@@ -2,7 +2,7 @@ import { embed, generateText, streamText } from "ai";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createGoogleGenerativeAI } from "@ai-sdk/google";
-import { base, runSteps, token } from "./common.mjs";
+import { ack, base, runSteps, token } from "./common.mjs";
 
 const openai = createOpenAI({
   apiKey: token,
@@ -17,10 +17,13 @@ async function text(model) {
   return (await generateText({ model, prompt: "Hi", maxRetries: 0 })).text;
 }
 
-async function deltas(model) {
+async function deltas(model, name) {
   const pieces = [];
-  const result = streamText({ model, prompt: "Hi", maxRetries: 0 });
-  for await (const piece of result.textStream) pieces.push(piece);
+  const result = streamText({ model, prompt: `lockstep:${name}`, maxRetries: 0 });
+  for await (const piece of result.textStream) {
+    pieces.push(piece);
+    if (pieces.length === 1) await ack(name);
+  }
   return pieces;
 }
 
@@ -32,14 +35,14 @@ const googleEmbedding = google.embedding ?? google.textEmbeddingModel;
 
 await runSteps({
   openai_text: () => text(openai.chat("gpt-4o-mini")),
-  openai_stream: () => deltas(openai.chat("gpt-4o-mini")),
+  openai_stream: () => deltas(openai.chat("gpt-4o-mini"), "ai_openai_chat"),
   // The provider's default model speaks the Responses API.
   openai_responses_text: () => text(openai("gpt-4o-mini")),
-  openai_responses_stream: () => deltas(openai("gpt-4o-mini")),
+  openai_responses_stream: () => deltas(openai("gpt-4o-mini"), "ai_openai_responses"),
   openai_embed: () => vector(openai.embedding("text-embedding-3-small")),
   anthropic_text: () => text(anthropic("claude-sonnet-4-5")),
-  anthropic_stream: () => deltas(anthropic("claude-sonnet-4-5")),
+  anthropic_stream: () => deltas(anthropic("claude-sonnet-4-5"), "ai_anthropic"),
   google_text: () => text(google("gemini-2.5-flash")),
-  google_stream: () => deltas(google("gemini-2.5-flash")),
+  google_stream: () => deltas(google("gemini-2.5-flash"), "ai_google"),
   google_embed: () => vector(googleEmbedding.call(google, "gemini-embedding-001")),
 });

@@ -1,5 +1,5 @@
 import Anthropic from "@anthropic-ai/sdk";
-import { base, runSteps, statusOf, token } from "./common.mjs";
+import { ack, base, runSteps, statusOf, token } from "./common.mjs";
 
 // The client also names a workspace: it may not reach the provider.
 const client = new Anthropic({
@@ -18,8 +18,13 @@ await runSteps({
   },
   stream: async () => {
     const deltas = [];
-    const stream = client.messages.stream({ model, max_tokens: 4000, messages });
+    const stream = client.messages.stream({
+      model,
+      max_tokens: 4000,
+      messages: [{ role: "user", content: "lockstep:anthropic" }],
+    });
     for await (const event of stream) {
+      if (event.type === "message_start") await ack("anthropic");
       if (event.type === "content_block_delta") deltas.push(event.delta.text);
     }
     return { deltas, usage: (await stream.finalMessage()).usage };

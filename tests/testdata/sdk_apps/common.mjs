@@ -3,6 +3,14 @@
 export const base = process.env.GATEWAY;
 export const token = process.env.CLIENT_TOKEN;
 
+/**
+ * Tells the mock (directly, not through the gateway) that the stream `name` was read up to
+ * its first event: the mock sends the rest only then.
+ */
+export async function ack(name) {
+  await fetch(`${process.env.MOCK}/ack/${name}`);
+}
+
 /** The HTTP status a call failed with, or "reached" when it succeeded. */
 export async function statusOf(call) {
   try {

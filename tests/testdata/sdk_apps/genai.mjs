@@ -1,5 +1,5 @@
 import { GoogleGenAI } from "@google/genai";
-import { base, runSteps, statusOf, token } from "./common.mjs";
+import { ack, base, runSteps, statusOf, token } from "./common.mjs";
 
 // The client also names a project to bill: it may not reach the provider.
 const ai = new GoogleGenAI({
@@ -17,8 +17,10 @@ await runSteps({
     })).text,
   stream: async () => {
     const deltas = [];
-    for await (const chunk of await ai.models.generateContentStream({ model, contents: "Hi" })) {
+    const stream = await ai.models.generateContentStream({ model, contents: "lockstep:genai" });
+    for await (const chunk of stream) {
       deltas.push(chunk.text);
+      if (deltas.length === 1) await ack("genai");
     }
     return deltas;
   },

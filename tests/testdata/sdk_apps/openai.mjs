@@ -1,5 +1,5 @@
 import OpenAI, { toFile } from "openai";
-import { base, runSteps, statusOf, token } from "./common.mjs";
+import { ack, base, runSteps, statusOf, token } from "./common.mjs";
 
 // The client also names an organization and a project: neither may reach the provider.
 const client = new OpenAI({
@@ -25,12 +25,13 @@ await runSteps({
     const deltas = [];
     const stream = await client.chat.completions.create({
       model: "gpt-4o-mini",
-      messages,
+      messages: [{ role: "user", content: "lockstep:openai_chat" }],
       stream: true,
     });
     for await (const chunk of stream) {
       const text = chunk.choices[0]?.delta?.content;
       if (text) deltas.push(text);
+      if (deltas.length === 1 && text) await ack("openai_chat");
     }
     return deltas;
   },
@@ -39,8 +40,14 @@ await runSteps({
       .output_text,
   response_stream: async () => {
     const deltas = [];
-    const stream = await client.responses.create({ model: "gpt-4o-mini", input: "Hi", stream: true });
+    const stream = await client.responses.create({
+      model: "gpt-4o-mini",
+      input: "lockstep:openai_responses",
+      stream: true,
+    });
     for await (const event of stream) {
+      // The first event is response.created: the stream is already arriving piece by piece.
+      if (event.type === "response.created") await ack("openai_responses");
       if (event.type === "response.output_text.delta") deltas.push(event.delta);
     }
     return deltas;

@@ -166,6 +166,8 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
       assert.equal(openai.moderation, false);
       assert.deepEqual(openai.models, ["gpt-4o-mini"]);
       assert.equal(openai.transcription, "hello from the audio");
+      assert.equal(openai.speech, 4);
+      assert.equal(openai.image, btoa("png"));
     });
 
     await t.step("openai: the clamp writes each endpoint's own field, and only there", () => {
@@ -180,7 +182,7 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
         assert.equal(body.max_output_tokens, 50);
         assert.equal(body.max_completion_tokens, undefined);
       }
-      for (const path of [/embeddings/, /moderations/, /transcriptions/]) {
+      for (const path of [/embeddings/, /moderations/, /transcriptions/, /speech/, /images/]) {
         for (const body of bodiesOf(mock, "openai", path, /./)) {
           assert.deepEqual(
             Object.keys(body).filter((key) => key.startsWith("max_")),
@@ -260,6 +262,8 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
         openai_responses_text: hello,
         openai_responses_stream: pieces,
         openai_embed: [0.25, -0.5, 1],
+        openai_transcribe: "hello from the audio",
+        openai_speech: 4,
         anthropic_text: hello,
         anthropic_stream: pieces,
         google_text: hello,

@@ -99,6 +99,29 @@ const OPENAI_FIELDS: Record<string, string[]> = {
   ],
   "/v1/embeddings": ["model", "input", "encoding_format", "dimensions", "user"],
   "/v1/moderations": ["model", "input"],
+  "/v1/audio/speech": [
+    "model",
+    "input",
+    "voice",
+    "instructions",
+    "response_format",
+    "speed",
+    "stream_format",
+  ],
+  "/v1/images/generations": [
+    "model",
+    "prompt",
+    "n",
+    "size",
+    "quality",
+    "response_format",
+    "style",
+    "user",
+    "background",
+    "moderation",
+    "output_format",
+    "output_compression",
+  ],
   "/v1/audio/transcriptions": [
     "file",
     "model",
@@ -301,6 +324,23 @@ function openai(path: string, method: string, body: Json | undefined): Response 
       data: [{ object: "embedding", index: 0, embedding: encoded }],
       model,
       usage: { prompt_tokens: 4, total_tokens: 4 },
+    });
+  }
+  if (route === "/v1/audio/speech") {
+    return new Response(new Uint8Array([0xff, 0xf3, 0x44, 0xc4]), {
+      headers: { "content-type": "audio/mpeg" },
+    });
+  }
+  if (route === "/v1/images/generations") {
+    return json({
+      created: 1,
+      data: [{ b64_json: btoa("png") }],
+      usage: {
+        input_tokens: 5,
+        output_tokens: 10,
+        total_tokens: 15,
+        input_tokens_details: { text_tokens: 5, image_tokens: 0 },
+      },
     });
   }
   if (route === "/v1/moderations") {

@@ -1,4 +1,4 @@
-import { embed, generateText, streamText } from "ai";
+import { embed, generateSpeech, generateText, streamText, transcribe } from "ai";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createGoogleGenerativeAI } from "@ai-sdk/google";
@@ -40,6 +40,15 @@ await runSteps({
   openai_responses_text: () => text(openai("gpt-4o-mini")),
   openai_responses_stream: () => deltas(openai("gpt-4o-mini"), "ai_openai_responses"),
   openai_embed: () => vector(openai.embedding("text-embedding-3-small")),
+  openai_transcribe: async () =>
+    (await transcribe({
+      model: openai.transcription("gpt-4o-transcribe"),
+      audio: new Uint8Array(Buffer.from("RIFF0000WAVEfmt ")),
+      maxRetries: 0,
+    })).text,
+  openai_speech: async () =>
+    (await generateSpeech({ model: openai.speech("gpt-4o-mini-tts"), text: "hi", maxRetries: 0 }))
+      .audio.uint8Array.length,
   anthropic_text: () => text(anthropic("claude-sonnet-4-5")),
   anthropic_stream: () => deltas(anthropic("claude-sonnet-4-5"), "ai_anthropic"),
   google_text: () => text(google("gemini-2.5-flash")),

@@ -63,6 +63,17 @@ await runSteps({
   moderation: async () =>
     (await client.moderations.create({ model: "omni-moderation-latest", input: "hi" }))
       .results[0].flagged,
+  speech: async () => {
+    const audio = await client.audio.speech.create({
+      model: "gpt-4o-mini-tts",
+      voice: "alloy",
+      input: "hi",
+    });
+    return (await audio.arrayBuffer()).byteLength;
+  },
+  image: async () =>
+    (await client.images.generate({ model: "gpt-image-1", prompt: "a lighthouse" })).data[0]
+      .b64_json,
   models: async () => (await client.models.list()).data.map((model) => model.id),
   transcription: async () =>
     (await client.audio.transcriptions.create({ model: "gpt-4o-transcribe", file: await audio() }))

@@ -85,7 +85,7 @@ export function bodyRule(
     const type = request.headers.get("content-type") ?? "";
     const json = JSON_TYPE.test(type);
     const bodyPlan = rules?.plan(request.method, state.upstreamPath ?? "");
-    if (bodyPlan && (json || bodyPlan.other !== "pass")) {
+    if (rules && bodyPlan && (json || bodyPlan.other !== "pass")) {
       // A form is read only for its model; any other body the rules cannot read is refused.
       const form = !json && bodyPlan.other === "form" && FORM_TYPE.test(type);
       if (!json && !form) {
@@ -111,13 +111,13 @@ export function bodyRule(
       try {
         const refused = await readForRules(
           request.body,
-          rules!,
-          form ? type : bodyPlan,
+          rules,
           limit,
           budget,
           lease,
           length,
           state,
+          form ? type : bodyPlan,
         );
         if (refused) return refused;
         await next();
@@ -154,12 +154,12 @@ export function bodyRule(
 async function readForRules(
   body: ReadableStream<Uint8Array>,
   rules: BodyRules,
-  plan: BodyPlan | string,
   limit: number,
   budget: BodyBudget,
   lease: BodyLease,
   length: number | undefined,
   state: RequestState,
+  plan: BodyPlan | string,
 ): Promise<Response | undefined> {
   let raw: Uint8Array<ArrayBuffer>;
   try {

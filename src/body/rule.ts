@@ -15,8 +15,10 @@ import { errorResponse } from "../proxy/errors.ts";
 import { applyBodyRules } from "./apply.ts";
 import type { BodyBudget, BodyLease } from "./budget.ts";
 import { BodyBudgetFull, BodyTooLarge, cappedBody, readHeld } from "./cap.ts";
-import type { BodyPlan, BodyRefusal, BodyRules } from "./rules.ts";
+import type { BodyRules } from "./rules.ts";
 import { SPLICE_ROOM } from "./splice.ts";
+import { checkForm } from "./form.ts";
+import type { BodyPlan } from "./rules.ts";
 
 /**
  * JSON bodies read for rules are refused past this size when the route sets no `limits.body`.
@@ -195,29 +197,4 @@ async function readForRules(
   state.body = sent;
   state.record.bytes_in = sent.byteLength;
   return undefined;
-}
-
-/**
- * Checks the model a multipart form names (as OpenAI's uploads do, in a `model` field): it
- * must name exactly one, as a plain field; a form that cannot be read is refused. The bytes
- * go on as they came.
- */
-async function checkForm(
-  raw: Uint8Array<ArrayBuffer>,
-  type: string,
-  rules: BodyRules,
-  path: string,
-): Promise<BodyRefusal | { body: Uint8Array<ArrayBuffer> }> {
-  let models: FormDataEntryValue[];
-  try {
-    const form = await new Response(raw, { headers: { "content-type": type } }).formData();
-    models = form.getAll("model");
-  } catch {
-    return { type: "invalid_request", message: "The form body could not be read" };
-  }
-  const model = models.length === 1 && typeof models[0] === "string" ? models[0] : undefined;
-  if (models.length > 1) {
-    return { type: "invalid_request", message: "The form names its model more than once" };
-  }
-  return rules.checkModel(model, path) ?? { body: raw };
 }

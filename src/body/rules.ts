@@ -1,8 +1,9 @@
 /**
- * Rules over JSON request bodies, compiled once: a `model` allow list, a clamp on the
- * output-token fields of every API shape, deny patterns over the message text, and (on
- * routes with a token budget) a request for usage in OpenAI streams, which report none
- * unless asked. The rules see only the top-level fields they name (and the message text when
+ * Rules over JSON request bodies, compiled once: a `model` allow list, a clamp on the output
+ * cap of the endpoints that generate (each in its own field, from the preset's table), deny
+ * patterns over the message text, and (on routes with a token budget) a request for usage in
+ * OpenAI streams, which report none unless asked. Which endpoint a body goes to is settled
+ * before it is read (`plan`): bodies the rules do not concern are not read at all. The rules see only the top-level fields they name (and the message text when
  * they deny patterns): the body rule scans the bytes for those and splices back what changed.
  *
  * @module
@@ -265,7 +266,12 @@ export function compileBodyRules(
   const apply = (body: Json, path: string, text: readonly string[], plan?: BodyPlan) => {
     plan ??= planOf(generate("POST", path)) ?? unplanned;
     const changed = new Set<string>();
-    const model = typeof body.model === "string" ? body.model : undefined;
+    const named = body.model;
+    // A model that is not a string names one in a way an upstream may read another way.
+    if (models && named !== undefined && named !== null && typeof named !== "string") {
+      return refusal("invalid_request", "The model must be a string");
+    }
+    const model = typeof named === "string" ? named : undefined;
     const refused = checkModel(model, path, plan.generates);
     if (refused) return refused;
     if (deny.length > 0) {

@@ -218,6 +218,7 @@ Deno.test("presets: models apply wherever a body names one, and generation must 
   assert.equal(planned(rules, "POST", "/v1/embeddings", { model: "o3" }), "forbidden");
   assert.deepEqual(planned(rules, "POST", "/v1/embeddings", { model: "gpt-4o-mini" }), []);
   assert.deepEqual(planned(rules, "POST", "/v1/conversations", { items: [] }), []);
+  assert.equal(planned(rules, "POST", "/v1/embeddings", { model: ["o3"] }), "invalid_request");
   // A form body is read for its model off generation; a generating endpoint takes JSON only.
   assert.equal(rules.plan("POST", "/v1/audio/transcriptions")?.other, "form");
   assert.equal(rules.plan("POST", "/v1/chat/completions")?.other, "refuse");

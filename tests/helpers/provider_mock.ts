@@ -203,11 +203,15 @@ function sse(events: string[]): Response {
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
-      for (const event of events) {
-        controller.enqueue(encoder.encode(event));
-        await sleep(5);
+      try {
+        for (const event of events) {
+          controller.enqueue(encoder.encode(event));
+          await sleep(5);
+        }
+        controller.close();
+      } catch {
+        // The reader went away mid-stream: nothing is left to send to.
       }
-      controller.close();
     },
   });
   return new Response(body, {

@@ -206,13 +206,9 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     if (limits.counted) chain.push(limitsRule(route.name, limits, store));
     const rules = withFieldPolicy(
       fields,
-      compileBodyRules(route.config.body, route.usage, limits.tokens),
+      compileBodyRules(route.config.body, route.usage, limits.tokens, route.generate),
     );
-    if (rules || limits.capped) {
-      // A field policy reads every body: one that is not JSON could carry any field.
-      const strict = route.config.body !== undefined || fields !== undefined;
-      chain.push(bodyRule(rules, strict, limits, bodyBudget));
-    }
+    if (rules || limits.capped) chain.push(bodyRule(rules, limits, bodyBudget));
     chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));
     table.add(route.path, route.target ? "target" : "path", composeRules(chain));
   }

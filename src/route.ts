@@ -14,6 +14,7 @@ import { type Preset, PRESETS, type UsageFormat } from "./config/presets/mod.ts"
 import type { KeyConfig, RouteConfig, TargetSettings } from "./config/schema.ts";
 import { compileInjector, injectionName, type KeyInjector } from "./keys/inject.ts";
 import { compileKeySource, type KeyReaders, type KeySource } from "./keys/source.ts";
+import type { GenerateTable } from "./body/rules.ts";
 import { requestDropSet } from "./proxy/headers.ts";
 import { queryDropSet } from "./proxy/query.ts";
 import { type AllowMatcher, compileAllow } from "./rules/allow_list.ts";
@@ -62,6 +63,8 @@ export interface CompiledRoute {
   readonly timeoutMs: number;
   /** How the upstream reports token usage, when known. */
   readonly usage?: UsageFormat;
+  /** The preset's generating endpoints and where each takes its output cap. */
+  readonly generate?: GenerateTable;
   /** Extra headers set on every upstream request. */
   readonly headers: readonly [string, string][];
 }
@@ -143,6 +146,7 @@ export function compileRoute(
       : presentedToken,
     timeoutMs: config.limits?.timeout ?? DEFAULT_TIMEOUT_MS,
     usage: config.usage ?? preset?.usage,
+    generate: preset?.generate,
     headers: Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
   };
 }

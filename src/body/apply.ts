@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { BodyRefusal, BodyRules } from "./rules.ts";
+import type { BodyPlan, BodyRefusal, BodyRules } from "./rules.ts";
 import { JsonScanError, scanJson, textOf } from "./scan.ts";
 import { spliceFields } from "./splice.ts";
 
@@ -14,7 +14,8 @@ import { spliceFields } from "./splice.ts";
  * Applies `rules` to the JSON body `bytes` bound for `upstreamPath`: a refusal (not JSON, not
  * an object, a repeated key, or a rule's own), or the bytes to send (`bytes` itself when the
  * rules changed nothing). `bytes` may be edited in place; `room` says how many bytes before
- * it in its buffer are free to use (see `readHeld`), so an added field needs no copy.
+ * it in its buffer are free to use (see `readHeld`), so an added field needs no copy. `plan`
+ * is the endpoint's (see `BodyRules.plan`).
  *
  * @example
  * ```ts
@@ -28,6 +29,7 @@ export function applyBodyRules(
   rules: BodyRules,
   upstreamPath: string,
   room: number,
+  plan?: BodyPlan,
 ): BodyRefusal | { body: Uint8Array<ArrayBuffer> } {
   let scan;
   try {
@@ -49,7 +51,7 @@ export function applyBodyRules(
       });
     } else fields[name] = value;
   }
-  const verdict = rules.apply(fields, upstreamPath, scan.text ?? []);
+  const verdict = rules.apply(fields, upstreamPath, scan.text ?? [], plan);
   if ("type" in verdict) return verdict;
   if (verdict.changed.size === 0) return { body: bytes };
   return { body: spliceFields(bytes, scan, fields, verdict.changed, room) };

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { PRESETS } from "../config/presets/mod.ts";
 import { applyBodyRules } from "./apply.ts";
 import { compileBodyRules } from "./rules.ts";
 import { SPLICE_ROOM } from "./splice.ts";
@@ -55,3 +56,21 @@ for (const [size, bytes] of Object.entries(bodies)) {
     encoder.encode(JSON.stringify(body));
   });
 }
+
+// On a preset route the endpoint is looked up first (generating or not, and its cap field):
+// the lookup against the openai preset's table, and a whole 1 KB request with it.
+const preset = compileBodyRules(
+  { models: ["gpt-4o-mini"], max_tokens: 256 },
+  "openai",
+  false,
+  PRESETS.openai.generate,
+)!;
+Deno.bench("endpoint plan: chat completions (generating)", { group: "plan" }, () => {
+  preset.plan("POST", PATH);
+});
+Deno.bench("endpoint plan: embeddings (not generating)", { group: "plan" }, () => {
+  preset.plan("POST", "/v1/embeddings");
+});
+Deno.bench("body rules 1 KB on the openai preset: planned, scanned, edited", () => {
+  applyBodyRules(fresh(bodies["1 KB"]), preset, PATH, SPLICE_ROOM, preset.plan("POST", PATH));
+});

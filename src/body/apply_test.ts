@@ -106,10 +106,12 @@ Deno.test("rules that check every field see each top-level key as JSON.parse mak
   const rules: BodyRules = {
     fields: "all",
     text: false,
+    plan: () => ({ generates: false, cap: [], other: "refuse" }),
     apply(body) {
       seen = body;
       return { changed: new Set() };
     },
+    checkModel: () => undefined,
   };
   const text = '{"a":1,"__proto__":{"x":2},"b":[true]}';
   applyBodyRules(encoder.encode(text), rules, "/x", 0);

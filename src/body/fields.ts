@@ -18,7 +18,7 @@ import { compileAllow } from "../rules/allow_list.ts";
 import { parseAppGlob, refName } from "./app_ref.ts";
 import { foldKey } from "./fold.ts";
 import { repeatedKey } from "./json_keys.ts";
-import type { BodyEdits, BodyRefusal, BodyRules } from "./rules.ts";
+import type { BodyEdits, BodyPlan, BodyRefusal, BodyRules } from "./rules.ts";
 
 /** A route's settings for the policy. */
 export interface FieldSettings {
@@ -223,11 +223,25 @@ export function withFieldPolicy(
   if (!policy) return rules;
   const check = policy.check;
   const unchanged: BodyEdits = { changed: new Set() };
+  const none: BodyPlan["cap"] = [];
+  // The policy reads every body, as JSON: one that is not could carry any field.
+  const alone: BodyPlan = { generates: false, cap: none, other: "refuse" };
+  // The rules' plans are few and made at load; each is mapped once.
+  const refusing = new Map<BodyPlan, BodyPlan>();
   return {
     // The policy checks every top-level field a body sets.
     fields: "all",
     text: rules?.text ?? false,
-    apply: (body, path, text) =>
-      check(body, path, JSON.stringify(body)) ?? rules?.apply(body, path, text) ?? unchanged,
+    plan: (method, path) => {
+      const inner = rules?.plan(method, path);
+      if (!inner) return alone;
+      let plan = refusing.get(inner);
+      if (!plan) refusing.set(inner, plan = { ...inner, other: "refuse" });
+      return plan;
+    },
+    apply: (body, path, text, plan) =>
+      check(body, path, JSON.stringify(body)) ?? rules?.apply(body, path, text, plan) ??
+        unchanged,
+    checkModel: (model, path) => rules?.checkModel(model, path),
   };
 }

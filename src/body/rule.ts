@@ -18,6 +18,8 @@ import { BodyBudgetFull, BodyTooLarge, cappedBody, readHeld } from "./cap.ts";
 import { watchBody } from "./deadline.ts";
 import type { BodyRules } from "./rules.ts";
 import { SPLICE_ROOM } from "./splice.ts";
+import { checkForm } from "./form.ts";
+import type { BodyPlan } from "./rules.ts";
 
 /**
  * JSON bodies read for rules are refused past this size when the route sets no `limits.body`.
@@ -31,6 +33,7 @@ const RETRY_AFTER_SECONDS = "1";
 
 const BODYLESS = new Set(["GET", "HEAD"]);
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const FORM_TYPE = /^multipart\/form-data\s*;/i;
 
 function tooLarge(cap: number): Response {
   return errorResponse("payload_too_large", `The request body is larger than ${cap} bytes`);
@@ -52,19 +55,19 @@ function busy(): Response {
 }
 
 /**
- * Compiles the body rule of a route. `rules` are its JSON rules; `strict` refuses bodies that
- * are not JSON (the route has rules a non-JSON body could slip past); `limits` give the cap;
- * `budget` bounds the bytes held for rules across every request of the gateway.
+ * Compiles the body rule of a route. `rules` are its JSON rules, which say per endpoint
+ * whether they read its bodies and what becomes of one that is not JSON (see `BodyPlan`);
+ * `limits` give the cap; `budget` bounds the bytes held for rules across every request of
+ * the gateway.
  *
  * @example
  * ```ts
  * const budget = new BodyBudget(64 * 1024 * 1024);
- * chain.push(bodyRule(compileBodyRules(route.body, "openai", false), true, limits, budget));
+ * chain.push(bodyRule(compileBodyRules(route.body, "openai", false), limits, budget));
  * ```
  */
 export function bodyRule(
   rules: BodyRules | undefined,
-  strict: boolean,
   limits: RouteLimits,
   budget: BodyBudget,
 ): Rule {
@@ -82,10 +85,15 @@ export function bodyRule(
       state.record.error = "body too large";
       return tooLarge(cap);
     }
-    const json = JSON_TYPE.test(request.headers.get("content-type") ?? "");
-    if (rules && (json || strict)) {
-      if (!json) {
-        return errorResponse("invalid_request", "This route takes JSON bodies only");
+    const type = request.headers.get("content-type") ?? "";
+    const json = JSON_TYPE.test(type);
+    const bodyPlan = rules?.plan(request.method, state.upstreamPath ?? "");
+    if (rules && bodyPlan && (json || bodyPlan.other !== "pass")) {
+      // A form is read only for its model; any other body the rules cannot read is refused.
+      const form = !json && bodyPlan.other === "form" && FORM_TYPE.test(type);
+      if (!json && !form) {
+        const what = bodyPlan.other === "form" ? "JSON or multipart form bodies" : "JSON bodies";
+        return errorResponse("invalid_request", `This route takes ${what} only`);
       }
       const limit = cap ?? DEFAULT_RULES_BODY_BYTES;
       if (declared > limit) {
@@ -112,6 +120,7 @@ export function bodyRule(
           lease,
           length,
           state,
+          form ? type : bodyPlan,
         );
         if (refused) return refused;
         await next();
@@ -141,8 +150,9 @@ export function bodyRule(
 }
 
 /**
- * Reads a body for the rules and applies them; sets `state.body` to what goes upstream, or
- * returns the refusal. The bytes read live only as long as this call, or as `state.body`.
+ * Reads a body for the rules and applies them (`plan` for a JSON body, or the form's content
+ * type for a form read for its model); sets `state.body` to what goes upstream, or returns
+ * the refusal. The bytes read live only as long as this call, or as `state.body`.
  */
 async function readForRules(
   body: ReadableStream<Uint8Array>,
@@ -152,6 +162,7 @@ async function readForRules(
   lease: BodyLease,
   length: number | undefined,
   state: RequestState,
+  plan: BodyPlan | string,
 ): Promise<Response | undefined> {
   let raw: Uint8Array<ArrayBuffer>;
   try {
@@ -175,7 +186,10 @@ async function readForRules(
     state.record.error = "client body failed";
     return errorResponse("invalid_request", "The request body could not be read");
   }
-  const verdict = applyBodyRules(raw, rules, state.upstreamPath ?? "", SPLICE_ROOM);
+  const path = state.upstreamPath ?? "";
+  const verdict = typeof plan === "string"
+    ? await checkForm(raw, plan, rules, path)
+    : applyBodyRules(raw, rules, path, SPLICE_ROOM, plan);
   if ("type" in verdict) {
     state.record.error = `body rule: ${verdict.message}`;
     return errorResponse(verdict.type, verdict.message);

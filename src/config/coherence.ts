@@ -95,6 +95,17 @@ export function incoherent(config: Config, runtime: RuntimeName = platform.name)
   config.routes.forEach((route, i) => {
     found.push(...checkAuth(route.auth, ["routes", i, "auth"], config));
     if (readsBodies(route)) held(route.limits?.body, ["routes", i, "limits", "body"]);
+    const generate = route.preset ? PRESETS[route.preset].generate : undefined;
+    if (
+      route.body?.max_tokens !== undefined && !route.body.generate && generate &&
+      Object.values(generate).every((cap) => cap.length === 0)
+    ) {
+      found.push({
+        path: ["routes", i, "body", "max_tokens"],
+        message: `No endpoint of preset ${route.preset} takes an output cap: max_tokens ` +
+          "would clamp nothing; name the endpoints in body.generate, or leave it out",
+      });
+    }
     const usage = route.usage ?? (route.preset ? PRESETS[route.preset].usage : undefined);
     if (route.limits?.tokens !== undefined && !usage) {
       found.push({

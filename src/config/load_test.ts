@@ -63,6 +63,20 @@ Deno.test("a cap for bodies the rules read must fit in server.body_memory", () =
   loadConfigText(ROUTE + "    limits: { body: 1gb }\n", "routes.yaml", env({}));
 });
 
+Deno.test("a clamp on a preset whose endpoints take no output cap is refused", () => {
+  const issues = issuesOf(
+    "routes:\n  - name: fal\n    path: /fal\n    preset: fal\n    body: { max_tokens: 50 }\n",
+  );
+  assert.equal(issues.length, 1);
+  assert.match(issues[0], /^routes\.yaml:5:\d+ .*No endpoint of preset fal takes an output cap/);
+  loadConfigText(
+    "routes:\n  - name: fal\n    path: /fal\n    preset: fal\n" +
+      '    body: { max_tokens: 50, generate: ["POST /fal-ai/llm/**"] }\n',
+    "routes.yaml",
+    env({}),
+  );
+});
+
 Deno.test("clients need distinct ids and tokens", () => {
   const issues = issuesOf(
     "clients:\n  - { id: a, token: one }\n  - { id: a, token: two }\n  - { id: b, token: one }\n" +

@@ -115,6 +115,8 @@ const LimitsSchema = z.strictObject({
 const BodyRulesSchema = z.strictObject({
   models: z.array(z.string().min(1)).min(1).optional(),
   max_tokens: z.number().int().positive().optional(),
+  generate: z.array(checked(parseAllowEntry)).optional()
+    .describe("endpoints where max_tokens clamps (default: the preset's generating ones)"),
   deny: z.array(z.string().min(1)).optional().describe("case-insensitive regexes"),
   apps: z.array(checked(parseAppGlob)).min(1).optional()
     .describe('apps and agents visitors may run: namespace/name, "*" within a part'),

@@ -70,6 +70,12 @@ export interface BodyRulesConfig {
   models?: string[];
   /** Clamp for max_tokens and its relatives. */
   max_tokens?: number;
+  /**
+   * `METHOD /glob` entries of the endpoints that generate: where `max_tokens` clamps (in the
+   * preset's field for the endpoint, else the `usage` format's) and a body must name a model.
+   * Default: the preset's generating endpoints; every endpoint on a route without a preset.
+   */
+  generate?: string[];
   /** Case-insensitive regexes refused in message text. */
   deny?: string[];
   /** `namespace/name` globs of the apps and agents visitors may run (inference.sh). */

@@ -17,6 +17,8 @@ export const anthropic: Preset = {
     "GET /v1/models/*",
   ],
   usage: "anthropic",
+  // Counting tokens takes no cap (it refuses `max_tokens` as an extra input).
+  generate: { "POST /v1/messages": ["max_tokens"] },
   strip: {
     headers: [
       "x-api-key", // the API key

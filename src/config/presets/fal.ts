@@ -17,6 +17,9 @@ export const fal: Preset = {
   target: { header: "x-fal-target-url", hosts: ["fal.run", "queue.fal.run"] },
   key: { env: "FAL_KEY", header: "authorization", format: "Key {key}" },
   allow: ["GET /*/*/**", "POST /*/*/**", "PUT /*/*/**"],
+  // Model endpoints take their own inputs, which no output cap names: `max_tokens` clamps
+  // nothing here.
+  generate: {},
   // fal bills the account that owns the key; no header or parameter picks another (its
   // platform headers, `x-fal-*`, set timeouts, retries, priority and storage only).
   strip: {

@@ -21,6 +21,24 @@ const ACTIONS = [
   "batchEmbedContents",
 ];
 
+/**
+ * Every spelling of the output cap, the lowerCamel one first; each settings object's own
+ * spelling comes before the mixed one, so a cap added to it is spelled as its name is.
+ */
+const CAMEL_FIRST = [
+  "generationConfig.maxOutputTokens",
+  "generation_config.max_output_tokens",
+  "generationConfig.max_output_tokens",
+  "generation_config.maxOutputTokens",
+];
+/** The same, the snake_case one first (as the Interactions API documents it). */
+const SNAKE_FIRST = [
+  "generation_config.max_output_tokens",
+  "generationConfig.maxOutputTokens",
+  "generation_config.maxOutputTokens",
+  "generationConfig.max_output_tokens",
+];
+
 /** The `gemini` preset. */
 export const gemini: Preset = {
   upstream: "https://generativelanguage.googleapis.com",
@@ -37,6 +55,20 @@ export const gemini: Preset = {
     ]),
   ],
   usage: "gemini",
+  // Generating endpoints and their caps. Counting and embedding take no `generationConfig`
+  // (an unknown name there is a 400). Google's JSON reader takes a field by its proto name or
+  // its lowerCamel name, so every spelling of the cap is clamped; a cap the body lacks goes
+  // into the settings object it has, else the API's documented one: `generationConfig` for
+  // generateContent, `generation_config` for Interactions.
+  generate: Object.fromEntries(
+    ["v1", "v1beta"].flatMap((version) => [
+      ...["generateContent", "streamGenerateContent"].map((action) => [
+        `POST /${version}/models/*:${action}`,
+        CAMEL_FIRST,
+      ]),
+      [`POST /${version}/interactions`, SNAKE_FIRST],
+    ]),
+  ),
   // Google's system parameters (cloud.google.com/apis/docs/system-parameters) name each of
   // these as a header and as a query parameter, the latter also with a `$` prefix.
   strip: {

@@ -122,6 +122,8 @@ export const inferenceSh: Preset = {
   ],
   // A key's workspace (`team`) is fixed when the key is made; no header or parameter picks
   // another, so the credentials are all there is to drop.
+  // Apps take their own inputs, which no output cap names: `max_tokens` clamps nothing here.
+  generate: {},
   strip: {
     headers: [
       "authorization", // the API key, as a Bearer token

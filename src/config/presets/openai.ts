@@ -48,6 +48,16 @@ export const openai: Preset = {
     "GET /v1/models/*",
   ],
   usage: "openai",
+  // Each generating endpoint's own cap field. Embeddings, moderations, images, speech and
+  // transcriptions take none and refuse a field they do not know, so the clamp leaves them
+  // alone. Compacting takes no cap but runs a model, so its body must name an allowed one.
+  generate: {
+    // `max_tokens` is the older name, refused by reasoning models: clamped only when sent.
+    "POST /v1/chat/completions": ["max_completion_tokens", "max_tokens"],
+    "POST /v1/completions": ["max_tokens"],
+    "POST /v1/responses": ["max_output_tokens"],
+    "POST /v1/responses/compact": [],
+  },
   strip: {
     headers: [
       "authorization", // the SDK's `apiKey`, as a Bearer token

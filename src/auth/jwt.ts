@@ -2,15 +2,20 @@
  * `auth: jwt`: a bearer JWT verified with an HS256 secret or a JWKS URL (fetched lazily,
  * cached, and fetched again when a token names a key it has not seen: key rotation works
  * without a restart). `iss` and `aud` when configured, `exp` (required) and `nbf` are checked;
- * the client is `sub`.
+ * the client is `sub`. Claims that narrow the route (tokens from `mintToken`) are read into a
+ * grant; with a secret, a claim the gateway does not know refuses the token.
  *
  * @module
  */
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { JwtConfig } from "../config/types.ts";
+import { type Grant, grantOf } from "./grant.ts";
 
-/** A verification's outcome: the client (`sub`), or why the token was refused. */
-export type JwtResult = { client: string } | { refused: string };
+/**
+ * A verification's outcome: the client (`sub`) and what its claims grant (see grant.ts), or
+ * why the token was refused.
+ */
+export type JwtResult = { client: string; grant: Grant } | { refused: string };
 
 /** Verifies a JWT. */
 export type JwtVerifier = (token: string) => Promise<JwtResult>;
@@ -50,12 +55,15 @@ export function compileJwt(config: JwtConfig): JwtVerifier {
     requiredClaims: ["exp", "sub"],
     clockTolerance: CLOCK_TOLERANCE_S,
   };
+  const strict = config.secret !== undefined;
   return async (token) => {
     try {
       const { payload } = typeof key === "function"
         ? await jwtVerify(token, key, options)
         : await jwtVerify(token, key, options);
-      return { client: String(payload.sub) };
+      const grant = grantOf(payload as Record<string, unknown>, strict);
+      if ("refused" in grant) return grant;
+      return { client: grant.subject, grant };
     } catch (error) {
       // jose's codes name the failed check (ERR_JWT_EXPIRED, ERR_JWKS_TIMEOUT …), never a secret
       return { refused: (error as { code?: string }).code ?? (error as Error).name };

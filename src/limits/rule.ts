@@ -1,7 +1,6 @@
 /**
- * The limits rule: per client and route, a request budget per window, a token budget per
- * window (charged when the response ends, from the usage the upstream reported) and a cap on
- * requests in flight. Refusals are 429 with `Retry-After`; allowed requests carry
+ * The limits rule: per client and route, a request budget per window and a cap on requests
+ * in flight. (Token budgets are reserved after the body rules, by the spend rule.) Refusals are 429 with `Retry-After`; allowed requests carry
  * `RateLimit-*` headers. If the store cannot be reached the request is refused (503): a limit
  * that fails open is no limit.
  *
@@ -49,18 +48,6 @@ export function limitsRule(routeName: string, limits: RouteLimits, store: LimitS
     const id = `${routeName}:${client}`;
     let headers: Record<string, string> | undefined;
     try {
-      if (plan.tokens) {
-        const { limit, windowMs } = plan.tokens;
-        const used = await store.read(`tokens:${id}`, windowMs);
-        if (used.count >= limit) {
-          state.record.error = "token budget spent";
-          return limited(
-            `Token budget of ${limit} per window is spent`,
-            used.resetMs,
-            rateHeaders(limit, 0, used.resetMs, windowMs),
-          );
-        }
-      }
       if (plan.requests) {
         const { limit, windowMs } = plan.requests;
         const { count, resetMs } = await store.add(`requests:${id}`, 1, windowMs);
@@ -82,13 +69,6 @@ export function limitsRule(routeName: string, limits: RouteLimits, store: LimitS
     } catch (error) {
       state.record.error = `limit store unavailable: ${(error as Error).name}`;
       return errorResponse("store_unavailable", "The limit store cannot be reached");
-    }
-    if (plan.tokens) {
-      const { windowMs } = plan.tokens;
-      state.finally.push(() => {
-        const total = state.record.tokens?.total;
-        if (total) void store.add(`tokens:${id}`, total, windowMs).catch(() => {});
-      });
     }
     if (headers) Object.assign(state.headers, headers);
     await next();

@@ -3,12 +3,13 @@
  *
  * @module
  */
-import { type LimitStore, type WindowCount, windowOf } from "./store.ts";
+import { type LimitStore, type Reservation, type WindowCount, windowOf } from "./store.ts";
 
 /** Counters in a Map, swept of ended windows as it grows. */
 export class MemoryStore implements LimitStore {
   readonly #windows = new Map<string, { count: number; end: number }>();
   readonly #slots = new Map<string, number>();
+  readonly #claims = new Map<string, number>();
   #sweepAt = 1024;
 
   add(key: string, amount: number, windowMs: number): Promise<WindowCount> {
@@ -34,7 +35,35 @@ export class MemoryStore implements LimitStore {
     return Promise.resolve();
   }
 
+  reserve(key: string, amount: number, limit: number, windowMs: number): Promise<Reservation> {
+    const { start, resetMs } = windowOf(windowMs);
+    const count = this.#windows.get(`${key}@${start}`)?.count ?? 0;
+    if (count + amount > limit) {
+      return Promise.resolve({ ok: false, count, resetMs, window: start });
+    }
+    const after = this.#add(key, amount, windowMs);
+    return Promise.resolve({ ok: true, count: after.count, resetMs, window: start });
+  }
+
+  settle(key: string, delta: number, _windowMs: number, window: number): Promise<void> {
+    const entry = this.#windows.get(`${key}@${window}`);
+    if (entry && entry.end > Date.now()) entry.count = Math.max(0, entry.count + delta);
+    return Promise.resolve();
+  }
+
+  claim(key: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const until = this.#claims.get(key);
+    if (until !== undefined && until > now) return Promise.resolve(false);
+    if (this.#claims.size >= this.#sweepAt) {
+      for (const [id, end] of this.#claims) if (end <= now) this.#claims.delete(id);
+    }
+    this.#claims.set(key, now + ttlMs);
+    return Promise.resolve(true);
+  }
+
   close(): Promise<void> {
+    this.#claims.clear();
     this.#windows.clear();
     this.#slots.clear();
     return Promise.resolve();

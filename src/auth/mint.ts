@@ -34,6 +34,7 @@ export interface MintOptions {
 
 /** Thrown by {@linkcode mintToken} for options that would make a token no gateway accepts. */
 export class MintError extends Error {
+  /** Makes the error with the message for the caller. */
   constructor(message: string) {
     super(message);
     this.name = "MintError";

@@ -135,6 +135,7 @@ function limitsSummary(limits: LimitsConfig | undefined): string {
   if (limits?.tokens) parts.push(`${rate(limits.tokens)} tokens`);
   if (limits?.concurrent) parts.push(`${limits.concurrent} in flight`);
   if (limits?.body !== undefined) parts.push(`body ${size(limits.body)}`);
+  if (limits?.queue !== undefined) parts.push(`queue ${duration(limits.queue)}`);
   return parts.join(", ") || "-";
 }
 

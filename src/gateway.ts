@@ -35,8 +35,10 @@ import { compileFieldPolicy, withFieldPolicy } from "./body/fields.ts";
 import { PRESETS } from "./config/presets/mod.ts";
 import { compileLimits } from "./limits/plan.ts";
 import { limitsRule } from "./limits/rule.ts";
-import { budgetClamp, readingModel } from "./limits/reserve.ts";
+import { budgetClamp, reading } from "./limits/reserve.ts";
 import { spendRule } from "./limits/spend.ts";
+import { QueueBoard, RouteQueue } from "./limits/queue.ts";
+import { queueRule } from "./limits/queue_rule.ts";
 import { allowRule } from "./rules/allow.ts";
 import { browserRule } from "./rules/browser.ts";
 import { resolveRule } from "./rules/resolve.ts";
@@ -97,6 +99,8 @@ export interface BuiltGateway {
   routes: readonly CompiledRoute[];
   /** The store limits count in (opened lazily: nothing connects until a limit is checked). */
   store: LimitStore;
+  /** Requests waiting in each route's queue (`limits.queue`), and the expected wait. */
+  queues: QueueBoard;
   /** Closes what the gateway opened (the store, unless it was passed in). */
   close(): Promise<void>;
 }
@@ -188,6 +192,9 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       }));
   }
 
+  // Every route's waiting line, for metrics and the status page.
+  const queues = new QueueBoard();
+  metrics?.watchQueues(() => queues.snapshot());
   // One budget for the bodies every route's rules hold at once.
   const bodyBudget = new BodyBudget(config.server?.body_memory);
   const table = new RouteTable<Chain>();
@@ -201,7 +208,8 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     const fields = fieldPolicyOf(route);
     if (fields?.pathRule) chain.push(fields.pathRule);
     const limits = compileLimits(route.config.limits, clients, route.usage !== undefined);
-    if (limits.counted) chain.push(limitsRule(route.name, limits, store));
+    const waitMs = route.config.limits?.queue;
+    if (limits.counted) chain.push(limitsRule(route.name, limits, store, waitMs !== undefined));
     // A token budget reserves the output maximum: a route without one gets a default clamp.
     const outputMax = budgetClamp(route.config.body?.max_tokens, limits);
     const bodyConfig = limits.tokens
@@ -214,11 +222,17 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       fields,
       compileBodyRules(bodyConfig, route.usage, limits.tokens),
     );
-    const rules = mintable ? readingModel(compiled) : compiled;
+    const extra = [...(mintable ? ["model"] : []), ...(waitMs !== undefined ? ["stream"] : [])];
+    const rules = extra.length ? reading(compiled, extra) : compiled;
     if (rules || limits.capped) {
       // A field policy reads every body: one that is not JSON could carry any field.
       const strict = route.config.body !== undefined || fields !== undefined;
       chain.push(bodyRule(rules, strict, limits, bodyBudget));
+    }
+    if (waitMs !== undefined) {
+      const queue = queues.add(new RouteQueue(route.name, waitMs));
+      const pool = route.keys && route.keys.keys.length > 1 ? route.keys.health : undefined;
+      chain.push(queueRule({ route: route.name, limits, store, queue, pool }));
     }
     if (limits.tokens || mintable) {
       chain.push(spendRule({ route: route.name, limits, store, outputMax }));
@@ -242,7 +256,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     return errorResponse("internal_error", "The gateway failed to handle the request");
   });
   const close = options.store ? () => Promise.resolve() : () => store.close();
-  return { app, routes, store, close };
+  return { app, routes, store, queues, close };
 }
 
 function notFound(path: string): Response {

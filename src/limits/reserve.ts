@@ -39,7 +39,7 @@ export function budgetClamp(own: number | undefined, limits: RouteLimits): numbe
 const OUTPUT_FIELDS = ["max_tokens", "max_completion_tokens", "max_output_tokens"];
 const GENERATION_FIELDS = ["generationConfig", "generation_config"];
 /** What a body is scanned for: the output caps and the model. */
-const WANTED = new Set([...OUTPUT_FIELDS, ...GENERATION_FIELDS, "model"]);
+const WANTED = new Set([...OUTPUT_FIELDS, ...GENERATION_FIELDS, "model", "stream"]);
 
 /** What the reservation and a token's `models` claim read from a JSON body. */
 export interface BodyFacts {
@@ -47,6 +47,8 @@ export interface BodyFacts {
   output?: number;
   /** The body's `model`, if it names one. */
   model?: string;
+  /** True when the body asks for a stream (`"stream": true`). */
+  stream?: boolean;
 }
 
 const capOf = (value: unknown): number | undefined =>
@@ -82,6 +84,10 @@ export function bodyFacts(bytes: Uint8Array): BodyFacts {
       if (typeof value === "string") facts.model = value;
       continue;
     }
+    if (name === "stream") {
+      if (value === true) facts.stream = true;
+      continue;
+    }
     const caps = GENERATION_FIELDS.includes(name)
       ? value && typeof value === "object"
         ? [
@@ -110,14 +116,14 @@ export function inputBytes(request: Request, body: unknown, cap: number): number
 }
 
 /**
- * Body rules that also read `model`, for routes whose client tokens may narrow the models:
- * the body rule then reads every JSON body, so the spend rule can check the model.
+ * Body rules that also read `names` (`model` for routes whose client tokens may narrow the
+ * models, `stream` for queued routes that must know a stream request): the body rule then
+ * reads every JSON body, so the rules after it can see them.
  */
-export function readingModel(rules: BodyRules | undefined): BodyRules {
-  if (!rules) return { fields: MODEL, text: false, apply: () => ({ changed: NOTHING }) };
-  if (rules.fields === "all" || rules.fields.has("model")) return rules;
-  return { ...rules, fields: new Set([...rules.fields, "model"]) };
+export function reading(rules: BodyRules | undefined, names: readonly string[]): BodyRules {
+  if (!rules) return { fields: new Set(names), text: false, apply: () => ({ changed: NOTHING }) };
+  if (rules.fields === "all") return rules;
+  return { ...rules, fields: new Set([...rules.fields, ...names]) };
 }
 
-const MODEL: ReadonlySet<string> = new Set(["model"]);
 const NOTHING: ReadonlySet<string> = new Set();

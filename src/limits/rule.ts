@@ -33,13 +33,19 @@ function rateHeaders(limit: number, remaining: number, resetMs: number, windowMs
 
 /**
  * Compiles a route's limits into a rule over `store`. Runs after auth, so the client is known.
+ * `queued` leaves the in-flight slot to the queue rule (`limits.queue`).
  *
  * @example
  * ```ts
  * chain.push(limitsRule("openai", compileLimits(route.limits, clients), openStore(undefined)));
  * ```
  */
-export function limitsRule(routeName: string, limits: RouteLimits, store: LimitStore): Rule {
+export function limitsRule(
+  routeName: string,
+  limits: RouteLimits,
+  store: LimitStore,
+  queued = false,
+): Rule {
   return async (c, next) => {
     const state = c.get("state");
     const client = state.record.client ?? "unknown";
@@ -57,7 +63,8 @@ export function limitsRule(routeName: string, limits: RouteLimits, store: LimitS
           return limited(`Limit of ${limit} requests per window reached`, resetMs, headers);
         }
       }
-      if (plan.concurrent) {
+      // With `limits.queue`, the queue rule takes the slot (after the body, so it knows a stream).
+      if (plan.concurrent && !queued) {
         const key = `concurrent:${id}`;
         const slot = await store.acquire(key, plan.concurrent, SLOT_TTL_MS);
         if (slot === undefined) {

@@ -44,5 +44,6 @@ export async function benchTokenHeaders(): Promise<Record<string, string>> {
     routes: ["openai"],
     models: ["gpt-4o-mini"],
   });
-  return { authorization: `Bearer ${token}` };
+  // The name wrk itself uses, so this one replaces its default rather than adding a second.
+  return { Authorization: `Bearer ${token}` };
 }

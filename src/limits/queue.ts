@@ -92,6 +92,8 @@ export class RouteQueue {
     timer = setTimeout(() => leave("timeout"), this.maxWaitMs);
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#poll();
+    // Those ahead try first; a newcomer whose turn is free now goes at once.
+    void this.#pump();
     return promise;
   }
 

@@ -175,7 +175,7 @@ function heartbeatStream(
         return;
       }
       const answer = refusal();
-      await writeError(controller, answer);
+      await writeAnswer(controller, answer);
       end(answer, true);
       return;
     }
@@ -211,7 +211,7 @@ function heartbeatStream(
       end(answer, !streamed);
       return;
     }
-    if (answer) await writeError(controller, answer);
+    if (answer) await writeAnswer(controller, answer);
     end(answer, !streamed);
   }
 
@@ -225,8 +225,11 @@ function heartbeatStream(
   });
 }
 
-/** Ends a heartbeat stream with the answer that could not be streamed, as `event: error`. */
-async function writeError(
+/**
+ * Ends a heartbeat stream with an answer that is not an event stream: a success as one `data:`
+ * event, an error (the gateway's or the upstream's) as `event: error`.
+ */
+async function writeAnswer(
   controller: ReadableStreamDefaultController<Uint8Array>,
   answer: Response,
 ): Promise<void> {

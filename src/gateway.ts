@@ -215,15 +215,14 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     const bodyConfig = limits.tokens
       ? { ...route.config.body, max_tokens: outputMax }
       : route.config.body;
-    // Tokens the app mints (jwt with a secret) may narrow the models: the model is read.
+    // Tokens the app mints (jwt with a secret) may carry grants the spend rule checks.
     const mintable = typeof authConfig === "object" && "jwt" in authConfig &&
       authConfig.jwt.secret !== undefined;
     const compiled = withFieldPolicy(
       fields,
       compileBodyRules(bodyConfig, route.usage, limits.tokens),
     );
-    const extra = [...(mintable ? ["model"] : []), ...(waitMs !== undefined ? ["stream"] : [])];
-    const rules = extra.length ? reading(compiled, extra) : compiled;
+    const rules = waitMs !== undefined ? reading(compiled, ["stream"]) : compiled;
     if (rules || limits.capped) {
       // A field policy reads every body: one that is not JSON could carry any field.
       const strict = route.config.body !== undefined || fields !== undefined;

@@ -73,6 +73,20 @@ export function spendRule(options: SpendOptions): Rule {
     const budget = plan.tokens;
     if (!grant && !budget) return await next();
     const request = c.req.raw;
+    if (grant?.models && !(state.body instanceof Uint8Array) && hasBody(request)) {
+      // A token that names models needs the body's: read it now (no route rule did).
+      const cap = plan.body ?? DEFAULT_RULES_BODY_BYTES;
+      const bytes = await readWithin(request, cap);
+      if (!bytes) {
+        state.record.error = "token grant: body unreadable";
+        return errorResponse(
+          "invalid_request",
+          `The request body could not be read within ${cap} bytes`,
+        );
+      }
+      state.body = bytes;
+      state.record.bytes_in = bytes.byteLength;
+    }
     const facts = state.body instanceof Uint8Array ? bodyFacts(state.body) : {};
     if (grant?.models) {
       const model = facts.model ?? /\/models\/([^/:]+)/.exec(state.upstreamPath ?? "")?.[1];
@@ -169,4 +183,42 @@ async function countGrant(
     state.finally.push(() => void store.release(key, slot).catch(() => {}));
   }
   return undefined;
+}
+
+function hasBody(request: Request): boolean {
+  return request.body !== null && request.method !== "GET" && request.method !== "HEAD";
+}
+
+/** The request body, or undefined when it is larger than `cap` or cannot be read. */
+async function readWithin(
+  request: Request,
+  cap: number,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > cap) return undefined;
+  const reader = request.body!.getReader();
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > cap) {
+        await reader.cancel().catch(() => {});
+        return undefined;
+      }
+      chunks.push(value as Uint8Array<ArrayBuffer>);
+    }
+  } catch {
+    return undefined;
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }

@@ -215,9 +215,8 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     const bodyConfig = limits.tokens
       ? { ...route.config.body, max_tokens: outputMax }
       : route.config.body;
-    // Tokens the app mints (jwt with a secret) may carry grants the spend rule checks.
-    const mintable = typeof authConfig === "object" && "jwt" in authConfig &&
-      authConfig.jwt.secret !== undefined;
+    // A JWT's claims may narrow the route (models, limits, once): the spend rule checks them.
+    const jwt = typeof authConfig === "object" && "jwt" in authConfig;
     const compiled = withFieldPolicy(
       fields,
       compileBodyRules(bodyConfig, route.usage, limits.tokens),
@@ -233,7 +232,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       const pool = route.keys && route.keys.keys.length > 1 ? route.keys.health : undefined;
       chain.push(queueRule({ route: route.name, limits, store, queue, pool }));
     }
-    if (limits.tokens || mintable) {
+    if (limits.tokens || jwt) {
       chain.push(spendRule({ route: route.name, limits, store, outputMax }));
     }
     chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { SignJWT } from "jose";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { type MintOptions, mintToken } from "../mod.ts";
 import { startGateway, type TestGateway } from "./helpers/gateway.ts";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
@@ -257,4 +257,36 @@ Deno.test("keyward token prints a token the route accepts, with the secret from 
     assert.equal(gateway.logs.at(-1)?.client, "cli-user");
     assert.equal(await status(chat(gateway, token)), 401, "used once");
   });
+});
+
+Deno.test("client token: a JWKS issuer's token carries claims of its own, and its narrowing claims hold", async () => {
+  const { publicKey, privateKey } = await generateKeyPair("RS256");
+  const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256" };
+  const issuer = await serveLoopback(() => Response.json({ keys: [jwk] }));
+  const mock = await startMockUpstream();
+  const gateway = await startGateway(
+    `routes:
+  - name: openai
+    path: /openai
+    preset: openai
+    upstream: ${mock.url}
+    auth: { jwt: { jwks: "${issuer.url}/jwks.json" } }
+`,
+    ENV,
+  );
+  const sign = (claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("idp-user")
+      .setExpirationTime("5m").sign(privateKey);
+  try {
+    // An identity provider's own claims (email, roles) do not refuse its tokens.
+    assert.equal(await status(chat(gateway, await sign({ email: "a@b.example" }))), 200);
+    const narrowed = await sign({ email: "a@b.example", models: ["gpt-4o-mini"] });
+    assert.equal(await status(chat(gateway, narrowed, { model: "gpt-4o" })), 403);
+    assert.equal(await status(chat(gateway, narrowed)), 200);
+    assert.equal(mock.requests.length, 2);
+  } finally {
+    await gateway.close();
+    await mock.close();
+    await issuer.close();
+  }
 });

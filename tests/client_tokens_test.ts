@@ -290,3 +290,36 @@ Deno.test("client token: a JWKS issuer's token carries claims of its own, and it
     await issuer.close();
   }
 });
+
+Deno.test("client token: a models claim reads a chunked body the route caps", async () => {
+  const mock = await startMockUpstream();
+  const gateway = await startGateway(
+    `routes:
+  - name: openai
+    path: /openai
+    preset: openai
+    upstream: ${mock.url}
+    auth: { jwt: { secret: "\${SECRET}" } }
+    limits: { body: 4kb }
+`,
+    ENV,
+  );
+  const chunked = (token: string, model: string) =>
+    fetch(`${gateway.url}/openai/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: new Blob([JSON.stringify({ model, messages: [] })]).stream(),
+      // @ts-ignore: a streamed upload
+      duplex: "half",
+    });
+  try {
+    const mini = await mint({ models: ["gpt-4o-mini"] });
+    assert.equal(await status(chunked(mini, "gpt-4o")), 403);
+    assert.equal(await status(chunked(mini, "gpt-4o-mini")), 200);
+    assert.equal(JSON.parse(mock.requests[0].body).model, "gpt-4o-mini");
+    assert.equal(mock.requests.length, 1);
+  } finally {
+    await gateway.close();
+    await mock.close();
+  }
+});

@@ -76,7 +76,9 @@ export function spendRule(options: SpendOptions): Rule {
     if (grant?.models && !(state.body instanceof Uint8Array) && hasBody(request)) {
       // A token that names models needs the body's: read it now (no route rule did).
       const cap = plan.body ?? DEFAULT_RULES_BODY_BYTES;
-      const bytes = await readWithin(request, cap);
+      // A body the body rule capped is its stream now; the request's own is locked.
+      const source = state.body instanceof ReadableStream ? state.body : request.body!;
+      const bytes = await readWithin(request, source, cap);
       if (!bytes) {
         state.record.error = "token grant: body unreadable";
         return errorResponse(
@@ -192,11 +194,12 @@ function hasBody(request: Request): boolean {
 /** The request body, or undefined when it is larger than `cap` or cannot be read. */
 async function readWithin(
   request: Request,
+  body: ReadableStream<Uint8Array>,
   cap: number,
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > cap) return undefined;
-  const reader = request.body!.getReader();
+  const reader = body.getReader();
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
   try {

@@ -1,10 +1,11 @@
 /**
- * The keyward command line: `serve` (the default), `check` and `schema`.
+ * The keyward command line: `serve` (the default), `check`, `schema` and `token`.
  *
  * ```sh
  * deno run -A main.ts [serve] [--config FILE] [--port N] [--hostname H]
  * deno run -A main.ts check [--config FILE] [--permissions]
  * deno run -A main.ts schema
+ * KEYWARD_TOKEN_SECRET=... deno run -A main.ts token --sub ID --ttl 15m [--route R] ...
  * ```
  *
  * @module
@@ -14,6 +15,8 @@ import { checkConfig } from "./src/check.ts";
 import { configJsonSchema } from "./src/config/schema.ts";
 import { serve } from "./src/server.ts";
 import { lockedGrants } from "./src/server/permissions.ts";
+import { MintError, mintToken } from "./src/auth/mint.ts";
+import { parseTokenArgs, TOKEN_USAGE } from "./src/auth/mint_args.ts";
 
 const USAGE = `keyward: a gateway that keeps AI API keys on the server
 
@@ -21,6 +24,8 @@ Usage:
   keyward [serve] [--config FILE] [--port N] [--hostname H] [--reuse-port]
   keyward check [--config FILE] [--permissions]
   keyward schema
+  keyward token --sub ID [--ttl 15m] [--route R] [--model M] [--tokens N/unit]
+                [--requests N/unit] [--origin O] [--once]   (secret: KEYWARD_TOKEN_SECRET)
 
 Options:
   -c, --config FILE   routes.yaml to use (default ./routes.yaml)
@@ -102,7 +107,32 @@ export function parseArgs(argv: readonly string[]): Args {
   return args;
 }
 
+/** `keyward token ...`: prints one client token. */
+async function token(argv: readonly string[]): Promise<number> {
+  let options;
+  try {
+    options = parseTokenArgs(argv);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${TOKEN_USAGE}`);
+    return 2;
+  }
+  const secret = Deno.env.get("KEYWARD_TOKEN_SECRET");
+  if (!secret) {
+    console.error("Set KEYWARD_TOKEN_SECRET to the secret of the route's jwt auth");
+    return 2;
+  }
+  try {
+    console.log(await mintToken({ ...options, secret }));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof MintError)) throw error;
+    console.error(error.message);
+    return 1;
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "token") return await token(argv.slice(1));
   let args: Args;
   try {
     args = parseArgs(argv);

@@ -5,11 +5,13 @@
  * @module
  */
 export { createGateway } from "./src/library.ts";
+export { MintError, mintToken } from "./src/auth/mint.ts";
+export type { MintOptions } from "./src/auth/mint.ts";
 export type { Gateway, GatewayInput, GatewayOptions, HonoApp } from "./src/library.ts";
 export type { BuildOptions, GatewayHooks, RouteInfo } from "./src/gateway.ts";
 export type { KeyReaders } from "./src/keys/source.ts";
 export type { ConnInfo } from "./src/auth/client_ip.ts";
-export type { LimitStore, RouteCounts, WindowCount } from "./src/store/store.ts";
+export type { LimitStore, Reservation, RouteCounts, WindowCount } from "./src/store/store.ts";
 export type { LogSink } from "./src/observe/log.ts";
 export type {
   AdminConfig,

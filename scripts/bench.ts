@@ -23,6 +23,8 @@ import { freePort } from "./bench/spawn.ts";
 import { formatTable, median, type Row } from "./bench/table.ts";
 import { runWrk, type WrkResult } from "./bench/wrk.ts";
 import { measureCpu } from "./bench/cpu.ts";
+import { benchTokenHeaders, budgetConfig } from "./bench/budget.ts";
+import { startRedis } from "../tests/helpers/redis.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -53,7 +55,25 @@ const workers = [
   await startKeyward(dir, benchConfig(mockPort), { port: sharedPort, args: ["--reuse-port"] }),
   await startKeyward(dir, benchConfig(mockPort), { port: sharedPort, args: ["--reuse-port"] }),
 ];
-const processes: KeywardProcess[] = [keyward, keyward1000, metered, ...workers];
+const clamped = await startKeyward(dir, budgetConfig(mockPort, "clamp"));
+const budget = await startKeyward(dir, budgetConfig(mockPort, "budget"));
+const redis = await startRedis();
+const budgetRedis = await startKeyward(
+  dir,
+  budgetConfig(mockPort, "budget", `{ kind: redis, url: "${redis.url}" }`),
+);
+const tokenAuth = await startKeyward(dir, budgetConfig(mockPort, "token"));
+const tokenHeaders = await benchTokenHeaders();
+const processes: KeywardProcess[] = [
+  keyward,
+  keyward1000,
+  metered,
+  ...workers,
+  clamped,
+  budget,
+  budgetRedis,
+  tokenAuth,
+];
 const bare = await startBareProxy(freePort(), `http://127.0.0.1:${mockPort}`);
 const peers = await startPeers(dir, `http://127.0.0.1:${mockPort}/v1/chat/completions`);
 const nginxWorkers = await nginx.workers();
@@ -117,6 +137,32 @@ try {
       workloads: ["json", "sse"],
       pids: [metered.pid],
     },
+    // What a token budget and a client token cost on top of the same route.
+    {
+      name: "keyward, usage + clamp",
+      base: `${clamped.url}/openai`,
+      workloads: ["json"],
+      pids: [clamped.pid],
+    },
+    {
+      name: "keyward, token budget (memory)",
+      base: `${budget.url}/openai`,
+      workloads: ["json"],
+      pids: [budget.pid],
+    },
+    {
+      name: "keyward, token budget (redis)",
+      base: `${budgetRedis.url}/openai`,
+      workloads: ["json"],
+      pids: [budgetRedis.pid],
+    },
+    {
+      name: "keyward, token auth",
+      base: `${tokenAuth.url}/openai`,
+      workloads: ["json"],
+      headers: tokenHeaders,
+      pids: [tokenAuth.pid],
+    },
     // The SDK proxies take the full target URL in a header: their path is the whole base.
     ...peers.map((peer) => ({
       name: peer.name,
@@ -176,6 +222,10 @@ try {
     "Deno.serve + fetch, no checks": await peakRssMb(bare.pid),
   };
   for (const peer of peers) rss[peer.name] = await peakRssMb(peer.pid);
+  rss["keyward, usage + clamp"] = await peakRssMb(clamped.pid);
+  rss["keyward, token budget (memory)"] = await peakRssMb(budget.pid);
+  rss["keyward, token budget (redis)"] = await peakRssMb(budgetRedis.pid);
+  rss["keyward, token auth"] = await peakRssMb(tokenAuth.pid);
   const rows: Row[] = [];
   for (const [key, runs] of results) {
     const [target, workload] = key.split("|");
@@ -210,6 +260,16 @@ try {
   );
   const routes = ratio("keyward, 1,000 routes|json", "keyward|json");
   console.log(`1,000 routes vs 1: ${((1 - routes) * 100).toFixed(1)}% fewer requests/s`);
+  // What a reservation (reserve + settle in the store) and a token's verification cost, as
+  // CPU time per request over the same route without them.
+  const cpu = (name: string) =>
+    median((results.get(`${name}|json`) ?? []).map((r) => r.cpuUs ?? NaN));
+  const extra = (name: string, base: string) => (cpu(name) - cpu(base)).toFixed(1);
+  console.log(
+    `token budget: +${extra("keyward, token budget (memory)", "keyward, usage + clamp")} ` +
+      `CPU µs/req (memory), +${extra("keyward, token budget (redis)", "keyward, usage + clamp")} ` +
+      `(redis, gateway side); token auth: +${extra("keyward, token auth", "keyward")} CPU µs/req`,
+  );
   for (const peer of peers) {
     if (!results.has(`${peer.name}|json`)) continue;
     const times = ratio("keyward|json", `${peer.name}|json`);
@@ -228,5 +288,6 @@ try {
   await nginx.stop();
   await mock.stop();
   await lab.stop();
+  await redis.stop();
   await Deno.remove(dir, { recursive: true });
 }

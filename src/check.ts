@@ -10,6 +10,9 @@ import type { Rate } from "./config/units.ts";
 import type { KeyReaders } from "./keys/source.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
+import type { ClientConfig } from "./config/types.ts";
+import { compileLimits } from "./limits/plan.ts";
+import { budgetClamp } from "./limits/reserve.ts";
 
 /** The outcome of checking a config: a printable report and whether it is usable. */
 export interface CheckResult {
@@ -58,6 +61,7 @@ export async function checkConfig(path: string, readers?: KeyReaders): Promise<C
     `quiet clients are dropped after: header ${duration(timeouts.header)}, ` +
       `body ${duration(timeouts.body)}, idle ${duration(timeouts.idle)}`,
   );
+  lines.push(...budgetNotes(routes, loaded.config.clients ?? []));
   const warnings: string[] = [];
   routes.forEach((route, i) => {
     for (const missing of route.keys?.missing ?? []) {
@@ -136,12 +140,31 @@ function size(bytes: number): string {
   return `${bytes}b`;
 }
 
+/** How each route with a token budget reserves, and the output clamp it gets by default. */
+function budgetNotes(routes: readonly CompiledRoute[], clients: readonly ClientConfig[]): string[] {
+  const notes: string[] = [];
+  for (const route of routes) {
+    const limits = compileLimits(route.config.limits, clients, route.usage !== undefined);
+    if (!limits.tokens) continue;
+    const own = route.config.body?.max_tokens;
+    const clamp = budgetClamp(own, limits);
+    notes.push(
+      `route ${route.name}: token budget reserves each request's body bytes + ${clamp} output ` +
+        (own === undefined
+          ? `tokens (max_tokens clamped to ${clamp} by default; set body.max_tokens to change)`
+          : "tokens (body.max_tokens)"),
+    );
+  }
+  return notes.length ? ["", ...notes] : [];
+}
+
 function limitsSummary(limits: LimitsConfig | undefined): string {
   const parts: string[] = [];
   if (limits?.requests) parts.push(`${rate(limits.requests)} requests`);
   if (limits?.tokens) parts.push(`${rate(limits.tokens)} tokens`);
   if (limits?.concurrent) parts.push(`${limits.concurrent} in flight`);
   if (limits?.body !== undefined) parts.push(`body ${size(limits.body)}`);
+  if (limits?.queue !== undefined) parts.push(`queue ${duration(limits.queue)}`);
   return parts.join(", ") || "-";
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Hono, MiddlewareHandler } from "hono";
+import type { Grant } from "./auth/grant.ts";
 import type { LimitPlan } from "./limits/plan.ts";
 import type { RequestRecord } from "./observe/log.ts";
 import type { HeaderRecord } from "./proxy/headers.ts";
@@ -28,6 +29,8 @@ export interface RequestState {
   bodyTimeoutMs?: number;
   /** The limits that apply to this request's client, once the client is known. */
   plan?: LimitPlan;
+  /** What a client token's claims narrow (models, limits, single use), when it has any. */
+  grant?: Grant;
   /**
    * The answer to give instead of the forwarder's when a rule stopped the request mid-way
    * (a body past its cap aborts the upload; the client gets this, not a 502).

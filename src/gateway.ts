@@ -35,6 +35,10 @@ import { compileFieldPolicy, withFieldPolicy } from "./body/fields.ts";
 import { PRESETS } from "./config/presets/mod.ts";
 import { compileLimits } from "./limits/plan.ts";
 import { limitsRule } from "./limits/rule.ts";
+import { budgetClamp, reading } from "./limits/reserve.ts";
+import { spendRule } from "./limits/spend.ts";
+import { QueueBoard, RouteQueue } from "./limits/queue.ts";
+import { queueRule } from "./limits/queue_rule.ts";
 import { allowRule } from "./rules/allow.ts";
 import { browserRule } from "./rules/browser.ts";
 import { resolveRule } from "./rules/resolve.ts";
@@ -95,6 +99,8 @@ export interface BuiltGateway {
   routes: readonly CompiledRoute[];
   /** The store limits count in (opened lazily: nothing connects until a limit is checked). */
   store: LimitStore;
+  /** Requests waiting in each route's queue (`limits.queue`), and the expected wait. */
+  queues: QueueBoard;
   /** Closes what the gateway opened (the store, unless it was passed in). */
   close(): Promise<void>;
 }
@@ -191,6 +197,9 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
       }));
   }
 
+  // Every route's waiting line, for metrics and the status page.
+  const queues = new QueueBoard();
+  metrics?.watchQueues(() => queues.snapshot());
   // One budget for the bodies every route's rules hold at once.
   const bodyBudget = new BodyBudget(config.server?.body_memory);
   const table = new RouteTable<Chain>();
@@ -198,17 +207,35 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     const chain: Rule[] = [bind(route), resolveRule(route)];
     // Who is calling is settled before anything about the route is revealed (403 vs 401).
     if (hooks.authorize) chain.push(authorizeRule(hooks.authorize));
-    const auth = authRule(routeAuth(config, route.config.auth), authContext, route.readToken);
+    const authConfig = routeAuth(config, route.config.auth);
+    const auth = authRule(authConfig, authContext, route.readToken, route.name);
     chain.push(auth, allowRule(route));
     const fields = fieldPolicyOf(route);
     if (fields?.pathRule) chain.push(fields.pathRule);
     const limits = compileLimits(route.config.limits, clients, route.usage !== undefined);
-    if (limits.counted) chain.push(limitsRule(route.name, limits, store));
-    const rules = withFieldPolicy(
+    const waitMs = route.config.limits?.queue;
+    if (limits.counted) chain.push(limitsRule(route.name, limits, store, waitMs !== undefined));
+    // A token budget reserves the output maximum: a route without one gets a default clamp.
+    const outputMax = budgetClamp(route.config.body?.max_tokens, limits);
+    const bodyConfig = limits.tokens
+      ? { ...route.config.body, max_tokens: outputMax }
+      : route.config.body;
+    // A JWT's claims may narrow the route (models, limits, once): the spend rule checks them.
+    const jwt = typeof authConfig === "object" && "jwt" in authConfig;
+    const compiled = withFieldPolicy(
       fields,
-      compileBodyRules(route.config.body, route.usage, limits.tokens, route.generate),
+      compileBodyRules(bodyConfig, route.usage, limits.tokens, route.generate),
     );
+    const rules = waitMs !== undefined ? reading(compiled, ["stream"]) : compiled;
     if (rules || limits.capped) chain.push(bodyRule(rules, limits, bodyBudget));
+    if (waitMs !== undefined) {
+      const queue = queues.add(new RouteQueue(route.name, waitMs));
+      const pool = route.keys && route.keys.keys.length > 1 ? route.keys.health : undefined;
+      chain.push(queueRule({ route: route.name, limits, store, queue, pool }));
+    }
+    if (limits.tokens || jwt) {
+      chain.push(spendRule({ route: route.name, limits, store, outputMax }));
+    }
     chain.push(forwardHandler(route, hooks.resolveKey, options.upstreamFetch));
     table.add(route.path, route.target ? "target" : "path", composeRules(chain));
   }
@@ -228,7 +255,7 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
     return errorResponse("internal_error", "The gateway failed to handle the request");
   });
   const close = options.store ? () => Promise.resolve() : () => store.close();
-  return { app, routes, store, close };
+  return { app, routes, store, queues, close };
 }
 
 function notFound(path: string): Response {

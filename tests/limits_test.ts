@@ -119,10 +119,14 @@ Deno.test("clients' own limits override the route's for them only", async () => 
   }
 });
 
-Deno.test("limits.tokens: streamed usage is charged when the stream ends, without holding a byte back", async () => {
+Deno.test("limits.tokens: a stream's reservation settles to its usage when it ends, without holding a byte back", async () => {
   const mock = await startMockUpstream();
-  // Each streamed answer reports 10 tokens in its last event.
-  const gateway = await startGateway(openai(mock.url, "    limits: { tokens: 15/hour }\n"), ENV);
+  // Each request reserves its body's bytes plus the clamp of 100 (about 230 tokens), so
+  // without settling the second would not fit in 400. Each streamed answer reports 10.
+  const gateway = await startGateway(
+    openai(mock.url, "    limits: { tokens: 400/hour }\n    body: { max_tokens: 100 }\n"),
+    ENV,
+  );
   const stream = () =>
     fetch(`${gateway.url}/openai/v1/chat/completions?spacing=5`, {
       method: "POST",
@@ -130,23 +134,32 @@ Deno.test("limits.tokens: streamed usage is charged when the stream ends, withou
       body: JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [] }),
     });
   try {
-    const first = await stream();
-    assert.equal(first.status, 200);
-    const text = await first.text();
-    assert.match(text, /"total_tokens":10/);
-    assert.match(text, /\[DONE\]/);
+    for (let i = 0; i < 3; i++) {
+      const response = await stream();
+      assert.equal(response.status, 200, `request ${i + 1}`);
+      const text = await response.text();
+      assert.match(text, /"total_tokens":10/);
+      assert.match(text, /\[DONE\]/);
+      await sleep(30);
+    }
     // The client's stream did not ask for usage; the gateway did, so the budget can count.
-    assert.deepEqual(JSON.parse(mock.requests[0].body).stream_options, { include_usage: true });
-    await sleep(50);
-    const second = await stream(); // 10 of 15 used: still under budget
-    assert.equal(second.status, 200);
-    await second.text();
-    await sleep(50);
-    const third = await stream(); // 20 of 15 used
-    assert.equal(third.status, 429);
-    assert.match((await third.json()).error.message, /Token budget/);
-    assert.equal(mock.requests.length, 2);
-    assert.deepEqual(gateway.logs.slice(0, 2).map((l) => l.tokens?.total), [10, 10]);
+    const sent = JSON.parse(mock.requests[0].body);
+    assert.deepEqual(sent.stream_options, { include_usage: true });
+    assert.equal(sent.max_completion_tokens, 100);
+    assert.deepEqual(gateway.logs.slice(0, 3).map((l) => l.tokens?.total), [10, 10, 10]);
+    // A request whose worst case does not fit is refused before the upstream.
+    const big = await fetch(`${gateway.url}/openai/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: "x".repeat(400) }],
+      }),
+    });
+    assert.equal(big.status, 429);
+    assert.ok(Number(big.headers.get("retry-after")) >= 1);
+    assert.match((await big.json()).error.message, /Token budget/);
+    assert.equal(mock.requests.length, 3);
   } finally {
     await gateway.close();
     await mock.close();

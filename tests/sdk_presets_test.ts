@@ -49,9 +49,17 @@ clients:
   - { id: sdk-user, token: ${CLIENT_TOKEN} }
 routes:${route("openai", "openai", "openai", "\n    body: { max_tokens: 50 }")}${
     route("openai-models", "openai", "openai", "\n    body: { models: [gpt-4o-transcribe] }")
-  }${route("openai-budget", "openai", "openai", "\n    limits: { tokens: 30/min }")}${
-    route("anthropic", "anthropic", "anthropic", "\n    body: { max_tokens: 50 }")
-  }${route("gemini", "gemini", "gemini", "\n    body: { max_tokens: 50 }")}
+  }${
+    route(
+      "openai-budget",
+      "openai",
+      "openai",
+      // Each call reserves its bytes and its 10-token cap (~105), then settles to the 20 used.
+      "\n    body: { max_tokens: 10 }\n    limits: { tokens: 140/min }",
+    )
+  }${route("anthropic", "anthropic", "anthropic", "\n    body: { max_tokens: 50 }")}${
+    route("gemini", "gemini", "gemini", "\n    body: { max_tokens: 50 }")
+  }
   - name: fal
     path: /fal/proxy
     preset: fal
@@ -195,7 +203,7 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
 
     await t.step("openai: models on a form; budgets charge usage; refused calls stay home", () => {
       assert.deepEqual(openai.models_route, { allowed: "hello from the audio", other: 403 });
-      // 20 tokens an answer against 30 a minute: the third call is over the budget.
+      // Two calls settle to 20 tokens each; the third's reservation no longer fits in 140.
       assert.deepEqual(openai.budget, ["reached", "reached", 429, 429]);
       assert.deepEqual(openai.refused, { files: 403, batches: 403, fineTuning: 403, admin: 403 });
       const paths = mock.requests.filter((r) => r.provider === "openai").map((r) => r.path);

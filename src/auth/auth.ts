@@ -9,6 +9,7 @@ import type { Rule } from "../context.ts";
 import { errorResponse } from "../proxy/errors.ts";
 import { clientAddress, type ConnInfo } from "./client_ip.ts";
 import { compileForwardAuth } from "./forward_auth.ts";
+import { type Grant, grantCounts } from "./grant.ts";
 import { compileJwt } from "./jwt.ts";
 import { presentedToken, type TokenMatcher, type TokenReader } from "./token.ts";
 
@@ -42,6 +43,7 @@ export function authRule(
   auth: AuthConfig,
   context: AuthContext,
   readToken: TokenReader = presentedToken,
+  routeName = "",
 ): Rule {
   const { tokens, trustForwarded } = context;
   const address = (request: Request, env: unknown) =>
@@ -81,8 +83,15 @@ export function authRule(
         state.record.error = `jwt refused: ${result.refused}`;
         return unauthorized("The token is not valid");
       }
+      const grant = result.grant;
+      const narrowed = narrowedOut(grant, routeName, c.req.raw.headers);
+      if (narrowed) {
+        state.record.error = `token grant: ${narrowed}`;
+        return errorResponse("forbidden", `The token does not allow ${narrowed}`);
+      }
       state.record.client = result.client;
       state.authenticated = true;
+      if (grantCounts(grant)) state.grant = grant;
       await next();
     };
   }
@@ -104,4 +113,14 @@ export function authRule(
     state.authenticated = true;
     await next();
   };
+}
+
+/** What of the request a grant's route and origin claims leave out, if anything. */
+function narrowedOut(grant: Grant, routeName: string, headers: Headers): string | undefined {
+  if (grant.routes && !grant.routes.has(routeName)) return `route ${routeName}`;
+  if (grant.origin !== undefined) {
+    const origin = headers.get("origin");
+    if (origin !== grant.origin) return origin ? "this origin" : "requests without an Origin";
+  }
+  return undefined;
 }

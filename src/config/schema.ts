@@ -109,6 +109,8 @@ const LimitsSchema = z.strictObject({
   tokens: RateSchema.optional(),
   body: Size.optional().describe("request body cap (4mb for bodies that body rules read)"),
   timeout: Duration.optional(),
+  queue: Duration.optional()
+    .describe("wait this long for a turn instead of 429 (concurrent, cooling key pool)"),
 });
 
 /** Rules over JSON request bodies. */

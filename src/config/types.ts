@@ -62,6 +62,11 @@ export interface LimitsConfig {
   body?: number;
   /** Upstream first-byte (and idle) timeout in milliseconds. */
   timeout?: number;
+  /**
+   * How long a request that would get 429 for `concurrent` or a cooling key pool waits for its
+   * turn instead, in milliseconds (a route's own setting).
+   */
+  queue?: number;
 }
 
 /** Rules over JSON request bodies. */

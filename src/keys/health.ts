@@ -72,6 +72,17 @@ export class KeyHealth {
     return this.#keys[soonest];
   }
 
+  /** Milliseconds until some key is usable: 0 while any is, else until the first is due back. */
+  readyInMs(): number {
+    const now = this.#now();
+    let soonest = Infinity;
+    for (const health of this.#health) {
+      if (health.until <= now) return 0;
+      soonest = Math.min(soonest, health.until - now);
+    }
+    return soonest === Infinity ? 0 : soonest;
+  }
+
   /** Records what the upstream answered to a request made with `key`. */
   report(key: KeyEntry, status: number, retryAfter: string | null): void {
     const index = this.#keys.indexOf(key);

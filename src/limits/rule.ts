@@ -1,7 +1,6 @@
 /**
- * The limits rule: per client and route, a request budget per window, a token budget per
- * window (charged when the response ends, from the usage the upstream reported) and a cap on
- * requests in flight. Refusals are 429 with `Retry-After`; allowed requests carry
+ * The limits rule: per client and route, a request budget per window and a cap on requests
+ * in flight. (Token budgets are reserved after the body rules, by the spend rule.) Refusals are 429 with `Retry-After`; allowed requests carry
  * `RateLimit-*` headers. If the store cannot be reached the request is refused (503): a limit
  * that fails open is no limit.
  *
@@ -34,13 +33,19 @@ function rateHeaders(limit: number, remaining: number, resetMs: number, windowMs
 
 /**
  * Compiles a route's limits into a rule over `store`. Runs after auth, so the client is known.
+ * `queued` leaves the in-flight slot to the queue rule (`limits.queue`).
  *
  * @example
  * ```ts
  * chain.push(limitsRule("openai", compileLimits(route.limits, clients), openStore(undefined)));
  * ```
  */
-export function limitsRule(routeName: string, limits: RouteLimits, store: LimitStore): Rule {
+export function limitsRule(
+  routeName: string,
+  limits: RouteLimits,
+  store: LimitStore,
+  queued = false,
+): Rule {
   return async (c, next) => {
     const state = c.get("state");
     const client = state.record.client ?? "unknown";
@@ -49,18 +54,6 @@ export function limitsRule(routeName: string, limits: RouteLimits, store: LimitS
     const id = `${routeName}:${client}`;
     let headers: Record<string, string> | undefined;
     try {
-      if (plan.tokens) {
-        const { limit, windowMs } = plan.tokens;
-        const used = await store.read(`tokens:${id}`, windowMs);
-        if (used.count >= limit) {
-          state.record.error = "token budget spent";
-          return limited(
-            `Token budget of ${limit} per window is spent`,
-            used.resetMs,
-            rateHeaders(limit, 0, used.resetMs, windowMs),
-          );
-        }
-      }
       if (plan.requests) {
         const { limit, windowMs } = plan.requests;
         const { count, resetMs } = await store.add(`requests:${id}`, 1, windowMs);
@@ -70,7 +63,8 @@ export function limitsRule(routeName: string, limits: RouteLimits, store: LimitS
           return limited(`Limit of ${limit} requests per window reached`, resetMs, headers);
         }
       }
-      if (plan.concurrent) {
+      // With `limits.queue`, the queue rule takes the slot (after the body, so it knows a stream).
+      if (plan.concurrent && !queued) {
         const key = `concurrent:${id}`;
         const slot = await store.acquire(key, plan.concurrent, SLOT_TTL_MS);
         if (slot === undefined) {
@@ -82,13 +76,6 @@ export function limitsRule(routeName: string, limits: RouteLimits, store: LimitS
     } catch (error) {
       state.record.error = `limit store unavailable: ${(error as Error).name}`;
       return errorResponse("store_unavailable", "The limit store cannot be reached");
-    }
-    if (plan.tokens) {
-      const { windowMs } = plan.tokens;
-      state.finally.push(() => {
-        const total = state.record.tokens?.total;
-        if (total) void store.add(`tokens:${id}`, total, windowMs).catch(() => {});
-      });
     }
     if (headers) Object.assign(state.headers, headers);
     await next();

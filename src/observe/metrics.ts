@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { QueueSnapshot } from "../limits/queue.ts";
 import type { RequestRecord } from "./log.ts";
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -46,6 +47,12 @@ export class Metrics {
   #limited = new Map<string, number>();
   #tokens = new Map<string, { route: string; client: string; kind: string; value: number }>();
   #streams = 0;
+  #queues?: () => readonly QueueSnapshot[];
+
+  /** Renders the routes' queues (`limits.queue`) from `snapshot` on every scrape. */
+  watchQueues(snapshot: () => readonly QueueSnapshot[]): void {
+    this.#queues = snapshot;
+  }
 
   /** A response body started streaming to a client. */
   streamOpened(): void {
@@ -112,6 +119,19 @@ export class Metrics {
     head("keyward_tokens_total", "counter", "Tokens the upstream reported, by route and client.");
     for (const { route, client, kind, value } of this.#tokens.values()) {
       out.push(`keyward_tokens_total${labels({ route, client, kind })} ${value}`);
+    }
+    const queues = this.#queues?.() ?? [];
+    if (queues.length) {
+      head("keyward_queue_waiting", "gauge", "Requests waiting for a turn (limits.queue).");
+      for (const { route, waiting } of queues) {
+        out.push(`keyward_queue_waiting${labels({ route })} ${waiting}`);
+      }
+      head("keyward_queue_expected_wait_seconds", "gauge", "Expected wait of a request now.");
+      for (const { route, expected_wait_ms } of queues) {
+        out.push(
+          `keyward_queue_expected_wait_seconds${labels({ route })} ${expected_wait_ms / 1000}`,
+        );
+      }
     }
     return out.join("\n") + "\n";
   }

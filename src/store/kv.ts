@@ -11,6 +11,7 @@ import {
   bucketStarts,
   type LimitStore,
   newSlotId,
+  type Reservation,
   type RouteCounts,
   type WindowCount,
   windowOf,
@@ -143,6 +144,59 @@ export class KvStore implements LimitStore {
       errors: value?.errors ?? 0,
       tokens: value?.tokens ?? 0,
     }));
+  }
+
+  async reserve(
+    key: string,
+    amount: number,
+    limit: number,
+    windowMs: number,
+  ): Promise<Reservation> {
+    const { start, resetMs } = windowOf(windowMs);
+    const kv = await this.#open();
+    let count = 0;
+    const after = await this.#update<number>(
+      kv,
+      ["keyward", "window", key, start],
+      windowMs + 1_000,
+      (n) => {
+        count = n ?? 0;
+        return count + amount > limit ? undefined : count + amount;
+      },
+    );
+    return { ok: after !== undefined, count: after ?? count, resetMs, window: start };
+  }
+
+  async settle(key: string, delta: number, windowMs: number, window: number): Promise<void> {
+    if (delta === 0 || window + windowMs <= Date.now()) return;
+    const kv = await this.#open();
+    const expireIn = window + windowMs + 1_000 - Date.now();
+    await this.#update<number>(
+      kv,
+      ["keyward", "window", key, window],
+      expireIn,
+      (n) => (n === null ? undefined : Math.max(0, n + delta)),
+    );
+  }
+
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    const kv = await this.#open();
+    const id = ["keyward", "claim", key];
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      try {
+        const entry = await kv.get<number>(id);
+        // KV expires lazily: an entry past its time is free again.
+        if (entry.value !== null && entry.value > Date.now()) return false;
+        const until = Date.now() + ttlMs;
+        const result = await kv.atomic().check(entry).set(id, until, { expireIn: ttlMs })
+          .commit();
+        if (result.ok) return true;
+      } catch (error) {
+        if (!LOCKED.test((error as Error).message)) throw error;
+      }
+      await backoff(attempt);
+    }
+    throw new StoreContention();
   }
 
   async close(): Promise<void> {

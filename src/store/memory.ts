@@ -6,6 +6,7 @@
 import {
   bucketStarts,
   type LimitStore,
+  type Reservation,
   type RouteCounts,
   type WindowCount,
   windowOf,
@@ -15,6 +16,7 @@ import {
 export class MemoryStore implements LimitStore {
   readonly #windows = new Map<string, { count: number; end: number }>();
   readonly #slots = new Map<string, number>();
+  readonly #claims = new Map<string, number>();
   #sweepAt = 1024;
   readonly #routes = new Map<string, RouteCounts & { end: number }>();
   #routeSweepAt = 1024;
@@ -86,7 +88,35 @@ export class MemoryStore implements LimitStore {
     this.#routeSweepAt = Math.max(1024, this.#routes.size * 2);
   }
 
+  reserve(key: string, amount: number, limit: number, windowMs: number): Promise<Reservation> {
+    const { start, resetMs } = windowOf(windowMs);
+    const count = this.#windows.get(`${key}@${start}`)?.count ?? 0;
+    if (count + amount > limit) {
+      return Promise.resolve({ ok: false, count, resetMs, window: start });
+    }
+    const after = this.#add(key, amount, windowMs);
+    return Promise.resolve({ ok: true, count: after.count, resetMs, window: start });
+  }
+
+  settle(key: string, delta: number, _windowMs: number, window: number): Promise<void> {
+    const entry = this.#windows.get(`${key}@${window}`);
+    if (entry && entry.end > Date.now()) entry.count = Math.max(0, entry.count + delta);
+    return Promise.resolve();
+  }
+
+  claim(key: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const until = this.#claims.get(key);
+    if (until !== undefined && until > now) return Promise.resolve(false);
+    if (this.#claims.size >= this.#sweepAt) {
+      for (const [id, end] of this.#claims) if (end <= now) this.#claims.delete(id);
+    }
+    this.#claims.set(key, now + ttlMs);
+    return Promise.resolve(true);
+  }
+
   close(): Promise<void> {
+    this.#claims.clear();
     this.#windows.clear();
     this.#slots.clear();
     this.#routes.clear();

@@ -10,10 +10,12 @@ import {
   bucketStarts,
   type LimitStore,
   newSlotId,
+  type Reservation,
   type RouteCounts,
   type WindowCount,
   windowOf,
 } from "./store.ts";
+import { RESERVE, SETTLE } from "./redis_scripts.ts";
 
 const ADD = `
 local n = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -130,6 +132,35 @@ export class RedisStore implements LimitStore {
       const [requests, errors, tokens] = (values as (string | null)[]).map((v) => Number(v ?? 0));
       return { requests, errors, tokens };
     });
+  }
+
+  async reserve(
+    key: string,
+    amount: number,
+    limit: number,
+    windowMs: number,
+  ): Promise<Reservation> {
+    const { start, resetMs } = windowOf(windowMs);
+    const redis = await this.#redis();
+    const [ok, count] = await redis.eval(
+      RESERVE,
+      1,
+      `${key}@${start}`,
+      amount,
+      limit,
+      windowMs + 1_000,
+    ) as [number, number];
+    return { ok: ok === 1, count: Number(count), resetMs, window: start };
+  }
+
+  async settle(key: string, delta: number, _windowMs: number, window: number): Promise<void> {
+    if (delta === 0) return;
+    await (await this.#redis()).eval(SETTLE, 1, `${key}@${window}`, delta);
+  }
+
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    const redis = await this.#redis();
+    return await redis.set(`claim:${key}`, "1", "PX", Math.max(1, ttlMs), "NX") === "OK";
   }
 
   async close(): Promise<void> {

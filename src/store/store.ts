@@ -49,6 +49,23 @@ export interface LimitStore {
     buckets: number,
     now?: number,
   ): Promise<RouteCounts[]>;
+  /**
+   * Adds `amount` to `key`'s counter in the current window of `windowMs` only if the total
+   * stays within `limit`, in one atomic step: concurrent reservations never together pass the
+   * limit. See {@linkcode Reservation}.
+   */
+  reserve(key: string, amount: number, limit: number, windowMs: number): Promise<Reservation>;
+  /**
+   * Adds `delta` (negative to give back) to `key`'s counter in the window that started at
+   * `window` (a {@linkcode Reservation.window}), never below zero; nothing once that window
+   * has ended.
+   */
+  settle(key: string, delta: number, windowMs: number, window: number): Promise<void>;
+  /**
+   * Marks `key` used for `ttlMs`: true for the first caller only, false for every caller
+   * until it expires (single-use tokens).
+   */
+  claim(key: string, ttlMs: number): Promise<boolean>;
   /** Closes connections and files. */
   close(): Promise<void>;
 }
@@ -67,6 +84,18 @@ export interface RouteCounts {
 export function bucketStarts(bucketMs: number, buckets: number, now = Date.now()): number[] {
   const last = now - (now % bucketMs);
   return Array.from({ length: buckets }, (_, i) => last - (buckets - 1 - i) * bucketMs);
+}
+
+/** What {@linkcode LimitStore.reserve} did. */
+export interface Reservation {
+  /** True when the amount fitted and was added. */
+  ok: boolean;
+  /** The window's total after the operation (without the amount when it did not fit). */
+  count: number;
+  /** Milliseconds until the window ends. */
+  resetMs: number;
+  /** The window's start: where {@linkcode LimitStore.settle} must settle the reservation. */
+  window: number;
 }
 
 let slotSequence = 0;

@@ -39,6 +39,34 @@ async function contract(store: LimitStore) {
   // Concurrent adds are all counted.
   await Promise.all(Array.from({ length: 40 }, () => store.add("r:burst", 1, window)));
   assert.equal((await store.read("r:burst", window)).count, 40);
+
+  // Reservations: concurrent ones never pass the limit together; settling gives back.
+  const tries = await Promise.all(
+    Array.from({ length: 50 }, () => store.reserve("t:alice", 100, 500, window)),
+  );
+  assert.equal(tries.filter((r) => r.ok).length, 5);
+  assert.equal((await store.read("t:alice", window)).count, 500);
+  const refused = tries.find((r) => !r.ok)!;
+  assert.ok(refused.resetMs > 0 && refused.resetMs <= window);
+  await store.settle("t:alice", -70, window, tries[0].window);
+  assert.equal((await store.read("t:alice", window)).count, 430);
+  assert.ok((await store.reserve("t:alice", 70, 500, window)).ok);
+  assert.ok(!(await store.reserve("t:alice", 1, 500, window)).ok);
+  await store.settle("t:alice", -10_000, window, tries[0].window);
+  assert.equal((await store.read("t:alice", window)).count, 0, "never below zero");
+  // A window that has ended is not settled into the next one.
+  const ended = await store.reserve("t:short", 50, 100, short);
+  await sleep(ended.resetMs + 20);
+  await store.settle("t:short", -50, short, ended.window);
+  await store.add("t:short", 10, short);
+  assert.equal((await store.read("t:short", short)).count, 10);
+
+  // Claims: the first of many concurrent callers only, until the claim expires.
+  const claims = await Promise.all(Array.from({ length: 10 }, () => store.claim("once:j", 300)));
+  assert.equal(claims.filter(Boolean).length, 1);
+  assert.equal(await store.claim("once:j", 300), false);
+  await sleep(350);
+  assert.equal(await store.claim("once:j", 300), true);
   await store.close();
 }
 

@@ -1,0 +1,85 @@
+/**
+ * The flags of `keyward token`: `--sub ID --ttl 15m [--route R] [--model M] [--tokens N/unit]
+ * [--requests N/unit] [--concurrent N] [--origin O] [--once] [--issuer I] [--audience A]`,
+ * turned into {@linkcode MintOptions} (the secret comes from `KEYWARD_TOKEN_SECRET`).
+ *
+ * @module
+ */
+import type { MintOptions } from "./mint.ts";
+
+/** Usage of the `token` command. */
+export const TOKEN_USAGE = `Usage:
+  keyward token --sub ID [--ttl 15m] [--route R]... [--model M]... [--tokens N/unit]
+                [--requests N/unit] [--concurrent N] [--origin O] [--once]
+                [--issuer I] [--audience A]
+
+Prints a client token signed with KEYWARD_TOKEN_SECRET (the route's auth: { jwt: { secret } }).
+--route and --model may be given more than once.`;
+
+/**
+ * Parses the flags after `token`; throws an Error with a message for the user.
+ *
+ * @example
+ * ```ts
+ * parseTokenArgs(["--sub", "user-42", "--ttl", "15m", "--route", "openai", "--once"]);
+ * // { subject: "user-42", expiresIn: "15m", routes: ["openai"], once: true }
+ * ```
+ */
+export function parseTokenArgs(argv: readonly string[]): Omit<MintOptions, "secret"> {
+  const options: Omit<MintOptions, "secret"> & { subject: string } = { subject: "" };
+  const limits: NonNullable<MintOptions["limits"]> = {};
+  const rest = [...argv];
+  while (rest.length > 0) {
+    const arg = rest.shift()!;
+    const [flag, inline] = arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    const value = () => {
+      const v = inline ?? rest.shift();
+      if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case "--sub":
+        options.subject = value();
+        break;
+      case "--ttl":
+        options.expiresIn = value();
+        break;
+      case "--route":
+        (options.routes ??= []).push(value());
+        break;
+      case "--model":
+        (options.models ??= []).push(value());
+        break;
+      case "--tokens":
+        limits.tokens = value();
+        break;
+      case "--requests":
+        limits.requests = value();
+        break;
+      case "--concurrent": {
+        const n = Number(value());
+        if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer`);
+        limits.concurrent = n;
+        break;
+      }
+      case "--origin":
+        options.origin = value();
+        break;
+      case "--once":
+        if (inline !== undefined) throw new Error(`${flag} takes no value`);
+        options.once = true;
+        break;
+      case "--issuer":
+        options.issuer = value();
+        break;
+      case "--audience":
+        options.audience = value();
+        break;
+      default:
+        throw new Error(`Unknown option "${arg}"`);
+    }
+  }
+  if (!options.subject) throw new Error("--sub is required");
+  if (Object.keys(limits).length) options.limits = limits;
+  return options;
+}

@@ -138,8 +138,15 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   const metrics = config.server?.metrics ? new Metrics() : undefined;
   const store = options.store ?? openStore(config.store);
   const clients = config.clients ?? [];
+  const queues = new QueueBoard();
   const status = config.server?.status
-    ? statusHandler({ routes, clients, store, adminSha256: config.server.admin?.token_sha256 })
+    ? statusHandler({
+      routes,
+      clients,
+      store,
+      adminSha256: config.server.admin?.token_sha256,
+      queues: () => queues.snapshot(),
+    })
     : undefined;
   const stats = status?.stats;
   const authContext = {
@@ -198,7 +205,6 @@ export function buildGateway(config: Config, options: BuildOptions = {}): BuiltG
   }
 
   // Every route's waiting line, for metrics and the status page.
-  const queues = new QueueBoard();
   metrics?.watchQueues(() => queues.snapshot());
   // One budget for the bodies every route's rules hold at once.
   const bodyBudget = new BodyBudget(config.server?.body_memory);

@@ -1,7 +1,7 @@
 /**
  * `limits.queue`: requests that would get 429 for `concurrent` or a cooling key pool wait their
  * turn, first come first served; a waiting stream gets SSE heartbeats; a client that hangs up
- * leaves the line at once; the line is exported as metrics.
+ * leaves the line at once; the line is exported as metrics and shown on the status page.
  *
  * @module
  */
@@ -52,6 +52,7 @@ async function holdingUpstream(holdMs: number) {
 function config(upstream: string, limits: string): string {
   return `server:
   metrics: /metrics
+  status: /keyward/status
 routes:
   - name: openai
     path: /openai
@@ -136,6 +137,11 @@ Deno.test("limits.queue: a waiter that hangs up leaves the line at once; one pas
     const waiter = chat(gateway, "waiter", { signal: hangUp.signal }).catch(() => undefined);
     await until(async () => await metric(gateway, "keyward_queue_waiting") === 1, "a waiter");
     assert.ok((await metric(gateway, "keyward_queue_expected_wait_seconds"))! >= 0);
+    // The status page shows the line too.
+    const status = await (await fetch(`${gateway.url}/keyward/status`)).json();
+    const queue = status.routes.find((r: { route: string }) => r.route === "openai").queue;
+    assert.equal(queue.length, 1);
+    assert.ok(queue.expected_wait_ms >= 0);
     hangUp.abort();
     await waiter;
     await until(async () => await metric(gateway, "keyward_queue_waiting") === 0, "it to leave");

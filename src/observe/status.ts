@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { QueueSnapshot } from "../limits/queue.ts";
 import { equalDigests, presentedToken } from "../auth/token.ts";
 import { sha256 } from "../auth/sha256.ts";
 import type { ClientConfig, LimitsConfig } from "../config/types.ts";
@@ -38,8 +39,8 @@ export interface RouteStatus {
   /** Keys the route names that are not set (their requests get 503). */
   keys_missing: number;
   /**
-   * Requests waiting for their turn: always empty until the gateway queues requests
-   * (`limits.queue`), which will fill it in.
+   * Requests waiting for their turn in this instance (`limits.queue`), and how long a request
+   * arriving now would wait; zero for routes without a queue.
    */
   queue: { length: number; expected_wait_ms: number };
   /** Requests, errors and tokens over the last hour and day. */
@@ -92,6 +93,8 @@ export interface StatusOptions {
   store: LimitStore;
   /** `server.admin.token_sha256`, when set. */
   adminSha256?: string;
+  /** The routes' queues as they stand (`limits.queue`). */
+  queues?: () => readonly QueueSnapshot[];
 }
 
 /** The status page's data source, compiled once. */
@@ -151,6 +154,11 @@ export function compileStatus(options: StatusOptions): StatusSource {
     [route, compileLimits(route.config.limits, options.clients, route.usage !== undefined)] as const
   );
 
+  const queueOf = (name: string) => {
+    const queue = options.queues?.().find((q) => q.route === name);
+    return { length: queue?.waiting ?? 0, expected_wait_ms: queue?.expected_wait_ms ?? 0 };
+  };
+
   const routeStatus = async (route: CompiledRoute): Promise<RouteStatus> => {
     const keys = await routeKeys(route);
     const target = route.targetConfig;
@@ -164,7 +172,7 @@ export function compileStatus(options: StatusOptions): StatusSource {
       limits: limitsText(route.config.limits),
       keys,
       keys_missing: route.keys?.missing.length ?? 0,
-      queue: { length: 0, expected_wait_ms: 0 },
+      queue: queueOf(route.name),
       stats: await stats.read(route.name),
     };
   };

@@ -17,7 +17,8 @@ import assert from "node:assert/strict";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
 import { filesUnder, npmProject } from "./helpers/npm_project.ts";
 import { type AppProcess, startApp } from "./helpers/app_process.ts";
-import { checkPerClient, checkStreamed } from "./helpers/app_checks.ts";
+import { checkPerClient, checkStreamed, SPACING_MS } from "./helpers/app_checks.ts";
+import { timedRequest } from "./helpers/timed_client.ts";
 import { run } from "../scripts/npm/types.ts";
 
 const APPS = new URL("./testdata/npm_apps/", import.meta.url).pathname;
@@ -97,6 +98,28 @@ Deno.test("the npm package serves in React Router 7 on Express and in a built Sv
         { ...env, HOST: "127.0.0.1", PORT: String(port) },
         { port, ready: /^Listening on / },
       );
+      try {
+        await exercise(app, mock, false);
+      } finally {
+        await app.stop();
+      }
+    });
+    await t.step("SvelteKit: its handler in an Express server behind compression()", async () => {
+      const held = await startApp("node", ["custom_server.mjs"], dir, env);
+      try {
+        // What the README warns of: SvelteKit never flushes compression(), so every event
+        // waits for the end of the stream.
+        const url = `${held.url}/api/openai/v1/chat/completions?spacing=${SPACING_MS}`;
+        const stream = await timedRequest(url, {
+          body: JSON.stringify({ model: "m", stream: true, messages: [] }),
+        });
+        assert.equal(stream.headers["content-encoding"], "gzip");
+        assert.equal(stream.eventTimes.length, 7);
+        assert.ok(stream.eventTimes.at(-1)! - stream.eventTimes[0] < SPACING_MS);
+      } finally {
+        await held.stop();
+      }
+      const app = await startApp("node", ["custom_server.mjs", "--plain-streams"], dir, env);
       try {
         await exercise(app, mock, false);
       } finally {

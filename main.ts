@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { flags } from "./src/cli_flags.ts";
 import { ConfigError } from "./src/config/load.ts";
 import { checkConfig } from "./src/check.ts";
 import { configJsonSchema } from "./src/config/schema.ts";
@@ -59,14 +60,7 @@ export function parseArgs(argv: readonly string[]): Args {
     }
     args.command = command;
   }
-  while (rest.length > 0) {
-    const arg = rest.shift()!;
-    const [flag, inline] = arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
-    const value = () => {
-      const v = inline ?? rest.shift();
-      if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
-      return v;
-    };
+  for (const { name: flag, value, inline } of flags(rest)) {
     switch (flag) {
       case "-c":
       case "--config":
@@ -98,7 +92,7 @@ export function parseArgs(argv: readonly string[]): Args {
         args.command = "help";
         break;
       default:
-        throw new Error(`Unknown option "${arg}"`);
+        throw new Error(`Unknown option "${flag}"`);
     }
   }
   if (args.permissions && args.command !== "check") {

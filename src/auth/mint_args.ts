@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { flags } from "../cli_flags.ts";
 import type { MintOptions } from "./mint.ts";
 
 /** Usage of the `token` command. */
@@ -28,15 +29,7 @@ Prints a client token signed with KEYWARD_TOKEN_SECRET (the route's auth: { jwt:
 export function parseTokenArgs(argv: readonly string[]): Omit<MintOptions, "secret"> {
   const options: Omit<MintOptions, "secret"> & { subject: string } = { subject: "" };
   const limits: NonNullable<MintOptions["limits"]> = {};
-  const rest = [...argv];
-  while (rest.length > 0) {
-    const arg = rest.shift()!;
-    const [flag, inline] = arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
-    const value = () => {
-      const v = inline ?? rest.shift();
-      if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
-      return v;
-    };
+  for (const { name: flag, value, inline } of flags(argv)) {
     switch (flag) {
       case "--sub":
         options.subject = value();
@@ -76,7 +69,7 @@ export function parseTokenArgs(argv: readonly string[]): Omit<MintOptions, "secr
         options.audience = value();
         break;
       default:
-        throw new Error(`Unknown option "${arg}"`);
+        throw new Error(`Unknown option "${flag}"`);
     }
   }
   if (!options.subject) throw new Error("--sub is required");

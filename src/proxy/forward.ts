@@ -139,6 +139,10 @@ export async function forward(
   const needles = key ? needlesOf(key.secret) : undefined;
   const responseHeaders = clientHeaders(upstream.headers, needles);
   addHeaders(responseHeaders, state.headers);
+  // Compression middleware in front of an app (Express's compression(), which SvelteKit's
+  // handler never flushes) would hold events back until the stream ends; no-transform keeps
+  // it out of event streams.
+  if (isEventStream(upstream.headers)) noTransform(responseHeaders);
   const init = { status, headers: responseHeaders };
   const meter = route.usage
     ? new UsageMeter(route.usage, upstream.headers.get("content-type"))
@@ -235,6 +239,15 @@ function scanned(
   flight.scan(new StreamRedactor(needles), init.status >= 300 ? MAX_SCAN_BYTES : Infinity);
   flight.relayOptions(isEventStream(upstream.headers), inputBytes);
   return decorated(state, new Response(flight.relay(plain, meter), init));
+}
+
+/** Adds `no-transform` to a response's `cache-control`: proxies and middleware leave it as is. */
+function noTransform(headers: HeaderRecord): void {
+  const cache = headers["cache-control"];
+  if (!cache) headers["cache-control"] = "no-transform";
+  else if (!/(^|,)\s*no-transform\s*(,|$)/i.test(cache)) {
+    headers["cache-control"] = `${cache}, no-transform`;
+  }
 }
 
 function isEventStream(headers: Headers): boolean {

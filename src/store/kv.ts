@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  bucketOf,
   bucketStarts,
   type LimitStore,
   newSlotId,
@@ -112,8 +113,7 @@ export class KvStore implements LimitStore {
     keepMs: number,
     at = Date.now(),
   ): Promise<void> {
-    const start = at - (at % bucketMs);
-    const keep = start + Math.max(keepMs, bucketMs) - Date.now() + 1_000;
+    const { start, keepFor: keep } = bucketOf(at, bucketMs, keepMs);
     if (keep <= 0) return;
     const kv = await this.#open();
     await this.#update<RouteCounts>(

@@ -7,6 +7,7 @@
  */
 import type { Redis } from "ioredis";
 import {
+  bucketOf,
   bucketStarts,
   type LimitStore,
   newSlotId,
@@ -97,8 +98,7 @@ export class RedisStore implements LimitStore {
     keepMs: number,
     at = Date.now(),
   ): Promise<void> {
-    const start = at - (at % bucketMs);
-    const keep = start + Math.max(keepMs, bucketMs) - Date.now() + 1_000;
+    const { start, keepFor: keep } = bucketOf(at, bucketMs, keepMs);
     if (keep <= 0) return;
     const redis = await this.#redis();
     const { requests, errors, tokens } = counts;

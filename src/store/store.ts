@@ -86,6 +86,16 @@ export function bucketStarts(bucketMs: number, buckets: number, now = Date.now()
   return Array.from({ length: buckets }, (_, i) => last - (buckets - 1 - i) * bucketMs);
 }
 
+/**
+ * The bucket of `bucketMs` that holds `at`, and how many milliseconds a shared store should
+ * keep it (at least `keepMs` past its start, plus a second of slack); `keepFor` is 0 or less
+ * once it is no longer worth writing.
+ */
+export function bucketOf(at: number, bucketMs: number, keepMs: number) {
+  const start = at - (at % bucketMs);
+  return { start, keepFor: start + Math.max(keepMs, bucketMs) - Date.now() + 1_000 };
+}
+
 /** What {@linkcode LimitStore.reserve} did. */
 export interface Reservation {
   /** True when the amount fitted and was added. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createFalClient } from "@fal-ai/client";
 import { createGateway } from "../mod.ts";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
+import { loadInferenceSdk } from "./helpers/inference_sdk.ts";
 import { serveLoopback } from "./helpers/serve.ts";
 
 Deno.env.set("KW_SDK_FAL_KEY", "fal-server-SECRET");
@@ -60,25 +61,6 @@ routes:
     await mock.close();
   }
 });
-
-/** Bundles `@inferencesh/sdk` (see tests/sdk/inferencesh_entry.ts) and imports the bundle. */
-async function loadInferenceSdk(): Promise<{ Inference: new (config: object) => InferenceClient }> {
-  const dir = await Deno.makeTempDir();
-  const out = `${dir}/inferencesh.js`;
-  const entry = new URL("./sdk/inferencesh_entry.ts", import.meta.url).pathname;
-  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform=deno", "-o", out, entry],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.ok(success, new TextDecoder().decode(stderr));
-  return await import(`file://${out}`);
-}
-
-interface InferenceClient {
-  tasks: { get(id: string): Promise<{ data: unknown }> };
-  apiKeys: { list(): Promise<unknown> };
-}
 
 Deno.env.set("KW_SDK_INF_KEY", "inf-server-SECRET");
 

@@ -17,7 +17,6 @@ import type { FieldPolicy } from "../config/presets/preset.ts";
 import { compileAllow } from "../rules/allow_list.ts";
 import { parseAppGlob, refName } from "./app_ref.ts";
 import { foldKey } from "./fold.ts";
-import { repeatedKey } from "./json_keys.ts";
 import type { BodyEdits, BodyPlan, BodyRefusal, BodyRules } from "./rules.ts";
 
 /** A route's settings for the policy. */
@@ -30,8 +29,11 @@ export interface FieldSettings {
 
 /** A compiled policy: body rules to run first, and a rule for refs in `GET` paths. */
 export interface CompiledFieldPolicy {
-  /** Checks a parsed body and its text; runs before the route's other body rules. */
-  check: (body: Record<string, unknown>, path: string, text: string) => BodyRefusal | undefined;
+  /**
+   * Checks a body as the scanner read it (a key repeated in any object is refused before
+   * this); runs before the route's other body rules.
+   */
+  check: (body: Record<string, unknown>, path: string) => BodyRefusal | undefined;
   /** Refuses a `GET` that names an app or agent outside `apps`; undefined without `apps`. */
   pathRule?: Rule;
 }
@@ -75,7 +77,7 @@ interface CompiledEndpoint {
  * @example
  * ```ts
  * const policy = compileFieldPolicy(inferenceSh.fields!, { apps: ["acme/*"] });
- * policy.check({ app: "acme/chat", webhook: "https://x" }, "/apps/run", "{...}");
+ * policy.check({ app: "acme/chat", webhook: "https://x" }, "/apps/run");
  * // { type: "forbidden", message: '"webhook" cannot be set through this route' }
  * ```
  */
@@ -101,13 +103,9 @@ export function compileFieldPolicy(
   };
   const maxUpload = settings.max_upload ?? policy.maxUpload;
 
-  const check = (body: Record<string, unknown>, path: string, text: string) => {
+  const check = (body: Record<string, unknown>, path: string) => {
     const endpoint = endpoints.find((e) => e.matches(path));
     if (!endpoint) return refuse("forbidden", `${path} takes no request body on this route`);
-    const repeated = repeatedKey(text);
-    if (repeated !== undefined) {
-      return refuse("invalid_request", `The request body repeats the key "${repeated}"`);
-    }
     const pair = sameField(body);
     if (pair) {
       return refuse(
@@ -240,7 +238,7 @@ export function withFieldPolicy(
       return plan;
     },
     apply: (body, path, text, plan) =>
-      check(body, path, JSON.stringify(body)) ?? rules?.apply(body, path, text, plan) ??
+      check(body, path) ?? rules?.apply(body, path, text, plan) ??
         unchanged,
     checkModel: (model, path) => rules?.checkModel(model, path),
   };

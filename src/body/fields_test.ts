@@ -1,15 +1,19 @@
 import assert from "node:assert/strict";
 import { inferenceSh } from "../config/presets/inference_sh.ts";
 import { parseAppGlob, refName } from "./app_ref.ts";
-import { compileFieldPolicy } from "./fields.ts";
+import { applyBodyRules } from "./apply.ts";
+import { compileFieldPolicy, withFieldPolicy } from "./fields.ts";
+import { SPLICE_ROOM } from "./splice.ts";
 
 const CHAT = "01j9z3m8k2c9v7b4n6q5r0c4at";
 const open = compileFieldPolicy(inferenceSh.fields!);
 const acme = compileFieldPolicy(inferenceSh.fields!, { apps: ["acme/*", "ana/helper"] });
 
-/** Checks a body given as JSON text, as the body rule does. */
+/** Checks a body given as JSON text as the body rule does: scanned, then the policy's check. */
 function verdict(policy: typeof open, path: string, text: string) {
-  return policy.check(JSON.parse(text), path, text);
+  const rules = withFieldPolicy(policy, undefined)!;
+  const result = applyBodyRules(new TextEncoder().encode(text), rules, path, SPLICE_ROOM);
+  return "body" in result ? undefined : result;
 }
 const body = (value: unknown) => JSON.stringify(value);
 

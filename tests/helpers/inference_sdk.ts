@@ -20,7 +20,7 @@ export interface InferenceClient {
       options?: { data?: unknown; params?: Record<string, unknown> },
     ): Promise<{ data: unknown }>;
   };
-  tasks: { list(params?: unknown): Promise<unknown> };
+  tasks: { list(params?: unknown): Promise<unknown>; get(id: string): Promise<{ data: unknown }> };
   chats: {
     list(params?: unknown): Promise<unknown>;
     getStatus(chatId: string): Promise<unknown>;

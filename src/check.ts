@@ -12,7 +12,7 @@ import { type CompiledRoute, compileRoute } from "./route.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
 import type { ClientConfig } from "./config/types.ts";
 import { compileLimits } from "./limits/plan.ts";
-import { budgetClamp } from "./limits/reserve.ts";
+import { budgetClamp } from "./budget/reserve.ts";
 
 /** The outcome of checking a config: a printable report and whether it is usable. */
 export interface CheckResult {

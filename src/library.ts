@@ -107,7 +107,7 @@ export async function createGateway(
   const { config } = await load(input, readers?.env && ((name) => readers.env!(name)));
   const upstream = options.upstreamFetch ? undefined : defaultUpstream();
   const upstreamFetch = options.upstreamFetch ?? upstream?.fetch;
-  const built = buildGateway(config, { ...options, hooks, upstreamFetch });
+  const built = await buildGateway(config, { ...options, hooks, upstreamFetch });
   return {
     fetch: (request, info) => Promise.resolve(built.app.fetch(request, info)),
     app: built.app,

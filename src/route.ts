@@ -11,7 +11,8 @@ import {
   type TokenReader,
 } from "./auth/token.ts";
 import { type Preset, PRESETS, type UsageFormat } from "./config/presets/mod.ts";
-import type { KeyConfig, RouteConfig, TargetSettings } from "./config/schema.ts";
+import { DEFAULT_TIMEOUT_MS } from "./config/defaults.ts";
+import type { KeyConfig, RouteConfig, TargetSettings } from "./config/types.ts";
 import { compileInjector, injectionName, type KeyInjector } from "./keys/inject.ts";
 import { compileKeySource, type KeyReaders, type KeySource } from "./keys/source.ts";
 import type { GenerateTable } from "./body/rules.ts";
@@ -19,9 +20,6 @@ import { requestDropSet } from "./proxy/headers.ts";
 import { queryDropSet } from "./proxy/query.ts";
 import { type AllowMatcher, compileAllow } from "./rules/allow_list.ts";
 import { compileTarget, type TargetConfig, type TargetResult } from "./rules/target.ts";
-
-/** Default time to wait for the upstream's response headers. */
-export const DEFAULT_TIMEOUT_MS = 300_000;
 
 /** A route ready to serve. */
 export interface CompiledRoute {
@@ -47,6 +45,8 @@ export interface CompiledRoute {
   readonly keys?: KeySource;
   /** Puts a key on the upstream request. */
   readonly inject: KeyInjector;
+  /** True when the key travels in the query string. */
+  readonly queryKey: boolean;
   /**
    * Request headers never forwarded on this route: the fixed list, the key's and target's
    * headers, and the preset's credential and account headers.
@@ -134,6 +134,7 @@ export function compileRoute(
     keyConfig,
     keys: keyConfig ? compileKeySource(keyConfig, readers) : undefined,
     inject: compileInjector(keyConfig ?? {}),
+    queryKey: keyConfig?.query !== undefined,
     dropHeaders: requestDropSet([
       keyNames.header,
       targetConfig?.header,

@@ -75,7 +75,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const client = defaultUpstream();
   const upstreamFetch = options.upstreamFetch ?? client.fetch;
   const build = { ...options, upstreamFetch };
-  let gateway = buildGateway(loaded.config, { ...build, store });
+  let gateway = await buildGateway(loaded.config, { ...build, store });
   let drainMs = loaded.config.server?.drain ?? DEFAULT_DRAIN_MS;
   const envPort = Deno.env.get("PORT");
   const port = options.port ?? (envPort ? Number(envPort) : undefined) ??
@@ -114,7 +114,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       const timer = setTimeout(() => void old.close(), drainMs);
       Deno.unrefTimer(timer);
     }
-    gateway = buildGateway(next.config, { ...build, store });
+    gateway = await buildGateway(next.config, { ...build, store });
     drainMs = next.config.server?.drain ?? DEFAULT_DRAIN_MS;
     server.setTimeouts(resolveTimeouts(next.config.server?.timeouts));
     logEvent("reloaded", { file: options.configPath, routes: gateway.routes.length });

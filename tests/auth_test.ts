@@ -108,8 +108,10 @@ Deno.test("auth: jwt (HS256) — good passes as its sub; expired, wrong audience
     assert.equal(mock.requests[0].headers.authorization, "Bearer sk-server");
     await waitFor(() => gateway.logs.length === 6);
     assert.equal(gateway.logs[0].client, "user-42");
-    assert.match(String(gateway.logs[1].error), /ERR_JWT_EXPIRED/);
-    assert.match(String(gateway.logs[2].error), /ERR_JWT_CLAIM_VALIDATION_FAILED/);
+    assert.equal(gateway.logs[1].error, "jwt_refused");
+    assert.match(String(gateway.logs[1].detail), /ERR_JWT_EXPIRED/);
+    assert.equal(gateway.logs[2].error, "jwt_refused");
+    assert.match(String(gateway.logs[2].detail), /ERR_JWT_CLAIM_VALIDATION_FAILED/);
   } finally {
     await gateway.close();
     await mock.close();

@@ -102,7 +102,7 @@ async function everyKindRefused(
   await browser.screenshot(page, shot);
   await page.close();
   for (const record of records) {
-    assert.match(record.error ?? "", /^(origin not allowed|browser: .* request without origin)$/);
+    assert.match(record.error ?? "", /^(origin_not_allowed|browser_no_origin)$/);
   }
   const statuses = Object.fromEntries(records.map((r) => [r.path, r.status]));
   assert.deepEqual(statuses, Object.fromEntries(ALL_KINDS.map((k) => [kindPath(k), 403])));

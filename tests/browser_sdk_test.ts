@@ -365,7 +365,7 @@ Deno.test({
       assert.equal(result.broken.deltas, "Hello there");
       assert.equal(result.broken.error?.type, "bad_gateway", JSON.stringify(result.broken));
       const log = gateway.logs.find((record) => record.route === "broken");
-      assert.equal(log?.error, "upstream stream broken");
+      assert.equal(log?.error, "upstream_broken");
     });
 
     await t.step("@inferencesh/sdk fails in Chromium under cors without credentials", async () => {

@@ -181,7 +181,7 @@ routes:
     for (let i = 0; i < 4; i++) await hangUp(url, 2 * MiB, MiB);
     // The gateway notices each hang-up (its log line) before the budget is checked again.
     const deadline = Date.now() + 5000;
-    while (gateway.logs.filter((l) => l.error === "client body failed").length < 4) {
+    while (gateway.logs.filter((l) => l.error === "body_unreadable").length < 4) {
       assert.ok(
         Date.now() < deadline,
         `the hang-ups are noticed: ${JSON.stringify(gateway.logs.slice(-5))}`,

@@ -139,7 +139,7 @@ Deno.test("a 401 whose chunked body stalls is cut by the route's timeout, the up
   await until(() => ctx.gw.logs.length === 1);
   assert.equal(ctx.gw.logs.length, 1);
   assert.equal(ctx.gw.logs[0].status, 401);
-  assert.equal(ctx.gw.logs[0].error, "upstream went silent mid-stream");
+  assert.equal(ctx.gw.logs[0].error, "upstream_silent");
   assertNoKey(ctx.gw);
 });
 
@@ -173,7 +173,7 @@ Deno.test("a 500 declaring 2,000,000 bytes that sends 1,000 and stalls is cut, w
   assert.match(got, /bad key \[redacted\]/);
   assert.equal(await within(closed.promise, 4000, "upstream close"), true);
   await until(() => ctx.gw.logs.length === 1);
-  assert.equal(ctx.gw.logs[0].error, "upstream went silent mid-stream");
+  assert.equal(ctx.gw.logs[0].error, "upstream_silent");
   assertNoKey(ctx.gw, got);
 });
 
@@ -222,7 +222,7 @@ Deno.test("an error body past the scan cap is cut there, and nothing after it is
   // The body is cut (no chunked terminator): the client cannot take it for a whole one.
   assert.equal(received.endsWith("0\r\n\r\n"), false);
   await until(() => ctx.gw.logs.length === 1);
-  assert.match(ctx.gw.logs[0].error ?? "", /upstream body past the 1048576 byte cap/);
+  assert.equal(ctx.gw.logs[0].error, "upstream_too_large");
   assertNoKey(ctx.gw, received);
 });
 
@@ -427,7 +427,7 @@ Deno.test("an event stream the upstream breaks off mid-event ends with an SSE er
   assert.equal(typeof error.error.message, "string");
   await until(() => ctx.gw.logs.length === 1);
   const log = ctx.gw.logs[0];
-  assert.equal(log.error, "upstream stream broken");
+  assert.equal(log.error, "upstream_broken");
   assert.equal(log.aborted, undefined);
   assert.equal(log.tokens_estimated, true);
   assert.ok(log.tokens!.output >= "Once upon".length, JSON.stringify(log.tokens));

@@ -155,7 +155,7 @@ Deno.test("limits.queue: a waiter that hangs up leaves the line at once; one pas
     assert.equal((await next).status, 200);
     assert.deepEqual(upstream.seen, ["first", "next"]);
     await sleep(20);
-    assert.ok(gateway.logs.some((l) => l.error === "client left the queue"));
+    assert.ok(gateway.logs.some((l) => l.error === "queue_left"));
   } finally {
     upstream.release();
     await gateway.close();
@@ -230,7 +230,7 @@ Deno.test("limits.queue: a stream whose turn does not come ends with an SSE erro
     await (await first).body?.cancel();
     assert.deepEqual(upstream.seen, ["first"]);
     await sleep(20);
-    assert.equal(gateway.logs.find((l) => l.error?.includes("queued"))?.status, 429);
+    assert.equal(gateway.logs.find((l) => l.error === "queue_timeout")?.status, 429);
   } finally {
     upstream.release();
     await gateway.close();

@@ -1,17 +1,41 @@
 /**
- * A route's client authentication compiled into a rule: it names the client (for limits and
- * the log line) or answers 401 before anything reaches the upstream.
+ * The auth stage: names the client of a request (for limits and the log line) or answers 401
+ * before anything reaches the upstream. It publishes `client`: the id, whether a credential
+ * proved it (a token, a JWT, a session) rather than an address, and what a client token's
+ * claims grant.
  *
  * @module
  */
 import type { AuthConfig, Config } from "../config/types.ts";
-import type { Rule } from "../context.ts";
-import { errorResponse } from "../proxy/errors.ts";
+import type { Exchange } from "../exchange.ts";
+import type { Stage } from "../stage.ts";
 import { clientAddress, type ConnInfo } from "./client_ip.ts";
-import { compileForwardAuth } from "./forward_auth.ts";
 import { type Grant, grantCounts } from "./grant.ts";
-import { compileJwt } from "./jwt.ts";
 import { presentedToken, type TokenMatcher, type TokenReader } from "./token.ts";
+
+/** Who is calling. */
+export interface Client {
+  /** The client id: an address, a token client's id, a JWT `sub`, a session's user. */
+  readonly id: string;
+  /**
+   * True when a route credential proved it (token, JWT, session): such a client gets its own
+   * limits from `clients:`. An address, or a name from the app's hook, is not.
+   */
+  readonly authenticated: boolean;
+  /** What a client token's claims narrow (models, limits, single use), when they narrow any. */
+  readonly grant?: Grant;
+}
+
+/** What the auth stage publishes. */
+export type ClientVariables = { client: Client };
+
+/**
+ * The app's own session check, run before a route's auth: a client id allows, a Response
+ * answers with it, false or undefined refuses with 401.
+ */
+export type AuthorizeHook = (
+  request: Request,
+) => string | Response | false | undefined | Promise<string | Response | false | undefined>;
 
 /** What every route's auth shares, compiled once per config. */
 export interface AuthContext {
@@ -21,103 +45,164 @@ export interface AuthContext {
   trustForwarded: boolean;
 }
 
-function unauthorized(message: string): Response {
-  return errorResponse("unauthorized", message, { "www-authenticate": "Bearer" });
+/** What the auth stage needs of a route. */
+export interface AuthSettings {
+  /** The route's name (a token's `routes` claim names it). */
+  route: string;
+  /** Reads a `token` or `jwt` client's credential where the route's SDKs send their key. */
+  readToken?: TokenReader;
+  /** The app's session check, when it has one. */
+  authorize?: AuthorizeHook;
 }
+
+const BEARER = { "www-authenticate": "Bearer" };
 
 /** The auth a route uses: its own, else the server default, else `none`. */
 export function routeAuth(config: Config, own: AuthConfig | undefined): AuthConfig {
   return own ?? config.server?.auth ?? "none";
 }
 
+/** Whether a route's auth is a JWT (whose claims may narrow what the route allows). */
+export function isJwt(auth: AuthConfig): boolean {
+  return typeof auth === "object" && "jwt" in auth;
+}
+
+type Named = (x: Exchange) => Promise<Client | Response>;
+
 /**
- * Compiles one route's auth into a rule. `readToken` finds a `token` or `jwt` client's
- * credential where the route's SDKs send their key (see the route's preset).
+ * Compiles one route's auth into its stage. The JWT verifier and the forward-auth client are
+ * loaded only for a config that uses them.
  *
  * @example
  * ```ts
- * const rule = authRule("token", { tokens: compileTokens(config.clients ?? []), trustForwarded: false });
+ * import { authStage } from "./auth.ts";
+ * import { compileTokens } from "./token.ts";
+ *
+ * const auth = await authStage("token", { tokens: compileTokens([]), trustForwarded: false }, {
+ *   route: "openai",
+ * });
  * ```
  */
-export function authRule(
+export async function authStage(
   auth: AuthConfig,
   context: AuthContext,
-  readToken: TokenReader = presentedToken,
-  routeName = "",
-): Rule {
-  const { tokens, trustForwarded } = context;
-  const address = (request: Request, env: unknown) =>
-    clientAddress(request, env as ConnInfo | undefined, trustForwarded);
-
-  if (auth === "none") {
-    return async (c, next) => {
-      const record = c.get("state").record;
-      // A client named by the authorize hook keeps its name.
-      record.client ??= address(c.req.raw, c.env);
-      await next();
+  settings: AuthSettings,
+): Promise<Stage<unknown, ClientVariables>> {
+  const name = await namer(auth, context, settings);
+  const authorize = settings.authorize;
+  if (!authorize) {
+    return async (x, next) => {
+      const client = await name(x);
+      return client instanceof Response ? client : next({ client });
     };
   }
+  // The app's hook runs first; a client it names keeps its name on a route with `auth: none`
+  // (and, as an address would, the route's own limits).
+  const none = auth === "none";
+  return async (x, next) => {
+    const verdict = await authorize(x.request);
+    if (verdict instanceof Response) return verdict;
+    if (!verdict) return x.refuse("hook_refused", "The request is not authorized");
+    if (none) return next({ client: { id: verdict, authenticated: false } });
+    const client = await name(x);
+    return client instanceof Response ? client : next({ client });
+  };
+}
+
+async function namer(
+  auth: AuthConfig,
+  context: AuthContext,
+  settings: AuthSettings,
+): Promise<Named> {
+  const { tokens, trustForwarded } = context;
+  const readToken = settings.readToken ?? presentedToken;
+  const address = (x: Exchange) =>
+    clientAddress(x.request, x.env as ConnInfo | undefined, trustForwarded);
+
+  if (auth === "none") {
+    return (x) => Promise.resolve({ id: address(x), authenticated: false });
+  }
   if (auth === "token") {
-    return async (c, next) => {
-      const state = c.get("state");
-      const token = readToken(c.req.raw.headers);
-      if (!token) return unauthorized("Send a token as Authorization: Bearer <token>");
-      const client = tokens(token);
-      if (!client) {
-        state.record.error = "unknown token";
-        return unauthorized("The token is not valid");
+    return (x) => {
+      const token = readToken(x.request.headers);
+      if (!token) {
+        return Promise.resolve(
+          x.refuse("no_credentials", "Send a token as Authorization: Bearer <token>", BEARER),
+        );
       }
-      state.record.client = client;
-      state.authenticated = true;
-      await next();
+      const id = tokens(token);
+      if (!id) return Promise.resolve(x.refuse("unknown_token", "The token is not valid", BEARER));
+      return Promise.resolve({ id, authenticated: true });
     };
   }
   if ("jwt" in auth) {
+    const { compileJwt } = await import("./jwt.ts");
     const verify = compileJwt(auth.jwt);
-    return async (c, next) => {
-      const state = c.get("state");
-      const token = readToken(c.req.raw.headers);
-      if (!token) return unauthorized("Send a JWT as Authorization: Bearer <token>");
+    const route = settings.route;
+    return async (x) => {
+      const token = readToken(x.request.headers);
+      if (!token) {
+        return x.refuse("no_credentials", "Send a JWT as Authorization: Bearer <token>", BEARER);
+      }
       const result = await verify(token);
       if ("refused" in result) {
-        state.record.error = `jwt refused: ${result.refused}`;
-        return unauthorized("The token is not valid");
+        return x.refuse(
+          "jwt_refused",
+          "The token is not valid",
+          BEARER,
+          undefined,
+          result.refused,
+        );
       }
       const grant = result.grant;
-      const narrowed = narrowedOut(grant, routeName, c.req.raw.headers);
+      const narrowed = narrowedOut(grant, route, x.request.headers);
       if (narrowed) {
-        state.record.error = `token grant: ${narrowed}`;
-        return errorResponse("forbidden", `The token does not allow ${narrowed}`);
+        return x.refuse(
+          "grant_refused",
+          `The token does not allow ${narrowed}`,
+          undefined,
+          undefined,
+          narrowed,
+        );
       }
-      state.record.client = result.client;
-      state.authenticated = true;
-      if (grantCounts(grant)) state.grant = grant;
-      await next();
+      return {
+        id: result.client,
+        authenticated: true,
+        grant: grantCounts(grant) ? grant : undefined,
+      };
     };
   }
+  const { compileForwardAuth } = await import("./forward_auth.ts");
   const verify = compileForwardAuth(auth.forward);
-  return async (c, next) => {
-    const state = c.get("state");
-    const result = await verify(c.req.raw, address(c.req.raw, c.env));
+  return async (x) => {
+    const result = await verify(x.request, address(x));
     if ("failed" in result) {
-      state.record.error = `forward auth: ${result.failed}`;
-      return errorResponse("bad_gateway", "The session check failed");
+      return x.refuse(
+        "forward_auth_failed",
+        "The session check failed",
+        undefined,
+        undefined,
+        result.failed,
+      );
     }
     if ("refused" in result) {
-      state.record.error = `forward auth refused (${result.refused})`;
       return result.refused === 403
-        ? errorResponse("forbidden", "The session does not allow this request")
-        : unauthorized("No valid session");
+        ? x.refuse(
+          "forward_auth_refused",
+          "The session does not allow this request",
+          undefined,
+          "forbidden",
+          "403",
+        )
+        : x.refuse("forward_auth_refused", "No valid session", BEARER, undefined, "401");
     }
-    state.record.client = result.client;
-    state.authenticated = true;
-    await next();
+    return { id: result.client, authenticated: true };
   };
 }
 
 /** What of the request a grant's route and origin claims leave out, if anything. */
-function narrowedOut(grant: Grant, routeName: string, headers: Headers): string | undefined {
-  if (grant.routes && !grant.routes.has(routeName)) return `route ${routeName}`;
+function narrowedOut(grant: Grant, route: string, headers: Headers): string | undefined {
+  if (grant.routes && !grant.routes.has(route)) return `route ${route}`;
   if (grant.origin !== undefined) {
     const origin = headers.get("origin");
     if (origin !== grant.origin) return origin ? "this origin" : "requests without an Origin";

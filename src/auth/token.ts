@@ -6,6 +6,7 @@
  * @module
  */
 import type { ClientConfig } from "../config/types.ts";
+import type { TokenSource } from "../config/presets/preset.ts";
 import { sha256 } from "./sha256.ts";
 
 /** Finds the client a token belongs to. */
@@ -48,14 +49,6 @@ export function compileTokens(clients: readonly ClientConfig[]): TokenMatcher {
     }
     return found;
   };
-}
-
-/** One place a client's token may travel: a header, with an auth scheme before it or bare. */
-export interface TokenSource {
-  /** Header name, lower case. */
-  header: string;
-  /** Auth scheme before the token (`Bearer`, fal's `Key`), matched without regard to case. */
-  scheme?: string;
 }
 
 /** Reads the token a request presents, or undefined. */

@@ -1,29 +1,12 @@
 /**
- * inference.sh app and agent refs: `body.apps` globs over `namespace/name` (parsed when the
- * config loads) and the `namespace/name` a ref in a body or path names.
+ * inference.sh app and agent refs: the `namespace/name` a ref in a body or path names, for
+ * `body.apps` globs (parsed by `config/app_glob.ts`).
  *
  * @module
  */
 
-const APP_GLOB = /^[A-Za-z0-9._*-]+\/[A-Za-z0-9._*-]+$/;
 /** Ref prefixes the inference.sh API strips: `app/ana/helper` is `ana/helper`. */
 const REF_TYPES = new Set(["app", "agent", "skill", "knowledge"]);
-
-/**
- * Parses one `body.apps` entry: `namespace/name`, where `*` matches within its part.
- *
- * @throws {Error} when the entry is not a `namespace/name` glob
- */
-export function parseAppGlob(entry: string): RegExp {
-  if (!APP_GLOB.test(entry)) {
-    throw new Error(
-      `Cannot parse app "${entry}": use namespace/name, "*" within a part (acme/*, */chat)`,
-    );
-  }
-  const source = entry.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-    .join("[^/]*");
-  return new RegExp(`^${source}$`);
-}
 
 /**
  * `namespace/name` of an app or agent ref written `[type/]namespace/name[@version][:function]`,

@@ -8,8 +8,7 @@
  * @module
  */
 
-/** The default `server.body_memory`: bytes held for body rules across all requests at once. */
-export const DEFAULT_BODY_MEMORY = 64 * 1024 * 1024;
+import { DEFAULT_BODY_MEMORY } from "../config/defaults.ts";
 
 /** Bytes held for body rules across all requests of a gateway. */
 export class BodyBudget {

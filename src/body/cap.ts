@@ -6,6 +6,7 @@
  * @module
  */
 import type { BodyLease } from "./budget.ts";
+import { concatBytes } from "../bytes.ts";
 import { SPLICE_ROOM } from "./splice.ts";
 
 /** Raised inside a capped stream when the cap is passed. */
@@ -107,11 +108,5 @@ export async function readHeld(
     throw error;
   }
   if (whole) return whole.subarray(room, room + bytes);
-  const all = new Uint8Array(room + bytes);
-  let offset = room;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return all.subarray(room);
+  return concatBytes(chunks, room).subarray(room);
 }

@@ -14,10 +14,15 @@
  *
  * @module
  */
-import type { RequestState } from "../context.ts";
-import { errorResponse } from "../proxy/errors.ts";
 import { unwatch, watch, type Watched } from "../proxy/watchdog.ts";
-import { DEFAULT_TIMEOUTS } from "../config/timeouts.ts";
+
+/** Who hears that a body stalled, and after how long. */
+export interface BodyClock {
+  /** The longest silence allowed while the body arrives, in ms (`server.timeouts.body`). */
+  readonly bodyTimeoutMs: number;
+  /** Called once when the body went silent past it (the answer becomes a 408). */
+  bodyTimedOut(): void;
+}
 
 /** Raised inside a request body that went silent for longer than the body timeout. */
 export class BodyTimeout extends Error {
@@ -27,32 +32,26 @@ export class BodyTimeout extends Error {
   }
 }
 
-/** The 408 answer, noted on the request's record and ready as its refusal. */
-function timedOut(state: RequestState): void {
-  state.record.error = "client body timed out";
-  state.record.aborted = true;
-  // The server marks the answer `connection: close` itself: the rest of the body is unread.
-  state.refusal = errorResponse(
-    "request_timeout",
-    "The request body did not arrive in time",
-  );
-}
-
 /**
  * Reads the client's whole body (a small one, of declared length); past the body timeout the
- * read fails with {@linkcode BodyTimeout} and `state.refusal` holds the 408 to send.
+ * read fails with {@linkcode BodyTimeout} and `clock` hears of it.
  *
  * @example
  * ```ts
- * const bytes = await readBodyWithin(request, state);
+ * import { readBodyWithin } from "./deadline.ts";
+ *
+ * const request = new Request("http://gateway/x", { method: "POST", body: "hi" });
+ * const clock = { bodyTimeoutMs: 60_000, bodyTimedOut() {} };
+ * const bytes = await readBodyWithin(request, clock);
+ * if (bytes.byteLength !== 2) throw new Error("not read");
  * ```
  */
 export function readBodyWithin(
   request: Request,
-  state: RequestState,
+  clock: BodyClock,
 ): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
-    const guard = new ReadGuard(state, reject);
+    const guard = new ReadGuard(clock, reject);
     watch(guard);
     request.bytes().then((bytes) => {
       unwatch(guard);
@@ -67,54 +66,58 @@ export function readBodyWithin(
 class ReadGuard implements Watched {
   deadline: number;
   watchSlot?: number;
-  readonly #state: RequestState;
+  readonly #clock: BodyClock;
   readonly #reject: (error: unknown) => void;
 
-  constructor(state: RequestState, reject: (error: unknown) => void) {
-    this.deadline = performance.now() + bodyTimeoutOf(state);
-    this.#state = state;
+  constructor(clock: BodyClock, reject: (error: unknown) => void) {
+    this.deadline = performance.now() + clock.bodyTimeoutMs;
+    this.#clock = clock;
     this.#reject = reject;
   }
 
   tick(): void {}
 
   expire(): void {
-    timedOut(this.#state);
-    this.#reject(new BodyTimeout(bodyTimeoutOf(this.#state)));
+    this.#clock.bodyTimedOut();
+    this.#reject(new BodyTimeout(this.#clock.bodyTimeoutMs));
   }
 }
 
 /**
- * Wraps the client's body stream so that it errors with {@linkcode BodyTimeout} (and
- * `state.refusal` holds the 408) once no byte has come for the body timeout.
+ * Wraps the client's body stream so that it errors with {@linkcode BodyTimeout} (and `clock`
+ * hears of it) once no byte has come for the body timeout.
  *
  * @example
  * ```ts
- * const body = watchBody(request.body!, state);
+ * import { watchBody } from "./deadline.ts";
+ *
+ * const request = new Request("http://gateway/x", { method: "POST", body: "hi" });
+ * const body = watchBody(request.body!, { bodyTimeoutMs: 60_000, bodyTimedOut() {} });
+ * if ((await new Response(body).text()) !== "hi") throw new Error("not passed");
  * ```
  */
 export function watchBody(
   body: ReadableStream<Uint8Array>,
-  state: RequestState,
+  clock: BodyClock,
 ): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(new BodyWatch(body, state), { highWaterMark: 0 });
+  return new ReadableStream<Uint8Array>(new BodyWatch(body, clock), { highWaterMark: 0 });
 }
 
 class BodyWatch implements Watched, UnderlyingDefaultSource<Uint8Array> {
   deadline = 0;
   watchSlot?: number;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #state: RequestState;
+  readonly #clock: BodyClock;
   readonly #ms: number;
   #out?: ReadableStreamDefaultController<Uint8Array>;
   /** Bytes came since the watchdog last looked. */
   #active = false;
   #done = false;
 
-  constructor(body: ReadableStream<Uint8Array>, state: RequestState) {
+  constructor(body: ReadableStream<Uint8Array>, clock: BodyClock) {
     this.#reader = body.getReader();
-    this.#state = state;
-    this.#ms = bodyTimeoutOf(state);
+    this.#clock = clock;
+    this.#ms = clock.bodyTimeoutMs;
   }
 
   start(out: ReadableStreamDefaultController<Uint8Array>): void {
@@ -132,7 +135,7 @@ class BodyWatch implements Watched, UnderlyingDefaultSource<Uint8Array> {
   expire(): void {
     if (this.#done) return;
     this.#done = true;
-    timedOut(this.#state);
+    this.#clock.bodyTimedOut();
     const error = new BodyTimeout(this.#ms);
     this.#out!.error(error);
     this.#reader.cancel(error).catch(() => {});
@@ -167,8 +170,4 @@ class BodyWatch implements Watched, UnderlyingDefaultSource<Uint8Array> {
     this.#done = true;
     unwatch(this);
   }
-}
-
-function bodyTimeoutOf(state: RequestState): number {
-  return state.bodyTimeoutMs ?? DEFAULT_TIMEOUTS.body;
 }

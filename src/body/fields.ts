@@ -11,11 +11,12 @@
  *
  * @module
  */
-import type { Rule } from "../context.ts";
-import { errorResponse } from "../proxy/errors.ts";
 import type { FieldPolicy } from "../config/presets/preset.ts";
 import { compileAllow } from "../rules/allow_list.ts";
-import { parseAppGlob, refName } from "./app_ref.ts";
+import type { UpstreamVariables } from "../rules/resolve.ts";
+import type { Stage } from "../stage.ts";
+import { parseAppGlob } from "../config/app_glob.ts";
+import { refName } from "./app_ref.ts";
 import { foldKey } from "./fold.ts";
 import type { BodyEdits, BodyPlan, BodyRefusal, BodyRules } from "./rules.ts";
 
@@ -27,7 +28,7 @@ export interface FieldSettings {
   max_upload?: number;
 }
 
-/** A compiled policy: body rules to run first, and a rule for refs in `GET` paths. */
+/** A compiled policy: body rules to run first, and a stage for refs in `GET` paths. */
 export interface CompiledFieldPolicy {
   /**
    * Checks a body as the scanner read it (a key repeated in any object is refused before
@@ -35,7 +36,7 @@ export interface CompiledFieldPolicy {
    */
   check: (body: Record<string, unknown>, path: string) => BodyRefusal | undefined;
   /** Refuses a `GET` that names an app or agent outside `apps`; undefined without `apps`. */
-  pathRule?: Rule;
+  pathStage?: Stage<UpstreamVariables>;
 }
 
 function valueOf(object: Record<string, unknown>, field: string): unknown {
@@ -146,22 +147,24 @@ export function compileFieldPolicy(
     return undefined;
   };
 
-  let pathRule: Rule | undefined;
+  let pathStage: Stage<UpstreamVariables> | undefined;
   if (globs && policy.pathRef) {
     const matcher = compileAllow([`GET ${policy.pathRef.glob}`]);
     const prefix = policy.pathRef.prefix;
-    pathRule = async (c, next) => {
-      const path = c.get("state").upstreamPath ?? "";
+    pathStage = (x, next) => {
+      const path = x.upstream.path;
       if (matcher("GET", path)) {
         const ref = path.slice(prefix.length).replace(/\/$/, "");
         if (!allowedRef(ref)) {
-          return errorResponse("forbidden", `Agent "${ref}" is not allowed on this route`);
+          return Promise.resolve(
+            x.refuse("app_not_allowed", `Agent "${ref}" is not allowed on this route`),
+          );
         }
       }
-      await next();
+      return next();
     };
   }
-  return { check, pathRule };
+  return { check, pathStage };
 }
 
 /** One file declared, with only the given fields, and a whole positive size within the cap. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { inferenceSh } from "../config/presets/inference_sh.ts";
-import { parseAppGlob, refName } from "./app_ref.ts";
+import { parseAppGlob } from "../config/app_glob.ts";
+import { refName } from "./app_ref.ts";
 import { applyBodyRules } from "./apply.ts";
 import { compileFieldPolicy, withFieldPolicy } from "./fields.ts";
 import { SPLICE_ROOM } from "./splice.ts";

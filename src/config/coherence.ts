@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { DEFAULT_BODY_MEMORY } from "../body/budget.ts";
-import { isLoopback } from "../proxy/loopback.ts";
+import { DEFAULT_BODY_MEMORY } from "./defaults.ts";
+import { isLoopback } from "./loopback.ts";
 import { PRESETS } from "./presets/mod.ts";
 import type { AuthConfig, Config } from "./types.ts";
 import { platform, type RuntimeName } from "../platform/mod.ts";

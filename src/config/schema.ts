@@ -5,10 +5,10 @@
  * @module
  */
 import { z } from "zod";
-import { isLoopback } from "../proxy/loopback.ts";
-import { parseAppGlob } from "../body/app_ref.ts";
-import { parseAllowEntry } from "../rules/allow_list.ts";
-import { parseHostRule } from "../rules/target.ts";
+import { parseAllowEntry } from "./allow_entry.ts";
+import { parseAppGlob } from "./app_glob.ts";
+import { parseHostRule } from "./host_rule.ts";
+import { isLoopback } from "./loopback.ts";
 import { PRESET_NAMES, PRESETS } from "./presets/mod.ts";
 import type { Config } from "./types.ts";
 import { parseDuration, parseRate, parseSize } from "./units.ts";

@@ -4,9 +4,8 @@
  *
  * @module
  */
-import type { CompiledRoute } from "../route.ts";
 import type { KeyStatus } from "./health.ts";
-import type { KeyEntry } from "./source.ts";
+import type { KeyEntry, KeySource } from "./source.ts";
 
 const hashes = new WeakMap<KeyEntry, string>();
 
@@ -26,10 +25,10 @@ export async function shortHash(entry: KeyEntry): Promise<string> {
 export type KeyView = KeyStatus & { id: string };
 
 /** A route's keys as the status page shows them, in pool order (none: an empty list). */
-export async function routeKeys(route: CompiledRoute): Promise<KeyView[]> {
-  if (!route.keys) return [];
-  const states = route.keys.health.status();
+export async function routeKeys(keys: KeySource | undefined): Promise<KeyView[]> {
+  if (!keys) return [];
+  const states = keys.health.status();
   return await Promise.all(
-    route.keys.keys.map(async (entry, i) => ({ id: await shortHash(entry), ...states[i] })),
+    keys.keys.map(async (entry, i) => ({ id: await shortHash(entry), ...states[i] })),
   );
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { OutcomeCode } from "../outcome.ts";
 import { platform } from "../platform/mod.ts";
 
 /** What one request did, as logged when it (and its response stream) ends. */
@@ -39,8 +40,10 @@ export interface RequestRecord {
    * off, or a stream without usage) before the upstream reported its usage.
    */
   tokens_estimated?: boolean;
-  /** What went wrong, for gateway errors (never a key). */
-  error?: string;
+  /** What went wrong, as an outcome code (see `outcome.ts`), when something did. */
+  error?: OutcomeCode;
+  /** Free text about the outcome (never a key or a token). */
+  detail?: string;
   /** True when the client hung up before the response ended. */
   aborted?: boolean;
   /** Set when the request was sent again on another key of the pool. */

@@ -1,11 +1,12 @@
 /**
- * Prometheus metrics from the request records: requests by route and status, latency and
- * upstream time-to-first-byte histograms, active streams, rate-limited requests, and tokens by
- * route and client, in the text exposition format (version 0.0.4).
+ * Prometheus metrics from the request records: requests by route and status, outcomes by
+ * route and code (the codes of the log line, see `outcome.ts`), latency and upstream
+ * time-to-first-byte histograms, active streams, rate-limited requests, and tokens by route
+ * and client, in the text exposition format (version 0.0.4).
  *
  * @module
  */
-import type { QueueSnapshot } from "../limits/queue.ts";
+import type { QueueSnapshot } from "../queue/queue.ts";
 import type { RequestRecord } from "./log.ts";
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -45,6 +46,7 @@ export class Metrics {
   #duration = new Map<string, Histogram>();
   #ttfb = new Map<string, Histogram>();
   #limited = new Map<string, number>();
+  #outcomes = new Map<string, { route: string; outcome: string; value: number }>();
   #tokens = new Map<string, { route: string; client: string; kind: string; value: number }>();
   #streams = 0;
   #queues?: () => readonly QueueSnapshot[];
@@ -77,6 +79,12 @@ export class Metrics {
     // a 429 the upstream sent has a first byte; one the gateway's limits produced has none
     if (record.status === 429 && record.ttfb_ms === undefined) {
       this.#limited.set(route, (this.#limited.get(route) ?? 0) + 1);
+    }
+    if (record.error !== undefined) {
+      const outcomeKey = `${route}\0${record.error}`;
+      const entry = this.#outcomes.get(outcomeKey);
+      if (entry) entry.value++;
+      else this.#outcomes.set(outcomeKey, { route, outcome: record.error, value: 1 });
     }
     if (record.tokens) {
       const client = record.client ?? "";
@@ -115,6 +123,14 @@ export class Metrics {
     head("keyward_rate_limited_total", "counter", "Requests refused by the gateway's limits.");
     for (const [route, value] of this.#limited) {
       out.push(`keyward_rate_limited_total${labels({ route })} ${value}`);
+    }
+    head(
+      "keyward_outcomes_total",
+      "counter",
+      "Requests refused, failed or cut, by route and outcome code.",
+    );
+    for (const { route, outcome, value } of this.#outcomes.values()) {
+      out.push(`keyward_outcomes_total${labels({ route, outcome })} ${value}`);
     }
     head("keyward_tokens_total", "counter", "Tokens the upstream reported, by route and client.");
     for (const { route, client, kind, value } of this.#tokens.values()) {

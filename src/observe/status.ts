@@ -7,14 +7,14 @@
  *
  * @module
  */
-import type { QueueSnapshot } from "../limits/queue.ts";
+import type { QueueSnapshot } from "../queue/queue.ts";
 import { equalDigests, presentedToken } from "../auth/token.ts";
 import { sha256 } from "../auth/sha256.ts";
 import type { ClientConfig, LimitsConfig } from "../config/types.ts";
 import type { Rate } from "../config/units.ts";
 import { type KeyView, routeKeys } from "../keys/status.ts";
+import type { KeySource } from "../keys/source.ts";
 import { compileLimits, planFor } from "../limits/plan.ts";
-import type { CompiledRoute } from "../route.ts";
 import type { LimitStore } from "../store/store.ts";
 import { type RouteSeries, RouteStats } from "./route_stats.ts";
 
@@ -83,10 +83,30 @@ export interface StatusReport {
   clients?: { id: string; routes: ClientRouteUsage[] }[];
 }
 
+/** What the status page shows of a compiled route. */
+export interface StatusRoute {
+  /** The route's name. */
+  readonly name: string;
+  /** Its path on the gateway. */
+  readonly path: string;
+  /** The route as written (its limits). */
+  readonly config: { readonly limits?: LimitsConfig };
+  /** The upstream base URL, in path mode. */
+  readonly upstream?: URL;
+  /** The target settings, in target mode. */
+  readonly targetConfig?: { readonly hosts: readonly string[] };
+  /** The allow list as written. */
+  readonly allowList: readonly string[];
+  /** The route's keys. */
+  readonly keys?: KeySource;
+  /** How the upstream reports usage, when it does. */
+  readonly usage?: string;
+}
+
 /** What the status page needs from the gateway. */
 export interface StatusOptions {
   /** The compiled routes. */
-  routes: readonly CompiledRoute[];
+  routes: readonly StatusRoute[];
   /** The configured clients. */
   clients: readonly ClientConfig[];
   /** The store limits and route counters live in. */
@@ -159,8 +179,8 @@ export function compileStatus(options: StatusOptions): StatusSource {
     return { length: queue?.waiting ?? 0, expected_wait_ms: queue?.expected_wait_ms ?? 0 };
   };
 
-  const routeStatus = async (route: CompiledRoute): Promise<RouteStatus> => {
-    const keys = await routeKeys(route);
+  const routeStatus = async (route: StatusRoute): Promise<RouteStatus> => {
+    const keys = await routeKeys(route.keys);
     const target = route.targetConfig;
     return {
       route: route.name,

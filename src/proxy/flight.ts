@@ -1,28 +1,28 @@
 /**
  * One upstream call in flight, as a single object: the abort controller the upstream fetch
  * listens to, its entry in the shared {@linkcode watch | watchdog} (first-byte timeout, then
- * idle timeout), the client hang-up listener, and the end of the response body (bytes, usage,
- * the log line). Keeping all of it on one object spares a closure, a timer and a listener per
- * request on the hot path.
+ * idle timeout), the client hang-up listener, and the end of the response body. Keeping all of
+ * it on one object spares a closure, a timer and a listener per request on the hot path.
  *
  * A response body reaches the client in one of two ways:
  * - passed through untouched (`passThrough`): the runtime moves the bytes natively, and the
  *   server's `completed` promise says when the client has it all. Used for bodies of known,
  *   bounded length that nobody needs to read.
- * - relayed (`relay`): a JavaScript stream that counts bytes, feeds the usage meter and pushes
- *   the idle deadline back as bytes flow. Used for everything else (SSE, chunked, metered,
- *   and every body scanned for the key: error and redirect bodies included, so the route's
- *   timeout and the client's hang-up govern them to their last byte).
+ * - relayed (`relay`): a JavaScript stream that counts bytes, hands a copy to a tap (a usage
+ *   meter), passes each chunk through a step (a key redactor), and pushes the idle deadline
+ *   back as bytes flow. Used for everything else (SSE, chunked, metered, scanned: error and
+ *   redirect bodies included, so the route's timeout and the client's hang-up govern them to
+ *   their last byte).
  *
  * A relayed event stream goes on in whole events; when the upstream breaks it off, the
- * half-sent event is dropped and the client gets a final `event: error` instead of a
- * network error.
+ * half-sent event is dropped and the client gets a final `event: error`.
+ *
+ * The flight knows nothing of routes or requests beyond the client's `Request`: when the
+ * body has ended it hands a {@linkcode Delivery} to whoever sent it.
  *
  * @module
  */
-import { finish, type RequestState } from "../context.ts";
-import type { UsageMeter } from "../observe/usage.ts";
-import type { StreamRedactor } from "./redact.ts";
+import type { OutcomeCode } from "../outcome.ts";
 import { errorEvent, EventFramer } from "./sse.ts";
 import { unwatch, watch, type Watched } from "./watchdog.ts";
 
@@ -42,15 +42,43 @@ export class BodyPastCap extends Error {
   }
 }
 
+/** A step every relayed chunk passes through (a key redactor): what it returns goes on. */
+export interface ChunkStep {
+  /** The bytes of `chunk` that can go now (possibly empty: held for the next chunk). */
+  push(chunk: Uint8Array): Uint8Array;
+  /** What was held back, at the end of the body. */
+  end(): Uint8Array | undefined;
+}
+
+/** Reads a copy of every chunk as the upstream sent it (decoded), without holding any back. */
+export interface Tap {
+  /** One chunk of the body. */
+  feed(chunk: Uint8Array): void;
+}
+
+/** How a response body ended, as the flight hands it to its sender. */
+export interface Delivery {
+  /** True when the whole body reached the client. */
+  complete: boolean;
+  /** Body bytes sent to the client, when known (a body passed through and cut has none). */
+  bytes?: number;
+  /** True when the client hung up, or the gateway cut the body (timeout, cap). */
+  aborted: boolean;
+  /** Why it did not complete, when the upstream or the gateway ended it. */
+  outcome?: OutcomeCode;
+  /** True when the sender dropped the answer to send the request again (nothing to record). */
+  discarded: boolean;
+}
+
 /**
- * The cancel reason that drops a relayed response without ending the request (its log line,
- * its limits): the forwarder is about to send the request again.
+ * The cancel reason that drops a relayed response without ending it: the sender is about to
+ * send the request again.
  */
 const DISCARDED = Symbol("discarded");
 
 /**
- * Drops `response` (from {@linkcode Flight.relay} or not) because the request is sent again:
- * its upstream call is cancelled and nothing about it is logged or charged.
+ * Drops `response` (relayed or not) because the request is sent again: its upstream call is
+ * cancelled and its delivery says `discarded`.
  */
 export async function discard(response: Response): Promise<void> {
   await response.body?.cancel(DISCARDED);
@@ -83,27 +111,29 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
   watchSlot?: number;
   readonly #request: Request;
   readonly #timeoutMs: number;
-  readonly #state: RequestState;
+  readonly #done: (delivery: Delivery) => void;
   #phase = WAITING;
   #listening = false;
   /** Bytes arrived since the watchdog last looked. */
   #active = false;
   #bytes = 0;
+  #outcome?: OutcomeCode;
   #reader?: ReadableStreamDefaultReader<Uint8Array>;
-  #meter?: UsageMeter;
-  #redactor?: StreamRedactor;
+  #tap?: Tap;
+  #step?: ChunkStep;
   /** Bytes a scanned body may hold (decoded), past which it is cut. */
   #cap = Infinity;
   #scanned = 0;
   #events?: EventFramer;
-  /** The request body's size, when the answer is billable and its usage may be estimated. */
-  #inputBytes?: number;
 
-  /** Starts the clock: the upstream has `timeoutMs` to answer. */
-  constructor(request: Request, timeoutMs: number, state: RequestState) {
+  /**
+   * Starts the clock: the upstream has `timeoutMs` to answer; `done` hears how the body
+   * ended, once.
+   */
+  constructor(request: Request, timeoutMs: number, done: (delivery: Delivery) => void) {
     this.#request = request;
     this.#timeoutMs = timeoutMs;
-    this.#state = state;
+    this.#done = done;
     this.startedAt = performance.now();
     this.deadline = this.startedAt + timeoutMs;
     watch(this, this.startedAt);
@@ -164,11 +194,23 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
     this.deadline = now + this.#timeoutMs;
   }
 
-  /** No body will be streamed (the call failed, or the answer is complete): stop the clock. */
-  settle(): void {
+  /** The call failed before an answer: stop the clock; nothing will be delivered. */
+  failed(): void {
     this.#stopListening();
     this.#phase = ENDED;
     unwatch(this);
+  }
+
+  /** The body is already whole (or there is none): `bytes` were delivered with the head. */
+  delivered(bytes: number | undefined, outcome?: OutcomeCode): void {
+    this.failed();
+    this.#done({
+      complete: outcome === undefined,
+      bytes,
+      aborted: false,
+      outcome,
+      discarded: false,
+    });
   }
 
   /**
@@ -176,7 +218,6 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
    * when the client has them all, or rejects when it hung up or the upstream failed.
    */
   passThrough(completed: Promise<void>, length: number): void {
-    this.#state.streaming = true;
     completed.then(
       () => {
         this.#bytes = length;
@@ -187,33 +228,29 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
   }
 
   /**
-   * Has the next relayed body scanned by `redactor`, and cut past `cap` bytes (decoded); call
-   * before {@linkcode Flight.relay}.
+   * Settings for the next relayed body: `tap` reads its bytes; `step` (a redactor) rewrites
+   * them, and the body is cut past `cap` bytes; `events` when it is an event stream the
+   * flight may end with an event of its own (plain text: no coding left on it).
    */
-  scan(redactor: StreamRedactor, cap = Infinity): void {
-    this.#redactor = redactor;
+  relayOptions(
+    tap: Tap | undefined,
+    step: ChunkStep | undefined,
+    cap: number,
+    events: boolean,
+  ): void {
+    this.#tap = tap;
+    this.#step = step;
     this.#cap = cap;
-  }
-
-  /**
-   * Settings for the next relayed body: `events` when it is an event stream the gateway may
-   * end with an event of its own (plain text: no coding left on it), and the request body's
-   * size when the answer is billable, for a usage estimate should it end without usage.
-   */
-  relayOptions(events: boolean, inputBytes: number | undefined): void {
     if (events) this.#events = new EventFramer();
-    this.#inputBytes = inputBytes;
   }
 
-  /** Wraps `body` in a stream that counts bytes, feeds `meter` and keeps the idle clock. */
-  relay(body: ReadableStream<Uint8Array>, meter: UsageMeter | undefined): ReadableStream {
-    this.#state.streaming = true;
+  /** Wraps `body` in a stream that counts bytes, feeds the tap and keeps the idle clock. */
+  relay(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
     this.#reader = body.getReader();
-    this.#meter = meter;
     return new ReadableStream<Uint8Array>(this, { highWaterMark: 0 });
   }
 
-  /** Stream source: hands on the upstream's next chunk (scanned, in whole events). */
+  /** Stream source: hands on the upstream's next chunk (stepped, in whole events). */
   async pull(out: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     try {
       // Until something can go: a chunk may be all held back (a partial key or event).
@@ -222,8 +259,8 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
         if (done) {
           // A body cancelled by the watchdog ends like this too: that is a cut, not an end.
           if (this.controller.signal.aborted) throw this.controller.signal.reason;
-          // What the redactor held (not a key after all), then what the framer held.
-          let last = this.#redactor?.end();
+          // What the step held (not a key after all), then what the framer held.
+          let last = this.#step?.end();
           if (last && this.#events) last = this.#events.push(last);
           const tail = this.#events?.end();
           if (last) this.#send(out, last);
@@ -233,12 +270,12 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
           return;
         }
         this.#active = true;
-        this.#meter?.feed(value);
+        this.#tap?.feed(value);
         let chunk: Uint8Array | undefined = value;
-        if (this.#redactor) {
+        if (this.#step) {
           this.#scanned += value.byteLength;
           if (this.#scanned > this.#cap) throw new BodyPastCap(this.#cap);
-          chunk = this.#redactor.push(value);
+          chunk = this.#step.push(value);
         }
         if (this.#events && chunk.byteLength > 0) chunk = this.#events.push(chunk);
         if (chunk && chunk.byteLength > 0) return this.#send(out, chunk);
@@ -256,27 +293,26 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
   /** The relayed body failed: the upstream broke it off, went silent, or ran past the cap. */
   #failed(out: ReadableStreamDefaultController<Uint8Array>, error: unknown): void {
     if (this.#phase === ENDED) return; // the client hung up first
-    const record = this.#state.record;
     const reason = this.controller.signal.reason;
     try {
       if (error instanceof BodyPastCap) {
-        record.error = `upstream body past the ${this.#cap} byte cap`;
+        this.#outcome = "upstream_too_large";
         this.controller.abort(error);
         this.#reader?.cancel(error).catch(() => {});
         out.error(error);
         this.#end(BROKEN);
       } else if (reason instanceof UpstreamTimeout) {
-        record.error = "upstream went silent mid-stream";
+        this.#outcome = "upstream_silent";
         out.error(error);
         this.#end(CUT);
       } else if (this.#events) {
         // The half-sent event is dropped; the client gets a clean last event and a clean end.
-        record.error = "upstream stream broken";
+        this.#outcome = "upstream_broken";
         out.enqueue(errorEvent("bad_gateway", "The upstream broke off the stream"));
         out.close();
         this.#end(BROKEN);
       } else {
-        record.error = "upstream stream broken";
+        this.#outcome = "upstream_broken";
         out.error(error);
         this.#end(BROKEN);
       }
@@ -286,14 +322,15 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
     }
   }
 
-  /** Stream source: the client hung up mid-body (or the forwarder discards the answer). */
+  /** Stream source: the client hung up mid-body (or the sender discards the answer). */
   cancel(reason: unknown): void {
     this.controller.abort(reason);
     this.#reader?.cancel(reason).catch(() => {});
     if (reason === DISCARDED) {
+      if (this.#phase === ENDED) return;
       this.#phase = ENDED;
       unwatch(this);
-      this.#state.streaming = false;
+      this.#done({ complete: false, aborted: false, discarded: true });
       return;
     }
     this.#end(CUT);
@@ -303,20 +340,18 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
     if (this.#phase === ENDED) return;
     this.#phase = ENDED;
     unwatch(this);
-    const record = this.#state.record;
-    if (ending === CUT) {
-      record.aborted = true;
-      if (!record.error && this.controller.signal.reason instanceof UpstreamTimeout) {
-        record.error = "upstream went silent mid-stream";
-      }
+    if (
+      ending === CUT && !this.#outcome && this.controller.signal.reason instanceof UpstreamTimeout
+    ) {
+      this.#outcome = "upstream_silent";
     }
-    // A body passed through natively has a known length only when it was all delivered.
-    if (this.#reader || ending === COMPLETE) record.bytes_out = this.#bytes;
-    const charge = this.#meter?.charge(this.#inputBytes, ending === COMPLETE);
-    if (charge) {
-      record.tokens = charge.usage;
-      if (charge.estimated) record.tokens_estimated = true;
-    }
-    finish(this.#state);
+    this.#done({
+      complete: ending === COMPLETE,
+      // A body passed through natively has a known length only when it was all delivered.
+      bytes: this.#reader || ending === COMPLETE ? this.#bytes : undefined,
+      aborted: ending === CUT,
+      outcome: this.#outcome,
+      discarded: false,
+    });
   }
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Secret } from "../keys/secret.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** What stands where a key was. */
 export const REDACTED = "[redacted]";
@@ -25,7 +25,13 @@ export interface Needles {
   readonly bytes: readonly Uint8Array[];
 }
 
-const cache = new WeakMap<Secret, Needles>();
+/** A key that gives its value only when asked (keyward's `Secret`). */
+export interface Revealable {
+  /** The key itself. */
+  reveal(): string;
+}
+
+const cache = new WeakMap<Revealable, Needles>();
 
 /**
  * The spellings of `secret` to redact, worked out once per key (keys read at load are reused
@@ -36,7 +42,7 @@ const cache = new WeakMap<Secret, Needles>();
  * needlesOf(new Secret("sk-a/b")).text; // ["sk-a/b", "sk-a%2Fb", "sk-a\\/b"]
  * ```
  */
-export function needlesOf(secret: Secret): Needles {
+export function needlesOf(secret: Revealable): Needles {
   let needles = cache.get(secret);
   if (needles) return needles;
   const raw = secret.reveal();
@@ -121,24 +127,15 @@ export function redactBytes<B extends ArrayBufferLike>(
   let match = earliest(data, needles.bytes, 0);
   if (!match) return data;
   const parts: Uint8Array[] = [];
-  let size = 0;
   let from = 0;
   while (match) {
     const [at, length] = match;
     parts.push(data.subarray(from, at), REDACTED_BYTES);
-    size += at - from + REDACTED_BYTES.length;
     from = at + length;
     match = earliest(data, needles.bytes, from);
   }
   parts.push(data.subarray(from));
-  size += data.length - from;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** The length of the longest tail of `data` that is the start of some needle (not all of it). */
@@ -184,9 +181,7 @@ export class StreamRedactor {
   push(chunk: Uint8Array): Uint8Array {
     let data = chunk;
     if (this.#held) {
-      data = new Uint8Array(this.#held.length + chunk.length);
-      data.set(this.#held);
-      data.set(chunk, this.#held.length);
+      data = concatBytes([this.#held, chunk]);
       this.#held = undefined;
     }
     // Redact whole matches first, then hold back a tail that could begin one.

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import type { ErrorType } from "./errors.ts";
+import { concatBytes } from "../bytes.ts";
+import type { ErrorType } from "../errors.ts";
 
 const LF = 10;
 const CR = 13;
@@ -41,16 +42,6 @@ export function eventsEnd(bytes: Uint8Array): number {
   return 0;
 }
 
-function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /**
  * Cuts a byte stream at event boundaries: `push` returns the whole events ready to go (the
  * chunk itself when it ends on a boundary, the usual case) and holds a partial event back.
@@ -75,7 +66,7 @@ export class EventFramer {
       // A blank line may straddle the held bytes and this chunk.
       const last = this.#parts[this.#parts.length - 1];
       const tail = last.subarray(Math.max(0, last.length - 3));
-      const window = concat([tail, chunk.subarray(0, 3)], tail.length + Math.min(3, chunk.length));
+      const window = concatBytes([tail, chunk.subarray(0, 3)]);
       const at = eventsEnd(window);
       if (at > tail.length) end = at - tail.length;
     }
@@ -98,10 +89,9 @@ export class EventFramer {
   end(): Uint8Array | undefined {
     if (this.#parts.length === 0) return undefined;
     const parts = this.#parts;
-    const size = parts.reduce((sum, part) => sum + part.length, 0);
     this.#parts = [];
     this.#held = 0;
-    return parts.length === 1 ? parts[0] : concat(parts, size);
+    return parts.length === 1 ? parts[0] : concatBytes(parts);
   }
 
   #hold(bytes: Uint8Array): void {

@@ -1,26 +1,33 @@
 /**
- * The allow rule: a method and path outside the route's allow list (compiled at load, see
+ * The allow stage: a method and path outside the route's allow list (compiled at load, see
  * `allow_list.ts`) is refused with 403 and never reaches the upstream.
  *
  * @module
  */
-import type { Rule } from "../context.ts";
-import { errorResponse } from "../proxy/errors.ts";
-import type { CompiledRoute } from "../route.ts";
+import type { Stage } from "../stage.ts";
+import type { AllowMatcher } from "./allow_list.ts";
+import type { UpstreamVariables } from "./resolve.ts";
 
 /**
- * The rule that refuses (403) any method and path outside the route's allow list; the
- * request never reaches the upstream.
+ * The stage that refuses (403) any method and path outside `allowed`.
+ *
+ * @example
+ * ```ts
+ * import { allowStage } from "./allow.ts";
+ * import { compileAllow } from "./allow_list.ts";
+ *
+ * const allow = allowStage(compileAllow(["POST /v1/chat/completions"]), "openai");
+ * ```
  */
-export function allowRule(route: CompiledRoute): Rule {
-  const allowed = route.allow;
-  const name = route.name;
-  return async (c, next) => {
-    const path = c.get("state").upstreamPath!;
-    const method = c.req.method;
+export function allowStage(allowed: AllowMatcher, route: string): Stage<UpstreamVariables> {
+  return (x, next) => {
+    const path = x.upstream.path;
+    const method = x.request.method;
     if (!allowed(method, path)) {
-      return errorResponse("forbidden", `${method} ${path} is not allowed on route ${name}`);
+      return Promise.resolve(
+        x.refuse("not_allowed", `${method} ${path} is not allowed on route ${route}`),
+      );
     }
-    await next();
+    return next();
   };
 }

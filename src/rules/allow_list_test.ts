@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { compileAllow, parseAllowEntry } from "./allow_list.ts";
+import { parseAllowEntry } from "../config/allow_entry.ts";
+import { compileAllow } from "./allow_list.ts";
 
 Deno.test("compileAllow matches exact paths per method", () => {
   const allowed = compileAllow(["POST /v1/chat/completions"]);

@@ -37,8 +37,7 @@
  * @module
  */
 import type { CorsConfig } from "../config/types.ts";
-import type { Rule } from "../context.ts";
-import { errorResponse } from "../proxy/errors.ts";
+import type { Exchange } from "../exchange.ts";
 import { compileCors } from "./cors.ts";
 
 /** What the browser guard needs to know. */
@@ -49,52 +48,59 @@ export interface BrowserOptions {
   pages?: readonly string[];
 }
 
+/** The browser guard: the refusal or preflight answer for a request, or undefined to go on. */
+export type BrowserGuard = (x: Exchange) => Response | undefined;
+
 const SLASH = 47;
 
 /**
- * Compiles the browser guard; it runs before routing, for every request.
+ * Compiles the browser guard; it runs before routing, for every request. A request it lets
+ * through from a listed origin has the CORS headers that origin needs added to `x.headers`.
  *
  * @example
  * ```ts
- * app.use(browserRule({ cors: { origins: ["http://localhost:3000"] }, pages: ["/healthz"] }));
+ * import { browserGuard } from "./browser.ts";
+ *
+ * const guard = browserGuard({ cors: { origins: ["http://localhost:3000"] }, pages: ["/healthz"] });
  * ```
  */
-export function browserRule(options: BrowserOptions = {}): Rule {
+export function browserGuard(options: BrowserOptions = {}): BrowserGuard {
   const cors = options.cors ? compileCors(options.cors) : undefined;
   const any = cors?.any === true;
   const pages = new Set(options.pages ?? []);
 
-  return async (c, next) => {
-    const request = c.req.raw;
+  return (x) => {
+    const request = x.request;
     const headers = request.headers;
     const site = headers.get("sec-fetch-site");
-    if (site === "same-origin") return await next();
+    if (site === "same-origin") return undefined;
     const origin = headers.get("origin");
     if (origin === null) {
-      if (site === null || any) return await next();
+      if (site === null || any) return undefined;
       const method = request.method;
       if (
-        (method === "GET" || method === "HEAD") && pages.has(c.req.path) &&
+        (method === "GET" || method === "HEAD") && pages.has(x.path) &&
         headers.get("sec-fetch-mode") === "navigate" && headers.get("sec-fetch-dest") === "document"
-      ) return await next();
-      c.get("state").record.error = `browser: ${site} request without origin`;
-      return errorResponse(
-        "forbidden",
+      ) return undefined;
+      return x.refuse(
+        "browser_no_origin",
         site === "none"
           ? "A browser tab cannot open this address: call it from a page's script or a program"
           : "A request from another origin must name it: call with fetch from an allowed origin",
+        undefined,
+        undefined,
+        site,
       );
     }
-    if (site === null && sameOrigin(request.url, origin)) return await next();
+    if (site === null && sameOrigin(request.url, origin)) return undefined;
     if (cors === undefined || !cors.allows(origin)) {
-      c.get("state").record.error = "origin not allowed";
-      return errorResponse("forbidden", `Origin ${origin} is not allowed`);
+      return x.refuse("origin_not_allowed", `Origin ${origin} is not allowed`);
     }
     if (request.method === "OPTIONS" && headers.has("access-control-request-method")) {
       return cors.preflight(request, origin);
     }
-    cors.decorate(c.get("state").headers, origin);
-    return await next();
+    cors.decorate(x.headers, origin);
+    return undefined;
   };
 }
 

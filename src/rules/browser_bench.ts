@@ -4,11 +4,10 @@
  *
  * @module
  */
-import type { Context } from "hono";
-import type { GatewayEnv, RequestState } from "../context.ts";
-import { browserRule } from "./browser.ts";
+import { Exchange } from "../exchange.ts";
+import { browserGuard } from "./browser.ts";
 
-const rule = browserRule({ cors: { origins: ["http://localhost:3000"] }, pages: ["/healthz"] });
+const guard = browserGuard({ cors: { origins: ["http://localhost:3000"] }, pages: ["/healthz"] });
 const URL = "http://127.0.0.1:8080/openai/v1/chat/completions";
 const sdk = {
   "content-type": "application/json",
@@ -19,14 +18,11 @@ const sdk = {
   "x-stainless-os": "Linux",
 };
 
-/** The little of a Hono context the rule reads, around one request. */
-function context(headers: Record<string, string>): Context<GatewayEnv> {
+/** One request's exchange, as the gateway makes it. */
+function context(headers: Record<string, string>): Exchange {
   const request = new Request(URL, { method: "POST", headers });
-  const state = { record: {}, headers: {} } as RequestState;
-  return { req: { raw: request, path: "/openai/v1/chat/completions" }, get: () => state } as never;
+  return new Exchange(request, undefined, "id", "", "/openai/v1/chat/completions", () => {});
 }
-
-const next = () => Promise.resolve();
 const program = context(sdk);
 const sameOrigin = context({
   ...sdk,
@@ -35,12 +31,12 @@ const sameOrigin = context({
 });
 const listed = context({ ...sdk, "sec-fetch-site": "cross-site", origin: "http://localhost:3000" });
 
-Deno.bench("browser guard: a program's request", { baseline: true }, async () => {
-  await rule(program, next);
+Deno.bench("browser guard: a program's request", { baseline: true }, () => {
+  guard(program);
 });
-Deno.bench("browser guard: a same-origin page", async () => {
-  await rule(sameOrigin, next);
+Deno.bench("browser guard: a same-origin page", () => {
+  guard(sameOrigin);
 });
-Deno.bench("browser guard: a listed origin", async () => {
-  await rule(listed, next);
+Deno.bench("browser guard: a listed origin", () => {
+  guard(listed);
 });

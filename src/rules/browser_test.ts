@@ -10,9 +10,11 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import type { CorsConfig } from "../config/types.ts";
 import { loadConfigText } from "../config/load.ts";
-import type { GatewayEnv, RequestState } from "../context.ts";
+import { Exchange } from "../exchange.ts";
 import { buildGateway } from "../gateway.ts";
-import { browserRule } from "./browser.ts";
+import { browserGuard } from "./browser.ts";
+
+type Env = { Variables: { exchange: Exchange } };
 
 const GATEWAY = "http://127.0.0.1:8080";
 const APP = "http://localhost:3000";
@@ -20,16 +22,21 @@ const EVIL = "https://evil.example";
 
 /** The guard in front of a handler that answers with the headers the guard added. */
 function guarded(cors?: CorsConfig) {
-  const app = new Hono<GatewayEnv>();
+  const app = new Hono<Env>();
   const reached: string[] = [];
+  const guard = browserGuard({ cors, pages: ["/healthz", "/keyward/status"] });
   app.use(async (c, next) => {
-    c.set("state", { record: {}, headers: {} } as RequestState);
+    const x = new Exchange(c.req.raw, undefined, "test", "", c.req.path, () => {});
+    c.set("exchange", x);
+    const refused = guard(x);
+    if (refused) return refused;
     await next();
   });
-  app.use(browserRule({ cors, pages: ["/healthz", "/keyward/status"] }));
   app.all("*", (c) => {
     reached.push(`${c.req.method} ${c.req.path}`);
-    return c.json(c.get("state").headers);
+    // What the guard added (every exchange starts with its request id).
+    const { "x-request-id": _id, ...added } = c.get("exchange").headers;
+    return c.json(added);
   });
   return { app, reached };
 }
@@ -55,7 +62,7 @@ function request({ origin, site, mode, dest, method = "GET", path = "/r/x", pref
   return new Request(GATEWAY + path, { method, headers });
 }
 
-async function status(app: Hono<GatewayEnv>, sent: Sent): Promise<number> {
+async function status(app: Hono<Env>, sent: Sent): Promise<number> {
   const response = await app.request(request(sent));
   await response.body?.cancel();
   return response.status;
@@ -246,7 +253,7 @@ routes:
     "test.yaml",
     (name) => name === "KEY" ? "k-SECRET" : undefined,
   );
-  const { app, close } = buildGateway(config, {
+  const { app, close } = await buildGateway(config, {
     log: () => {},
     readers: { env: (name) => name === "KEY" ? "k-SECRET" : undefined, file: () => "" },
   });

@@ -1,49 +1,70 @@
 /**
- * Works out where a request goes: in path mode the part of the path under the route's prefix
- * joined to `upstream`; in target mode the URL the client named. Either way the path is
- * checked for traversal tricks before any allow list sees it.
+ * The resolve stage: works out where a request goes. In path mode, the part of the path under
+ * the route's prefix joined to `upstream`; in target mode, the URL the client named. Either way
+ * the path is checked for traversal tricks before any allow list sees it. It publishes
+ * `upstream`: the URL to call and the decoded path the allow list is checked against.
  *
  * @module
  */
-import type { Rule } from "../context.ts";
-import { errorResponse } from "../proxy/errors.ts";
+import type { Stage } from "../stage.ts";
 import { checkPath } from "../proxy/path.ts";
 import { stripQuery } from "../proxy/query.ts";
-import type { CompiledRoute } from "../route.ts";
+import type { TargetResult } from "./target.ts";
+
+/** Where a request goes. */
+export interface Upstream {
+  /** The URL to call (without the key). */
+  readonly url: URL;
+  /** The decoded upstream path, as the allow list and the body rules see it. */
+  readonly path: string;
+}
+
+/** What the resolve stage publishes. */
+export type UpstreamVariables = { upstream: Upstream };
+
+/** What the resolve stage needs of a route. */
+export interface ResolveSettings {
+  /** The route's path prefix (path mode) or exact path (target mode). */
+  readonly path: string;
+  /** The upstream base URL, in path mode. */
+  readonly upstream?: URL;
+  /** Resolves the client's target URL, in target mode. */
+  readonly target?: (url: URL, headers: Headers) => TargetResult;
+  /** Query parameters never forwarded (credentials, account selectors, the target's own). */
+  readonly dropQuery?: ReadonlySet<string>;
+}
 
 /**
- * Compiles the rule that sets `state.upstreamUrl` and `state.upstreamPath` for a route.
+ * Compiles a route's resolve stage.
  *
  * @example
  * ```ts
- * app.all("/openai/*", resolveRule(route), allowRule(route), handler);
+ * import { resolveStage } from "./resolve.ts";
+ *
+ * const resolve = resolveStage({ path: "/openai", upstream: new URL("https://api.openai.com") });
  * ```
  */
-export function resolveRule(route: CompiledRoute): Rule {
+export function resolveStage(route: ResolveSettings): Stage<unknown, UpstreamVariables> {
   // The client's credentials, account selectors and the target parameter never go upstream.
   const drop = route.dropQuery;
   if (route.target) {
     const target = route.target;
-    return async (c, next) => {
-      const requestUrl = new URL(c.req.url);
-      const result = target(requestUrl, c.req.raw.headers);
+    return (x, next) => {
+      const requestUrl = new URL(x.request.url);
+      const result = target(requestUrl, x.request.headers);
       if (!result.ok) {
-        return errorResponse(
-          result.status === 400 ? "invalid_request" : "forbidden",
-          result.message,
+        return Promise.resolve(
+          x.refuse(result.status === 400 ? "bad_target" : "target_not_allowed", result.message),
         );
       }
       const check = checkPath(result.url.pathname);
-      if (!check.ok) return errorResponse("invalid_request", check.reason);
-      const state = c.get("state");
+      if (!check.ok) return Promise.resolve(x.refuse("bad_path", check.reason));
       if (drop) {
         const search = stripQuery(result.url.search, drop);
         if (search !== result.url.search) result.url.search = search;
       }
-      state.upstreamUrl = result.url;
-      state.upstreamPath = check.decoded;
-      state.record.target = result.url.host + result.url.pathname;
-      await next();
+      x.target = result.url.host + result.url.pathname;
+      return next({ upstream: { url: result.url, path: check.decoded } });
     };
   }
   const base = route.upstream!;
@@ -53,25 +74,23 @@ export function resolveRule(route: CompiledRoute): Rule {
   // it), so it parses as the pathname setter would.
   const head = base.href.slice(
     0,
-    base.href.length - base.pathname.length - base.search.length -
-      base.hash.length,
+    base.href.length - base.pathname.length - base.search.length - base.hash.length,
   );
   const basePath = base.pathname.replace(/\/+$/, "");
   const prefix = route.path === "/" ? "" : route.path;
-  return async (c, next) => {
-    const requestUrl = new URL(c.req.url);
+  return (x, next) => {
+    const requestUrl = new URL(x.request.url);
     const raw = requestUrl.pathname;
     if (!raw.startsWith(prefix) || (raw.length > prefix.length && raw[prefix.length] !== "/")) {
-      return errorResponse("invalid_request", "The route prefix must not be percent-encoded");
+      return Promise.resolve(
+        x.refuse("bad_path", "The route prefix must not be percent-encoded"),
+      );
     }
     const rest = raw.slice(prefix.length) || "/";
     const check = checkPath(rest);
-    if (!check.ok) return errorResponse("invalid_request", check.reason);
+    if (!check.ok) return Promise.resolve(x.refuse("bad_path", check.reason));
     const search = drop ? stripQuery(requestUrl.search, drop) : requestUrl.search;
     const url = new URL(head + basePath + rest + search);
-    const state = c.get("state");
-    state.upstreamUrl = url;
-    state.upstreamPath = check.decoded;
-    await next();
+    return next({ upstream: { url, path: check.decoded } });
   };
 }

@@ -42,7 +42,7 @@ export async function startGateway(
   const logs: RequestRecord[] = [];
   // The client the standalone server uses, so these tests exercise it.
   const client = new Http1Client();
-  const { app, close } = buildGateway(config, {
+  const { app, close } = await buildGateway(config, {
     hooks,
     upstreamFetch: options.upstreamFetch ?? client.fetch as typeof fetch,
     log: (record) => logs.push(structuredClone(record)),

@@ -3,7 +3,14 @@
  *
  * @module
  */
-import type { TokenSource } from "../../auth/token.ts";
+
+/** One place a client's token may travel: a header, with an auth scheme before it or bare. */
+export interface TokenSource {
+  /** Header name, lower case. */
+  header: string;
+  /** Auth scheme before the token (`Bearer`, fal's `Key`), matched without regard to case. */
+  scheme?: string;
+}
 
 /** What a visitor may send to one endpoint (see src/body/fields.ts). */
 export interface EndpointFields {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageMeter } from "./usage.ts";
+import { UsageMeter } from "./meter.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

@@ -27,14 +27,22 @@ export const ERROR_STATUS = {
 export type ErrorType = keyof typeof ERROR_STATUS;
 
 /**
- * Builds a JSON error response.
+ * Builds a JSON error response; `headers` (a `Headers` init, or a plain record of lower-case
+ * names) are added to it.
  *
  * @example
  * ```ts
- * errorResponse("forbidden", "POST /v1/files is not allowed on route openai");
+ * import { errorResponse } from "./errors.ts";
+ *
+ * const response = errorResponse("forbidden", "POST /v1/files is not allowed on route openai");
+ * if (response.status !== 403) throw new Error("wrong status");
  * ```
  */
-export function errorResponse(type: ErrorType, message: string, headers?: HeadersInit): Response {
+export function errorResponse(
+  type: ErrorType,
+  message: string,
+  headers?: HeadersInit,
+): Response {
   const response = new Response(JSON.stringify({ error: { type, message } }), {
     status: ERROR_STATUS[type],
     headers,

@@ -1,47 +1,20 @@
 /**
- * The worst case of a request, for token budgets that hold: its input estimate (the body's
- * bytes: every BPE token stands for at least one byte, so the bytes bound the prompt's
- * tokens) plus the most output it may ask for (the output cap the body rules left in the
- * body, else the route's clamp).
+ * What a JSON body says that stages after the body rules need: its model (a client token's
+ * `models` claim, the budget's price), its largest output cap (a budget's worst case) and
+ * whether it asks for a stream (a queue answers a waiting stream with heartbeats). The
+ * bytes are scanned for those few fields, never parsed whole.
  *
  * @module
  */
-import type { BodyPlan, BodyRules } from "../body/rules.ts";
-import type { RouteLimits } from "./plan.ts";
-import { JsonScanError, scanJson, textOf } from "../body/scan.ts";
-
-/**
- * The output clamp a route with a token budget gets when its `body.max_tokens` is unset (or a
- * quarter of its smallest budget, when that is less): a request that names no cap would
- * otherwise have to reserve the upstream's own maximum, and a budget should hold a few.
- */
-export const DEFAULT_BUDGET_MAX_TOKENS = 4096;
-
-/**
- * The output clamp of a route: its own `body.max_tokens`, else (with a token budget) the
- * default clamp, at most a quarter of the smallest budget of any of its clients.
- *
- * @example
- * ```ts
- * budgetClamp(undefined, compileLimits({ tokens: { limit: 1000, windowMs: 86_400_000 } }, []));
- * // 250
- * ```
- */
-export function budgetClamp(own: number | undefined, limits: RouteLimits): number {
-  if (own !== undefined) return own;
-  let smallest = Infinity;
-  for (const plan of [limits.base, ...limits.byClient.values()]) {
-    if (plan.tokens) smallest = Math.min(smallest, plan.tokens.limit);
-  }
-  return Math.max(1, Math.min(DEFAULT_BUDGET_MAX_TOKENS, Math.floor(smallest / 4)));
-}
+import type { BodyPlan, BodyRules } from "./rules.ts";
+import { JsonScanError, scanJson, textOf } from "./scan.ts";
 
 const OUTPUT_FIELDS = ["max_tokens", "max_completion_tokens", "max_output_tokens"];
 const GENERATION_FIELDS = ["generationConfig", "generation_config"];
-/** What a body is scanned for: the output caps and the model. */
+/** What a body is scanned for: the output caps, the model and the stream flag. */
 const WANTED = new Set([...OUTPUT_FIELDS, ...GENERATION_FIELDS, "model", "stream"]);
 
-/** What the reservation and a token's `models` claim read from a JSON body. */
+/** What the stages after the body rules read from a JSON body. */
 export interface BodyFacts {
   /** The largest output cap the body sets, if it sets one. */
   output?: number;
@@ -60,8 +33,10 @@ const capOf = (value: unknown): number | undefined =>
  *
  * @example
  * ```ts
- * bodyFacts(new TextEncoder().encode('{"model":"m","max_tokens":300}'));
- * // { output: 300, model: "m" }
+ * import { bodyFacts } from "./facts.ts";
+ *
+ * const facts = bodyFacts(new TextEncoder().encode('{"model":"m","max_tokens":300}'));
+ * if (facts.model !== "m" || facts.output !== 300) throw new Error("misread");
  * ```
  */
 export function bodyFacts(bytes: Uint8Array): BodyFacts {
@@ -104,21 +79,17 @@ export function bodyFacts(bytes: Uint8Array): BodyFacts {
 }
 
 /**
- * The request body's size for the input estimate: the bytes the rules read, else the declared
- * length, else (a stream of unknown length) `cap`, the most the route takes.
- */
-export function inputBytes(request: Request, body: unknown, cap: number): number {
-  if (body instanceof Uint8Array) return body.byteLength;
-  if (request.method === "GET" || request.method === "HEAD" || !request.body) return 0;
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number.isSafeInteger(Number(declared))) return Number(declared);
-  return cap;
-}
-
-/**
- * Body rules that also read `names` (`model` for routes whose client tokens may narrow the
- * models, `stream` for queued routes that must know a stream request): the body rule then
- * reads every JSON body, so the rules after it can see them.
+ * Body rules that also read `names` (`model` for a client token whose `models` claim must be
+ * checked, `stream` for queued routes that must know a stream request): every JSON body is
+ * then read, so the stages after can see what it says.
+ *
+ * @example
+ * ```ts
+ * import { reading } from "./facts.ts";
+ *
+ * const rules = reading(undefined, ["stream"]);
+ * if (!rules.plan("POST", "/v1/chat/completions")) throw new Error("not read");
+ * ```
  */
 export function reading(rules: BodyRules | undefined, names: readonly string[]): BodyRules {
   if (!rules) {

@@ -1,7 +1,7 @@
 /**
- * The queue rule (`limits.queue`): takes the client's in-flight slot and waits for a cooling
+ * The queue stage (`limits.queue`): takes the client's in-flight slot and waits for a cooling
  * key pool, and when either is not to be had, waits in the route's queue (see queue.ts)
- * instead of answering 429 at once. It runs after the body rules, so it knows a stream
+ * instead of answering 429 at once. It runs after the body stage, so it knows a stream
  * request: one (`Accept: text/event-stream`, or `"stream": true` in its body) that has to wait
  * is answered at once with an event stream that carries SSE comments as heartbeats while it
  * waits, so proxies and browsers keep it open; the upstream's stream follows in the same
@@ -9,24 +9,23 @@
  *
  * @module
  */
-import { finish, type RequestState, type Rule } from "../context.ts";
+import type { ClientVariables } from "../auth/auth.ts";
+import { errorResponse } from "../errors.ts";
+import type { Exchange } from "../exchange.ts";
 import type { KeyHealth } from "../keys/health.ts";
-import { errorResponse } from "../proxy/errors.ts";
+import { type PlanVariables, retryAfter, SLOT_TTL_MS } from "../limits/limits.ts";
+import type { BodyVariables } from "../body/body.ts";
+import type { Stage } from "../stage.ts";
 import type { LimitStore } from "../store/store.ts";
-import { planFor, type RouteLimits } from "./plan.ts";
 import type { RouteQueue } from "./queue.ts";
-import { bodyFacts } from "./reserve.ts";
-import { SLOT_TTL_MS } from "./rule.ts";
 
 /** How often a waiting stream gets a heartbeat comment. */
 export const HEARTBEAT_MS = 5_000;
 
-/** What the queue rule of a route needs. */
-export interface QueueOptions {
+/** What the queue stage of a route needs. */
+export interface QueueSettings {
   /** The route's name (counter keys). */
   route: string;
-  /** The route's limits. */
-  limits: RouteLimits;
   /** Where in-flight slots are counted. */
   store: LimitStore;
   /** The route's queue. */
@@ -38,27 +37,29 @@ export interface QueueOptions {
 const encoder = new TextEncoder();
 const HEARTBEAT = encoder.encode(": waiting for a turn\n\n");
 
-function seconds(ms: number): string {
-  return String(Math.max(1, Math.ceil(ms / 1000)));
-}
-
 /**
- * Compiles a route's queue rule.
+ * Compiles a route's queue stage.
  *
  * @example
  * ```ts
- * const queue = board.add(new RouteQueue("openai", 30_000));
- * chain.push(queueRule({ route: "openai", limits, store, queue, pool: route.keys?.health }));
+ * import { queueStage } from "./queue_stage.ts";
+ * import { RouteQueue } from "./queue.ts";
+ * import { MemoryStore } from "../store/memory.ts";
+ *
+ * const stage = queueStage({
+ *   route: "openai",
+ *   store: new MemoryStore(),
+ *   queue: new RouteQueue("openai", 30_000),
+ * });
  * ```
  */
-export function queueRule(options: QueueOptions): Rule {
-  const { route, limits, store, queue, pool } = options;
-  return async (c, next) => {
-    const state = c.get("state");
-    const client = state.record.client ?? "unknown";
-    const plan = state.plan ?? planFor(limits, client, state.authenticated === true);
-    const concurrent = plan.concurrent;
-    const key = `concurrent:${route}:${client}`;
+export function queueStage(
+  settings: QueueSettings,
+): Stage<ClientVariables & PlanVariables & BodyVariables> {
+  const { route, store, queue, pool } = settings;
+  return async (x, next) => {
+    const concurrent = x.plan.concurrent;
+    const key = `concurrent:${route}:${x.client.id}`;
     let slot: string | undefined;
     const take = async () => {
       if (pool && pool.readyInMs() > 0) return false;
@@ -79,69 +80,72 @@ export function queueRule(options: QueueOptions): Rule {
       // Nobody jumps the line: with others waiting, a newcomer waits behind them.
       ready = queue.length === 0 && await take();
     } catch (error) {
-      state.record.error = `limit store unavailable: ${(error as Error).name}`;
-      return errorResponse("store_unavailable", "The limit store cannot be reached");
+      return x.refuse(
+        "store_unavailable",
+        "The limit store cannot be reached",
+        undefined,
+        undefined,
+        (error as Error).name,
+      );
     }
     if (ready) {
-      state.finally.push(release);
+      x.onEnd(release);
       return await next();
     }
     const refusal = () => {
       const ms = pool?.readyInMs() ?? 0;
-      state.record.error = ms > 0 ? "key pool cooling (queued)" : "concurrency limit (queued)";
-      return errorResponse(
-        "rate_limited",
+      return x.refuse(
+        "queue_timeout",
         ms > 0
           ? `Every key of route ${route} is cooling down; no turn came within the queue's time`
           : `Limit of ${concurrent} requests in flight reached; no turn came within the queue's time`,
-        { "retry-after": seconds(Math.max(ms, 1000)) },
+        retryAfter(Math.max(ms, 1000)),
+        undefined,
+        ms > 0 ? "key pool cooling" : "concurrency limit",
       );
     };
-    const request = c.req.raw;
+    const request = x.request;
     const stream = request.headers.get("accept")?.includes("text/event-stream") ||
-      (state.body instanceof Uint8Array && bodyFacts(state.body).stream === true);
+      x.body.facts.stream === true;
     if (!stream) {
       const outcome = await queue.wait(take, request.signal);
       if (outcome !== "served") {
         release();
         if (outcome === "timeout") return refusal();
         // Nobody reads this answer; the log line says why.
-        state.record.aborted = true;
-        state.record.error = "client left the queue";
-        return errorResponse("rate_limited", "The client left the queue");
+        x.aborted = true;
+        return x.refuse("queue_left", "The client left the queue");
       }
-      state.finally.push(release);
+      x.onEnd(release);
       return await next();
     }
-    // The body rule lets go of the body it read once this rule has answered; the rules after
-    // this one run later, and need it back.
-    const held = state.body;
-    return heartbeatStream(state, queue, take, release, refusal, async () => {
-      state.body = held;
-      const before = c.res;
-      await next();
-      return c.res === before ? undefined : c.res;
-    });
+    return heartbeatStream(x, queue, take, release, refusal, () => next());
   };
 }
 
 /**
  * Answers a waiting stream request at once: heartbeats while it waits, then the rest of the
- * chain's answer, streamed into the same response.
+ * line's answer, streamed into the same response. The request is held until that stream ends.
  */
 function heartbeatStream(
-  state: RequestState,
+  x: Exchange,
   queue: RouteQueue,
   take: () => Promise<boolean>,
   release: () => void,
   refusal: () => Response,
-  rest: () => Promise<Response | undefined>,
+  rest: () => Promise<Response>,
 ): Response {
   const left = new AbortController();
   let beat: ReturnType<typeof setInterval> | undefined;
   let upstream: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  // The answer is a stream that ends later: the log line and `finally` wait for it.
-  state.streaming = true;
+  x.hold();
+  let ended = false;
+  const end = (answer: Response | undefined) => {
+    if (ended) return;
+    ended = true;
+    if (answer) x.status = answer.status;
+    x.release();
+  };
   const body = new ReadableStream<Uint8Array>({
     start: (controller) => {
       controller.enqueue(HEARTBEAT);
@@ -155,48 +159,38 @@ function heartbeatStream(
     },
   }, { highWaterMark: 0 });
 
-  const end = (answer: Response | undefined, ownFinish: boolean) => {
-    if (answer) state.record.status = answer.status;
-    if (ownFinish) {
-      state.streaming = true; // the log line closes the stream it opened
-      finish(state);
-    }
-  };
-
   async function run(controller: ReadableStreamDefaultController<Uint8Array>) {
     const outcome = await queue.wait(take, left.signal);
     if (outcome !== "served") {
       clearInterval(beat);
       release();
       if (outcome === "aborted") {
-        state.record.aborted = true;
-        state.record.error = "client left the queue";
-        end(undefined, true);
+        x.aborted = true;
+        x.note("queue_left");
+        end(undefined);
         return;
       }
       const answer = refusal();
       await writeAnswer(controller, answer);
-      end(answer, true);
+      end(answer);
       return;
     }
-    state.finally.push(release);
-    // Whoever streams the answer (the forwarder's relay) finishes the request when it ends.
-    state.streaming = false;
+    x.onEnd(release);
     let answer: Response | undefined;
     try {
       answer = await rest();
-    } catch {
+    } catch (error) {
+      x.note("internal", (error as Error).name);
       answer = errorResponse("internal_error", "The gateway failed to handle the request");
     }
     clearInterval(beat);
-    const streamed = state.streaming;
     if (left.signal.aborted) {
-      await answer?.body?.cancel().catch(() => {});
-      end(answer, !streamed);
+      await answer.body?.cancel().catch(() => {});
+      end(answer);
       return;
     }
-    const isStream = answer?.headers.get("content-type")?.startsWith("text/event-stream");
-    if (answer && answer.status < 300 && answer.body && isStream) {
+    const isStream = answer.headers.get("content-type")?.startsWith("text/event-stream");
+    if (answer.status < 300 && answer.body && isStream) {
       upstream = answer.body.getReader();
       try {
         for (;;) {
@@ -208,11 +202,11 @@ function heartbeatStream(
       } catch {
         // the client hung up (cancel) or the upstream failed: the relay has ended it
       }
-      end(answer, !streamed);
+      end(answer);
       return;
     }
-    if (answer) await writeAnswer(controller, answer);
-    end(answer, !streamed);
+    await writeAnswer(controller, answer);
+    end(answer);
   }
 
   return new Response(body, {

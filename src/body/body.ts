@@ -1,0 +1,293 @@
+/**
+ * The body stage: enforces the body cap and the JSON body rules, and publishes `body`: what
+ * goes upstream (the client's stream, capped and watched; or the bytes the rules read, edited
+ * in place) and what it says (model, output cap, stream).
+ *
+ * A body the rules read is held whole, so it is bounded twice: by its route's cap
+ * (`limits.body`, else `DEFAULT_RULES_BODY_BYTES`), answered with 413; and by the gateway's
+ * budget across all requests (`server.body_memory`), answered with 503 and `Retry-After`. The
+ * bytes are scanned, not parsed (see `scan.ts`). Any other body streams through: a small one
+ * of declared length is read whole (cheaper, and sent with the request head), one a key pool
+ * may have to send twice is held, and a chunked one is watched for silence
+ * (`server.timeouts.body`).
+ *
+ * @module
+ */
+import type { ClientVariables } from "../auth/auth.ts";
+import { DEFAULT_RULES_BODY_BYTES } from "../config/defaults.ts";
+import type { Exchange } from "../exchange.ts";
+import type { PlanVariables } from "../limits/limits.ts";
+import type { UpstreamVariables } from "../rules/resolve.ts";
+import type { Stage } from "../stage.ts";
+import { applyBodyRules } from "./apply.ts";
+import type { BodyBudget, BodyLease } from "./budget.ts";
+import { BodyBudgetFull, BodyTooLarge, cappedBody, readHeld } from "./cap.ts";
+import { type BodyClock, readBodyWithin, watchBody } from "./deadline.ts";
+import { type BodyFacts, bodyFacts } from "./facts.ts";
+import { checkForm } from "./form.ts";
+import type { BodyPlan, BodyRules } from "./rules.ts";
+import { SPLICE_ROOM } from "./splice.ts";
+
+/** Client bodies of declared length up to this size are read whole before sending. */
+export const INLINE_BODY_BYTES = 64 * 1024;
+/** Bodies up to this size are held on a route with a key pool, so a refused one can be sent again. */
+export const MAX_REPLAY_BYTES = 1024 * 1024;
+
+/** The request body as it goes upstream. */
+export interface BodyView {
+  /** What goes upstream: bytes, the client's stream (capped or watched), or null. */
+  readonly send: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null;
+  /** True when `send` is the client's own stream of declared length (a fixed-length upload). */
+  readonly declared: boolean;
+  /** What the JSON body says, when the body was read (empty otherwise). */
+  readonly facts: BodyFacts;
+  /** The answer a failed upload stands for (past the cap mid-stream, stalled), if any. */
+  readonly refusal?: Response;
+  /** Lets go of the bytes once they are sent (a long answer does not keep them alive). */
+  release(): void;
+}
+
+/** What the body stage publishes. */
+export type BodyVariables = { body: BodyView };
+
+/** What the body stage needs. */
+export interface BodySettings {
+  /** The route's JSON body rules (its field policy among them), if it has any. */
+  rules?: BodyRules;
+  /** The rules that also read `model`, for a client token whose claims name models. */
+  modelRules?: BodyRules;
+  /** Bytes held for body rules across every request of the gateway. */
+  budget: BodyBudget;
+  /** The longest silence while a body arrives, in ms (`server.timeouts.body`). */
+  bodyTimeoutMs: number;
+  /** Whether a key pool may send the request twice (its body is then held, when small). */
+  replay: boolean;
+}
+
+const BODYLESS = new Set(["GET", "HEAD"]);
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const FORM_TYPE = /^multipart\/form-data\s*;/i;
+const NO_FACTS: BodyFacts = {};
+/** Seconds a client is asked to wait when the body budget is full. */
+const BUSY_RETRY = { "retry-after": "1" };
+
+/** A request without a body. */
+const NONE: BodyView = {
+  send: null,
+  declared: false,
+  facts: NO_FACTS,
+  release() {},
+};
+
+/** One request's body: its view, and the clock its upload runs under. */
+class RequestBody implements BodyView, BodyClock {
+  send: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null = null;
+  declared = false;
+  refusal?: Response;
+  readonly bodyTimeoutMs: number;
+  readonly #x: Exchange;
+  #read?: Uint8Array;
+  #facts?: BodyFacts;
+
+  constructor(x: Exchange, bodyTimeoutMs: number) {
+    this.#x = x;
+    this.bodyTimeoutMs = bodyTimeoutMs;
+  }
+
+  /** The body as bytes the rules read (and edited): it is what goes upstream. */
+  read(bytes: Uint8Array<ArrayBuffer>): void {
+    this.send = bytes;
+    this.#read = bytes;
+  }
+
+  get facts(): BodyFacts {
+    return this.#facts ??= this.#read ? bodyFacts(this.#read) : NO_FACTS;
+  }
+
+  bodyTimedOut(): void {
+    const x = this.#x;
+    x.aborted = true;
+    // The server marks the answer `connection: close` itself: the rest of the body is unread.
+    this.refusal = x.refuse("body_timeout", "The request body did not arrive in time");
+  }
+
+  release(): void {
+    this.send = null;
+    this.#read = undefined;
+  }
+}
+
+function tooLarge(x: Exchange, cap: number): Response {
+  return x.refuse("body_too_large", `The request body is larger than ${cap} bytes`);
+}
+
+function beyondBudget(x: Exchange, budget: BodyBudget): Response {
+  return x.refuse(
+    "body_too_large",
+    `The request body is larger than the ${budget.limit} bytes this gateway holds for body rules`,
+  );
+}
+
+function busy(x: Exchange): Response {
+  return x.refuse(
+    "body_memory_full",
+    "The gateway is holding as many request bodies as it can; retry shortly",
+    BUSY_RETRY,
+  );
+}
+
+function unreadable(x: Exchange): Response {
+  // The client hung up or sent a broken body: nobody may be reading this answer.
+  x.aborted = true;
+  return x.refuse("body_unreadable", "The request body could not be read");
+}
+
+/**
+ * Compiles the body stage of a route.
+ *
+ * @example
+ * ```ts
+ * import { bodyStage } from "./body.ts";
+ * import { BodyBudget } from "./budget.ts";
+ * import { compileBodyRules } from "./rules.ts";
+ *
+ * const rules = compileBodyRules({ max_tokens: 1024 }, "openai", false);
+ * const stage = bodyStage({ rules, budget: new BodyBudget(), bodyTimeoutMs: 60_000, replay: false });
+ * ```
+ */
+export function bodyStage(
+  settings: BodySettings,
+): Stage<UpstreamVariables & PlanVariables & ClientVariables, BodyVariables> {
+  const { budget, bodyTimeoutMs, replay } = settings;
+  return async (x, next) => {
+    const request = x.request;
+    if (BODYLESS.has(request.method) || !request.body) return next({ body: NONE });
+    const cap = x.plan.body;
+    const declared = Number(request.headers.get("content-length") ?? NaN);
+    if (cap !== undefined && declared > cap) return tooLarge(x, cap);
+    const body = new RequestBody(x, bodyTimeoutMs);
+    // An empty body carries no fields (a POST that only names its path, like a cancel).
+    const rules = declared === 0
+      ? undefined
+      : x.client.grant?.models
+      ? settings.modelRules
+      : settings.rules;
+    const type = request.headers.get("content-type") ?? "";
+    const json = JSON_TYPE.test(type);
+    const plan = rules?.plan(request.method, x.upstream.path);
+    if (rules && plan && (json || plan.other !== "pass")) {
+      // A form is read only for its model; any other body the rules cannot read is refused.
+      const form = !json && plan.other === "form" && FORM_TYPE.test(type);
+      if (!json && !form) {
+        const what = plan.other === "form" ? "JSON or multipart form bodies" : "JSON bodies";
+        return x.refuse("body_refused", `This route takes ${what} only`);
+      }
+      const limit = cap ?? DEFAULT_RULES_BODY_BYTES;
+      if (declared > limit) return tooLarge(x, limit);
+      const length = Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
+      if (length !== undefined && length > budget.limit) return beyondBudget(x, budget);
+      // Reserved before a byte is read when the length is known; else as the bytes come.
+      const lease = budget.lease(length ?? 0);
+      if (!lease) return busy(x);
+      try {
+        const refused = await readForRules(
+          x,
+          body,
+          watchBody(request.body, body),
+          rules,
+          { limit, budget, lease, length },
+          form ? type : plan,
+        );
+        return refused ?? await next({ body });
+      } finally {
+        // Sent by now (or waiting in a queue, which holds the bytes itself).
+        lease.release();
+      }
+    }
+    try {
+      if (cap !== undefined && !Number.isFinite(declared)) {
+        body.send = cappedBody(watchBody(request.body, body), cap, {
+          onBytes: (bytes) => x.bytesIn = bytes,
+          onExceeded: () => body.refusal = tooLarge(x, cap),
+        });
+        return await next({ body });
+      }
+      // The server holds a body to its declared length, which is within the cap.
+      if (cap !== undefined && declared !== 0) x.bytesIn = declared;
+      await own(x, body, declared, replay);
+    } catch {
+      return body.refusal ?? unreadable(x);
+    }
+    return next({ body });
+  };
+}
+
+/**
+ * The client's own body, unread by rules: a small one of declared length (or one a key pool
+ * may replay) as bytes, read in one go, cheaper than a stream and sent with the request head;
+ * a large one of declared length as the client's stream, sent natively with its length (a
+ * stream in between would halve upload speed; the route's timeout bounds its stall); a chunked
+ * one watched for silence.
+ */
+async function own(
+  x: Exchange,
+  body: RequestBody,
+  declared: number,
+  replay: boolean,
+): Promise<void> {
+  const request = x.request;
+  if (declared <= INLINE_BODY_BYTES || (replay && declared <= MAX_REPLAY_BYTES)) {
+    body.send = await readBodyWithin(request, body);
+  } else if (Number.isFinite(declared)) {
+    body.send = request.body;
+    body.declared = true;
+  } else {
+    body.send = watchBody(request.body!, body);
+  }
+}
+
+/** How much a body read for the rules may hold. */
+interface Holding {
+  limit: number;
+  budget: BodyBudget;
+  lease: BodyLease;
+  length: number | undefined;
+}
+
+/**
+ * Reads a body for the rules and applies them (`plan` for a JSON body, or the form's content
+ * type for a form read for its model); the bytes to send go into `body`, or the refusal is
+ * returned.
+ */
+async function readForRules(
+  x: Exchange & UpstreamVariables,
+  body: RequestBody,
+  stream: ReadableStream<Uint8Array>,
+  rules: BodyRules,
+  holding: Holding,
+  plan: BodyPlan | string,
+): Promise<Response | undefined> {
+  const { limit, budget, lease, length } = holding;
+  let raw: Uint8Array<ArrayBuffer>;
+  try {
+    raw = await readHeld(stream, limit, lease, length);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) return tooLarge(x, limit);
+    if (error instanceof BodyBudgetFull) {
+      return error.bytes > budget.limit ? beyondBudget(x, budget) : busy(x);
+    }
+    return body.refusal ?? unreadable(x);
+  }
+  const path = x.upstream.path;
+  const verdict = typeof plan === "string"
+    ? await checkForm(raw, plan, rules, path)
+    : applyBodyRules(raw, rules, path, SPLICE_ROOM, plan);
+  if ("type" in verdict) {
+    return x.refuse("body_refused", verdict.message, undefined, verdict.type, verdict.message);
+  }
+  const sent = verdict.body;
+  lease.resize(sent.byteLength);
+  body.read(sent);
+  x.bytesIn = sent.byteLength;
+  return undefined;
+}

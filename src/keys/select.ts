@@ -1,0 +1,83 @@
+/**
+ * The key stage: picks the key a request goes out with (the app's `resolveKey` hook first,
+ * then the route's keys, round robin over the healthy ones) and publishes it as `key`; a
+ * route whose key is not configured answers 503.
+ *
+ * @module
+ */
+import type { UpstreamVariables } from "../rules/resolve.ts";
+import type { Stage } from "../stage.ts";
+import { Secret } from "./secret.ts";
+import type { KeyEntry, KeySource } from "./source.ts";
+
+/** What a hook learns about the route a request matched. */
+export interface RouteInfo {
+  /** The route's name. */
+  name: string;
+  /** The route's path. */
+  path: string;
+  /** The URL the request is about to be sent to (no key on it yet). */
+  upstreamUrl: URL;
+}
+
+/**
+ * Supplies the key for a request (a secrets manager, a per-tenant key); undefined falls back
+ * to the route's configured key.
+ */
+export type ResolveKeyHook = (
+  route: RouteInfo,
+  request: Request,
+) => string | undefined | Promise<string | undefined>;
+
+/** What the key stage publishes: the key, or undefined on a route that injects none. */
+export type KeyVariables = { key: KeyEntry | undefined };
+
+/** What the key stage needs of a route. */
+export interface KeySettings {
+  /** The route's name. */
+  readonly name: string;
+  /** The route's path. */
+  readonly path: string;
+  /** The route's keys, or undefined when it injects none. */
+  readonly keys?: KeySource;
+}
+
+/**
+ * Compiles a route's key stage.
+ *
+ * @example
+ * ```ts
+ * import { keyStage } from "./select.ts";
+ * import { compileKeySource } from "./source.ts";
+ *
+ * const keys = compileKeySource({ env: "OPENAI_API_KEY" }, { env: () => "sk-test" });
+ * const stage = keyStage({ name: "openai", path: "/openai", keys });
+ * ```
+ */
+export function keyStage(
+  route: KeySettings,
+  resolveKey?: ResolveKeyHook,
+): Stage<UpstreamVariables, KeyVariables> {
+  const { name, path, keys } = route;
+  const configured = (): KeyEntry | undefined => keys?.pick();
+  return async (x, next) => {
+    let key: KeyEntry | undefined;
+    if (resolveKey) {
+      const value = await resolveKey({ name, path, upstreamUrl: x.upstream.url }, x.request);
+      if (value) key = { origin: "hook", secret: new Secret(value) };
+    }
+    if (!key && keys) {
+      key = configured();
+      if (!key) {
+        return x.refuse(
+          "key_unavailable",
+          `Route ${name} has no key configured`,
+          undefined,
+          undefined,
+          keys.missing.join(", "),
+        );
+      }
+    }
+    return next({ key });
+  };
+}

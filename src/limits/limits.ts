@@ -1,0 +1,103 @@
+/**
+ * The limits stage: settles which limits apply to the request's client (the route's, or a
+ * client's own from `clients`) and publishes them as `plan`; counts the request against its
+ * window and takes an in-flight slot (given back when the request ends). Token budgets are
+ * reserved later, once the body is known (see `budget/`). Refusals are 429 with
+ * `Retry-After`; requests let through carry `RateLimit-*` headers. If the store cannot be
+ * reached the request is refused (503): a limit that fails open is no limit.
+ *
+ * @module
+ */
+import type { ClientVariables } from "../auth/auth.ts";
+import type { HeaderRecord } from "../proxy/headers.ts";
+import type { Stage } from "../stage.ts";
+import type { LimitStore } from "../store/store.ts";
+import { type LimitPlan, planFor, type RouteLimits } from "./plan.ts";
+
+/** What the limits stage publishes. */
+export type PlanVariables = { plan: LimitPlan };
+
+/** In-flight slots not given back after this long are presumed lost with their instance. */
+export const SLOT_TTL_MS = 15 * 60_000;
+
+/** A `Retry-After` of at least a second for a wait of `ms`. */
+export function retryAfter(ms: number): HeaderRecord {
+  return { "retry-after": String(Math.max(1, Math.ceil(ms / 1000))) };
+}
+
+function rateHeaders(limit: number, remaining: number, resetMs: number, windowMs: number) {
+  return {
+    "ratelimit-limit": String(limit),
+    "ratelimit-remaining": String(Math.max(0, remaining)),
+    "ratelimit-reset": retryAfter(resetMs)["retry-after"],
+    "ratelimit-policy": `${limit};w=${Math.round(windowMs / 1000)}`,
+  };
+}
+
+/**
+ * Compiles a route's limits stage over `store`. `queued` leaves the in-flight slot to the
+ * queue stage (`limits.queue`).
+ *
+ * @example
+ * ```ts
+ * import { limitsStage } from "./limits.ts";
+ * import { compileLimits } from "./plan.ts";
+ * import { MemoryStore } from "../store/memory.ts";
+ *
+ * const limits = compileLimits({ requests: { limit: 60, windowMs: 60_000 } }, []);
+ * const stage = limitsStage("openai", limits, new MemoryStore());
+ * ```
+ */
+export function limitsStage(
+  route: string,
+  limits: RouteLimits,
+  store: LimitStore,
+  queued = false,
+): Stage<ClientVariables, PlanVariables> {
+  if (!limits.counted) {
+    // Nothing to count: the plan is all (its body cap, its budgets).
+    return (x, next) => next({ plan: planFor(limits, x.client.id, x.client.authenticated) });
+  }
+  return async (x, next) => {
+    const client = x.client.id;
+    const plan = planFor(limits, client, x.client.authenticated);
+    const id = `${route}:${client}`;
+    let headers: Record<string, string> | undefined;
+    try {
+      if (plan.requests) {
+        const { limit, windowMs } = plan.requests;
+        const { count, resetMs } = await store.add(`requests:${id}`, 1, windowMs);
+        headers = rateHeaders(limit, limit - count, resetMs, windowMs);
+        if (count > limit) {
+          return x.refuse("request_limit", `Limit of ${limit} requests per window reached`, {
+            ...headers,
+            ...retryAfter(resetMs),
+          });
+        }
+      }
+      // With `limits.queue`, the queue stage takes the slot (after the body: it knows a stream).
+      if (plan.concurrent && !queued) {
+        const key = `concurrent:${id}`;
+        const slot = await store.acquire(key, plan.concurrent, SLOT_TTL_MS);
+        if (slot === undefined) {
+          return x.refuse(
+            "concurrency_limit",
+            `Limit of ${plan.concurrent} requests in flight reached`,
+            retryAfter(1000),
+          );
+        }
+        x.onEnd(() => void store.release(key, slot).catch(() => {}));
+      }
+    } catch (error) {
+      return x.refuse(
+        "store_unavailable",
+        "The limit store cannot be reached",
+        undefined,
+        undefined,
+        (error as Error).name,
+      );
+    }
+    if (headers) Object.assign(x.headers, headers);
+    return next({ plan });
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * The log line of a request, made from what its exchange holds when it ends: its facts, its
+ * outcome code, the usage charged, and its client as the auth stage named it.
+ *
+ * @module
+ */
+import type { Client } from "../auth/auth.ts";
+import type { Exchange } from "../exchange.ts";
+import type { RequestRecord } from "./log.ts";
+
+/**
+ * The record of a request that has ended (`client` when the auth stage named one).
+ *
+ * @example
+ * ```ts
+ * import { Exchange } from "../exchange.ts";
+ * import { recordOf } from "./record.ts";
+ *
+ * const x = new Exchange(new Request("http://gateway/healthz"), undefined, "id-1", "", "/healthz", () => {});
+ * if (recordOf(x).id !== "id-1") throw new Error("wrong id");
+ * ```
+ */
+export function recordOf(x: Exchange & { client?: Client }): RequestRecord {
+  const record: RequestRecord = {
+    time: x.time,
+    id: x.id,
+    route: x.route,
+    client: x.client?.id,
+    method: x.request.method,
+    path: x.path,
+    target: x.target,
+    status: x.status,
+    duration_ms: Math.round((performance.now() - x.start) * 10) / 10,
+    ttfb_ms: x.ttfbMs,
+    bytes_in: x.bytesIn,
+    bytes_out: x.bytesOut,
+    tokens: x.charge?.usage,
+    tokens_estimated: x.charge?.estimated || undefined,
+    error: x.outcome,
+    detail: x.detail,
+    aborted: x.aborted || undefined,
+    retried: x.retried || undefined,
+  };
+  return record;
+}

@@ -1,0 +1,77 @@
+/**
+ * What became of a request, as a closed set of codes: the vocabulary the log line (`error`),
+ * the metrics (`keyward_outcomes_total{outcome}`) and the tests share. A request that went
+ * through and was answered by its upstream has no code; every refusal, failure and cut has
+ * exactly one, with free text only in its `detail`.
+ *
+ * @module
+ */
+import type { ErrorType } from "./errors.ts";
+
+/**
+ * Every outcome code, with the error type a refusal for it answers with by default (the
+ * status follows from the type, see `errors.ts`) and what it means.
+ */
+export const OUTCOMES = {
+  // the browser guard
+  browser_no_origin: ["forbidden", "a browser request from another origin that names none"],
+  origin_not_allowed: ["forbidden", "a page on an origin the config does not list"],
+  // routing and paths
+  not_found: ["not_found", "no route for the path"],
+  bad_path: ["invalid_request", "a path with traversal or encoding tricks"],
+  bad_target: ["invalid_request", "a target URL that is missing, malformed or not https"],
+  target_not_allowed: ["forbidden", "a target host outside the route's hosts"],
+  not_allowed: ["forbidden", "a method and path outside the allow list"],
+  app_not_allowed: ["forbidden", "an app or agent outside body.apps"],
+  // who is calling
+  no_credentials: ["unauthorized", "no token, JWT or session where the route needs one"],
+  unknown_token: ["unauthorized", "a token no client has"],
+  jwt_refused: ["unauthorized", "a JWT that failed verification"],
+  hook_refused: ["unauthorized", "the app's authorize hook refused"],
+  forward_auth_refused: ["unauthorized", "the app's session endpoint refused"],
+  forward_auth_failed: ["bad_gateway", "the app's session endpoint could not answer"],
+  grant_refused: ["forbidden", "a client token's claims leave the request out"],
+  grant_used: ["unauthorized", "a single-use token used again"],
+  // limits
+  request_limit: ["rate_limited", "the request limit of the window is reached"],
+  concurrency_limit: ["rate_limited", "the limit of requests in flight is reached"],
+  token_budget: ["rate_limited", "the token budget cannot hold the request's worst case"],
+  queue_timeout: ["rate_limited", "no turn came within limits.queue"],
+  queue_left: ["rate_limited", "the client left while waiting in the queue"],
+  store_unavailable: ["store_unavailable", "the limit store could not be reached"],
+  // the request body
+  body_too_large: ["payload_too_large", "a body past the route's cap or the body memory"],
+  body_memory_full: ["server_busy", "the body memory is held by other requests"],
+  body_refused: ["invalid_request", "a body the body rules refuse"],
+  body_unreadable: ["invalid_request", "a body the client broke off or that could not be read"],
+  body_timeout: ["request_timeout", "a body that stopped arriving"],
+  // the key
+  key_unavailable: ["key_unavailable", "the route's key is not configured"],
+  // the upstream
+  upstream_timeout: ["gateway_timeout", "the upstream did not answer in time"],
+  upstream_unreachable: ["bad_gateway", "the upstream could not be reached"],
+  upstream_coding: ["bad_gateway", "a body in a content coding the gateway did not offer"],
+  upstream_silent: ["gateway_timeout", "the upstream went silent mid-body"],
+  upstream_broken: ["bad_gateway", "the upstream broke the body off"],
+  upstream_too_large: ["bad_gateway", "a scanned upstream body past its cap"],
+  client_closed: ["bad_gateway", "the client hung up before the answer ended"],
+  // the gateway itself
+  internal: ["internal_error", "the gateway failed"],
+} as const satisfies Record<string, readonly [ErrorType, string]>;
+
+/** One outcome code. */
+export type OutcomeCode = keyof typeof OUTCOMES;
+
+/**
+ * The error type a refusal for `code` answers with.
+ *
+ * @example
+ * ```ts
+ * import { errorTypeOf } from "./outcome.ts";
+ *
+ * if (errorTypeOf("request_limit") !== "rate_limited") throw new Error("wrong type");
+ * ```
+ */
+export function errorTypeOf(code: OutcomeCode): ErrorType {
+  return OUTCOMES[code][0];
+}

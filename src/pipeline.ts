@@ -1,0 +1,158 @@
+/**
+ * The order of the stages a request goes through on a route, and the one place that states
+ * it:
+ *
+ * 1. resolve: where the request goes (`upstream`), its path checked for tricks;
+ * 2. auth: who is calling (`client`), settled before anything about the route is revealed
+ *    (so a stranger gets 401, not 403);
+ * 3. allow: the method and path are in the allow list (and, on inference.sh, the app a path
+ *    names is in `body.apps`);
+ * 4. limits: which limits apply (`plan`); the request counted, an in-flight slot taken;
+ * 5. body: the cap and the body rules; what goes upstream and what it says (`body`);
+ * 6. queue (`limits.queue`): wait for a slot or a cooling key pool instead of 429;
+ * 7. budget: a client token's claims, token budgets reserved at the worst case
+ *    (`reservation`);
+ * 8. key: the key the request goes out with (`key`);
+ * 9. forward: the upstream call, its answer streamed back through the key redactor and the
+ *    usage meter.
+ *
+ * Each stage's type says what it needs of those before it, so this order is checked when it
+ * compiles. Stages a route's config does not use are left out, and their code is not loaded.
+ *
+ * @module
+ */
+import { type AuthContext, type AuthorizeHook, authStage, isJwt, routeAuth } from "./auth/auth.ts";
+import { bodyStage } from "./body/body.ts";
+import type { BodyBudget } from "./body/budget.ts";
+import { reading } from "./body/facts.ts";
+import { compileFieldPolicy, withFieldPolicy } from "./body/fields.ts";
+import { compileBodyRules } from "./body/rules.ts";
+import { budgetClamp } from "./budget/reserve.ts";
+import { PRESETS } from "./config/presets/mod.ts";
+import type { Config } from "./config/types.ts";
+import type { Exchange } from "./exchange.ts";
+import { forwardHandler } from "./forward/forward.ts";
+import { keyStage, type ResolveKeyHook } from "./keys/select.ts";
+import { limitsStage } from "./limits/limits.ts";
+import { compileLimits } from "./limits/plan.ts";
+import { type QueueBoard, RouteQueue } from "./queue/queue.ts";
+import type { CompiledRoute } from "./route.ts";
+import { allowStage } from "./rules/allow.ts";
+import { resolveStage } from "./rules/resolve.ts";
+import { Line } from "./stage.ts";
+import type { LimitStore } from "./store/store.ts";
+
+/** Code hooks for what a config cannot say. */
+export interface GatewayHooks {
+  /**
+   * Supplies the key for a request (a secrets manager, a per-tenant key). Return undefined
+   * to fall back to the route's configured key.
+   */
+  resolveKey?: ResolveKeyHook;
+  /**
+   * The app's own session check, run before a route's rules. Return a client id to allow,
+   * a Response to answer with it, or false/undefined to refuse with 401.
+   */
+  authorize?: AuthorizeHook;
+}
+
+/** What every route's line shares, made once per config. */
+export interface LineContext {
+  /** The validated config. */
+  config: Config;
+  /** The store limits count in. */
+  store: LimitStore;
+  /** What every route's auth shares. */
+  auth: AuthContext;
+  /** Bytes held for body rules across every request. */
+  bodyBudget: BodyBudget;
+  /** Every route's waiting line. */
+  queues: QueueBoard;
+  /** The longest silence while a request body arrives, in ms. */
+  bodyTimeoutMs: number;
+  /** Code hooks. */
+  hooks: GatewayHooks;
+  /** The fetch that reaches the upstreams (the runtime's when left out). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Compiles a route's line: one function that takes a request through every stage the route
+ * needs, in the order above.
+ *
+ * @example
+ * ```ts
+ * import { routeLine } from "./pipeline.ts";
+ * import { compileRoute } from "./route.ts";
+ * import { compileTokens } from "./auth/token.ts";
+ * import { BodyBudget } from "./body/budget.ts";
+ * import { QueueBoard } from "./queue/queue.ts";
+ * import { MemoryStore } from "./store/memory.ts";
+ *
+ * const config = { routes: [{ name: "openai", path: "/openai", preset: "openai" as const }] };
+ * const run = await routeLine(compileRoute(config.routes[0]), {
+ *   config,
+ *   store: new MemoryStore(),
+ *   auth: { tokens: compileTokens([]), trustForwarded: false },
+ *   bodyBudget: new BodyBudget(),
+ *   queues: new QueueBoard(),
+ *   bodyTimeoutMs: 60_000,
+ *   hooks: {},
+ * });
+ * ```
+ */
+export async function routeLine(
+  route: CompiledRoute,
+  context: LineContext,
+): Promise<(x: Exchange) => Promise<Response>> {
+  const { config, store, hooks } = context;
+  const own = route.config;
+  const authConfig = routeAuth(config, own.auth);
+  const limits = compileLimits(own.limits, config.clients ?? [], route.usage !== undefined);
+  const waitMs = own.limits?.queue;
+  // A token budget reserves the output maximum: a route without one gets a default clamp.
+  const outputMax = budgetClamp(own.body?.max_tokens, limits);
+  const bodyConfig = limits.tokens ? { ...own.body, max_tokens: outputMax } : own.body;
+  const policy = own.preset ? PRESETS[own.preset].fields : undefined;
+  const fields = policy ? compileFieldPolicy(policy, own.body) : undefined;
+  const compiled = withFieldPolicy(
+    fields,
+    compileBodyRules(bodyConfig, route.usage, limits.tokens, route.generate),
+  );
+  const rules = waitMs !== undefined ? reading(compiled, ["stream"]) : compiled;
+  // A JWT's claims may narrow the models: for such a token every JSON body is read.
+  const jwt = isJwt(authConfig);
+  const pool = route.keys && route.keys.keys.length > 1 ? route.keys : undefined;
+  const queue = waitMs !== undefined ? await import("./queue/queue_stage.ts") : undefined;
+  const budget = limits.tokens || jwt ? await import("./budget/budget.ts") : undefined;
+
+  return new Line()
+    .then(resolveStage(route))
+    .then(
+      await authStage(authConfig, context.auth, {
+        route: route.name,
+        readToken: route.readToken,
+        authorize: hooks.authorize,
+      }),
+    )
+    .then(allowStage(route.allow, route.name))
+    .maybe(fields?.pathStage, () => fields!.pathStage!)
+    .then(limitsStage(route.name, limits, store, waitMs !== undefined))
+    .then(bodyStage({
+      rules,
+      modelRules: jwt ? reading(rules, ["model"]) : rules,
+      budget: context.bodyBudget,
+      bodyTimeoutMs: context.bodyTimeoutMs,
+      replay: pool !== undefined,
+    }))
+    .maybe(queue, () =>
+      queue!.queueStage({
+        route: route.name,
+        store,
+        queue: context.queues.add(new RouteQueue(route.name, waitMs!)),
+        pool: pool?.health,
+      }))
+    .maybe(budget, () => budget!.budgetStage({ route: route.name, store, outputMax }))
+    .then(keyStage(route, hooks.resolveKey))
+    .end(forwardHandler({ ...route, pool }, context.fetch));
+}

@@ -11,13 +11,9 @@
  * @module
  */
 import { flags } from "./src/cli_flags.ts";
-import { ConfigError } from "./src/config/load.ts";
-import { checkConfig } from "./src/check.ts";
-import { configJsonSchema } from "./src/config/schema.ts";
-import { serve } from "./src/server.ts";
-import { lockedGrants } from "./src/server/permissions.ts";
-import { MintError, mintToken } from "./src/auth/mint.ts";
-import { parseTokenArgs, TOKEN_USAGE } from "./src/auth/mint_args.ts";
+
+// Each command loads what it needs when it runs: serving never loads the checker, the schema
+// printer or the token minter, so the gateway answers sooner.
 
 const USAGE = `keyward: a gateway that keeps AI API keys on the server
 
@@ -103,6 +99,8 @@ export function parseArgs(argv: readonly string[]): Args {
 
 /** `keyward token ...`: prints one client token. */
 async function token(argv: readonly string[]): Promise<number> {
+  const { parseTokenArgs, TOKEN_USAGE } = await import("./src/auth/mint_args.ts");
+  const { MintError, mintToken } = await import("./src/auth/mint.ts");
   let options;
   try {
     options = parseTokenArgs(argv);
@@ -139,9 +137,11 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     case "schema":
+      const { configJsonSchema } = await import("./src/config/schema.ts");
       console.log(JSON.stringify(configJsonSchema(), null, 2));
       return 0;
     case "check": {
+      const { checkConfig } = await import("./src/check.ts");
       const result = await checkConfig(args.config);
       if (!result.ok) {
         console.error(result.report);
@@ -149,11 +149,14 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       console.log(result.report);
       if (args.permissions) {
-        console.log(`\n${describeGrants(args.config, await Deno.readTextFile(args.config))}`);
+        const text = await Deno.readTextFile(args.config);
+        console.log(`\n${await describeGrants(args.config, text)}`);
       }
       return 0;
     }
-    case "serve":
+    case "serve": {
+      const { serve } = await import("./src/server.ts");
+      const { ConfigError } = await import("./src/config/load.ts");
       try {
         const server = await serve({
           configPath: args.config,
@@ -170,11 +173,13 @@ async function main(argv: readonly string[]): Promise<number> {
         }
         throw error;
       }
+    }
   }
 }
 
 /** What `check --permissions` prints: the grants of a binary locked to `path`. */
-function describeGrants(path: string, text: string): string {
+async function describeGrants(path: string, text: string): Promise<string> {
+  const { lockedGrants } = await import("./src/server/permissions.ts");
   const env = (name: string) => {
     try {
       return Deno.env.get(name);

@@ -67,7 +67,8 @@ export function isJwt(auth: AuthConfig): boolean {
   return typeof auth === "object" && "jwt" in auth;
 }
 
-type Named = (x: Exchange) => Promise<Client | Response>;
+/** Names the client, or answers; a promise only where it must wait (JWT keys, sessions). */
+type Named = (x: Exchange) => Client | Response | Promise<Client | Response>;
 
 /**
  * Compiles one route's auth into its stage. The JWT verifier and the forward-auth client are
@@ -91,9 +92,12 @@ export async function authStage(
   const name = await namer(auth, context, settings);
   const authorize = settings.authorize;
   if (!authorize) {
-    return async (x, next) => {
-      const client = await name(x);
-      return client instanceof Response ? client : next({ client });
+    return (x, next) => {
+      const named = name(x);
+      if (named instanceof Promise) {
+        return named.then((client) => client instanceof Response ? client : next({ client }));
+      }
+      return named instanceof Response ? Promise.resolve(named) : next({ client: named });
     };
   }
   // The app's hook runs first; a client it names keeps its name on a route with `auth: none`
@@ -120,19 +124,17 @@ async function namer(
     clientAddress(x.request, x.env as ConnInfo | undefined, trustForwarded);
 
   if (auth === "none") {
-    return (x) => Promise.resolve({ id: address(x), authenticated: false });
+    return (x) => ({ id: address(x), authenticated: false });
   }
   if (auth === "token") {
     return (x) => {
       const token = readToken(x.request.headers);
       if (!token) {
-        return Promise.resolve(
-          x.refuse("no_credentials", "Send a token as Authorization: Bearer <token>", BEARER),
-        );
+        return x.refuse("no_credentials", "Send a token as Authorization: Bearer <token>", BEARER);
       }
       const id = tokens(token);
-      if (!id) return Promise.resolve(x.refuse("unknown_token", "The token is not valid", BEARER));
-      return Promise.resolve({ id, authenticated: true });
+      if (!id) return x.refuse("unknown_token", "The token is not valid", BEARER);
+      return { id, authenticated: true };
     };
   }
   if ("jwt" in auth) {

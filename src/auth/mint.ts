@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { SignJWT } from "jose";
 import { parseDuration, parseRate } from "../config/units.ts";
 
 /** Options of {@linkcode mintToken}. */
@@ -122,6 +121,8 @@ export async function mintToken(options: MintOptions): Promise<string> {
   }
   if (options.once) claims.once = true;
   const now = Math.floor(Date.now() / 1000);
+  // The signer is loaded on the first mint: gateways that never mint never load it.
+  const { SignJWT } = await import("jose");
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(subject)

@@ -159,66 +159,72 @@ export function bodyStage(
   settings: BodySettings,
 ): Stage<UpstreamVariables & PlanVariables & ClientVariables, BodyVariables> {
   const { budget, bodyTimeoutMs, replay } = settings;
-  return async (x, next) => {
+  const withBody: Stage<UpstreamVariables & PlanVariables & ClientVariables, BodyVariables> =
+    async (x, next) => {
+      const request = x.request;
+      const cap = x.plan.body;
+      const stream = request.body!;
+      const declared = Number(request.headers.get("content-length") ?? NaN);
+      if (cap !== undefined && declared > cap) return tooLarge(x, cap);
+      const body = new RequestBody(x, bodyTimeoutMs);
+      // An empty body carries no fields (a POST that only names its path, like a cancel).
+      const rules = declared === 0
+        ? undefined
+        : x.client.grant?.models
+        ? settings.modelRules
+        : settings.rules;
+      const type = request.headers.get("content-type") ?? "";
+      const json = JSON_TYPE.test(type);
+      const plan = rules?.plan(request.method, x.upstream.path);
+      if (rules && plan && (json || plan.other !== "pass")) {
+        // A form is read only for its model; any other body the rules cannot read is refused.
+        const form = !json && plan.other === "form" && FORM_TYPE.test(type);
+        if (!json && !form) {
+          const what = plan.other === "form" ? "JSON or multipart form bodies" : "JSON bodies";
+          return x.refuse("body_refused", `This route takes ${what} only`);
+        }
+        const limit = cap ?? DEFAULT_RULES_BODY_BYTES;
+        if (declared > limit) return tooLarge(x, limit);
+        const length = Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
+        if (length !== undefined && length > budget.limit) return beyondBudget(x, budget);
+        // Reserved before a byte is read when the length is known; else as the bytes come.
+        const lease = budget.lease(length ?? 0);
+        if (!lease) return busy(x);
+        try {
+          const refused = await readForRules(
+            x,
+            body,
+            watchBody(stream, body),
+            rules,
+            { limit, budget, lease, length },
+            form ? type : plan,
+          );
+          return refused ?? await next({ body });
+        } finally {
+          // Sent by now (or waiting in a queue, which holds the bytes itself).
+          lease.release();
+        }
+      }
+      try {
+        if (cap !== undefined && !Number.isFinite(declared)) {
+          body.send = cappedBody(watchBody(stream, body), cap, {
+            onBytes: (bytes) => x.bytesIn = bytes,
+            onExceeded: () => body.refusal = tooLarge(x, cap),
+          });
+          return await next({ body });
+        }
+        // The server holds a body to its declared length, which is within the cap.
+        if (cap !== undefined && declared !== 0) x.bytesIn = declared;
+        await own(x, body, declared, replay);
+      } catch {
+        return body.refusal ?? unreadable(x);
+      }
+      return next({ body });
+    };
+  return (x, next) => {
     const request = x.request;
     if (BODYLESS.has(request.method) || !request.body) return next({ body: NONE });
-    const cap = x.plan.body;
-    const declared = Number(request.headers.get("content-length") ?? NaN);
-    if (cap !== undefined && declared > cap) return tooLarge(x, cap);
-    const body = new RequestBody(x, bodyTimeoutMs);
-    // An empty body carries no fields (a POST that only names its path, like a cancel).
-    const rules = declared === 0
-      ? undefined
-      : x.client.grant?.models
-      ? settings.modelRules
-      : settings.rules;
-    const type = request.headers.get("content-type") ?? "";
-    const json = JSON_TYPE.test(type);
-    const plan = rules?.plan(request.method, x.upstream.path);
-    if (rules && plan && (json || plan.other !== "pass")) {
-      // A form is read only for its model; any other body the rules cannot read is refused.
-      const form = !json && plan.other === "form" && FORM_TYPE.test(type);
-      if (!json && !form) {
-        const what = plan.other === "form" ? "JSON or multipart form bodies" : "JSON bodies";
-        return x.refuse("body_refused", `This route takes ${what} only`);
-      }
-      const limit = cap ?? DEFAULT_RULES_BODY_BYTES;
-      if (declared > limit) return tooLarge(x, limit);
-      const length = Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
-      if (length !== undefined && length > budget.limit) return beyondBudget(x, budget);
-      // Reserved before a byte is read when the length is known; else as the bytes come.
-      const lease = budget.lease(length ?? 0);
-      if (!lease) return busy(x);
-      try {
-        const refused = await readForRules(
-          x,
-          body,
-          watchBody(request.body, body),
-          rules,
-          { limit, budget, lease, length },
-          form ? type : plan,
-        );
-        return refused ?? await next({ body });
-      } finally {
-        // Sent by now (or waiting in a queue, which holds the bytes itself).
-        lease.release();
-      }
-    }
-    try {
-      if (cap !== undefined && !Number.isFinite(declared)) {
-        body.send = cappedBody(watchBody(request.body, body), cap, {
-          onBytes: (bytes) => x.bytesIn = bytes,
-          onExceeded: () => body.refusal = tooLarge(x, cap),
-        });
-        return await next({ body });
-      }
-      // The server holds a body to its declared length, which is within the cap.
-      if (cap !== undefined && declared !== 0) x.bytesIn = declared;
-      await own(x, body, declared, replay);
-    } catch {
-      return body.refusal ?? unreadable(x);
-    }
-    return next({ body });
+    return withBody(x, next);
   };
 }
 

@@ -19,7 +19,7 @@ import type { BodyVariables, BodyView } from "../body/body.ts";
 import type { Rate } from "../config/units.ts";
 import { DEFAULT_RULES_BODY_BYTES } from "../config/defaults.ts";
 import type { Exchange } from "../exchange.ts";
-import { type PlanVariables, retryAfter, SLOT_TTL_MS } from "../limits/limits.ts";
+import { type PlanVariables, retryAfter, SLOT_TTL_MS, storeDown } from "../limits/limits.ts";
 import type { UpstreamVariables } from "../rules/resolve.ts";
 import type { Stage } from "../stage.ts";
 import type { LimitStore } from "../store/store.ts";
@@ -142,13 +142,7 @@ export function budgetStage(
       }
     } catch (error) {
       giveBack(store, held);
-      return x.refuse(
-        "store_unavailable",
-        "The limit store cannot be reached",
-        undefined,
-        undefined,
-        (error as Error).name,
-      );
+      return storeDown(x, error);
     }
     if (held.length) x.onEnd(() => settle(store, held, x));
     return next({ reservation: held });

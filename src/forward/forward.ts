@@ -82,19 +82,23 @@ export function forwardHandler(
   fetch?: typeof globalThis.fetch,
 ): Handler<ForwardNeeds> {
   const pool = route.pool;
-  return (x) => {
+  return async (x) => {
     const key = x.key;
-    if (pool && key && key.origin !== "hook") {
-      const replayable = !(x.body.send instanceof ReadableStream);
-      return sendWithPool(
-        pool,
-        key,
-        (key) => attempt(x, route, key, fetch),
-        replayable,
-        () => x.retried = true,
-      ).finally(() => x.body.release());
+    try {
+      if (pool && key && key.origin !== "hook") {
+        const replayable = !(x.body.send instanceof ReadableStream);
+        return await sendWithPool(
+          pool,
+          key,
+          (key) => attempt(x, route, key, fetch),
+          replayable,
+          () => x.retried = true,
+        );
+      }
+      return await attempt(x, route, key, fetch);
+    } finally {
+      x.body.release();
     }
-    return attempt(x, route, key, fetch).finally(() => x.body.release());
   };
 }
 
@@ -125,7 +129,7 @@ async function attempt(
   // length from the sender.
   if (!body.declared) delete headers["content-length"];
   const needles = key ? needlesOf(key.secret) : undefined;
-  const meter = new Metering(x, route.usage, body.send);
+  const ending = new Ending(x, route.usage, body.send);
   x.hold();
   try {
     const sent = await send(url, {
@@ -141,8 +145,8 @@ async function attempt(
       step: needles
         ? (status) => status >= 300 || route.queryKey ? new StreamRedactor(needles) : undefined
         : undefined,
-      tap: route.usage ? (status, type) => meter.tap(status, type) : undefined,
-      done: (delivery) => meter.done(delivery),
+      tap: route.usage ? (status, type) => ending.tap(status, type) : undefined,
+      done: (delivery) => ending.done(delivery),
     });
     x.ttfbMs = sent.ttfbMs;
     return x.own(sent.response);
@@ -156,7 +160,7 @@ async function attempt(
       // The client hung up before the answer: the upstream may have read the prompt, so the
       // request is charged its input estimate (see UsageMeter.charge), or hanging up early
       // would be free.
-      if (route.usage) meter.inputOnly();
+      if (route.usage) ending.inputOnly();
     }
     const outcome = error.outcome as keyof typeof MESSAGES;
     return x.refuse(
@@ -170,7 +174,7 @@ async function attempt(
 }
 
 /** One attempt's answer as it ends: its bytes, its outcome and the usage to charge. */
-class Metering {
+class Ending {
   readonly #x: Exchange;
   readonly #format?: UsageFormat;
   /** The bytes sent, when the body went as bytes (for an estimate of the input). */

@@ -59,25 +59,23 @@ export function keyStage(
   resolveKey?: ResolveKeyHook,
 ): Stage<UpstreamVariables, KeyVariables> {
   const { name, path, keys } = route;
-  const configured = (): KeyEntry | undefined => keys?.pick();
-  return async (x, next) => {
-    let key: KeyEntry | undefined;
-    if (resolveKey) {
-      const value = await resolveKey({ name, path, upstreamUrl: x.upstream.url }, x.request);
-      if (value) key = { origin: "hook", secret: new Secret(value) };
-    }
+  const configured: Stage<UpstreamVariables, KeyVariables> = (x, next) => {
+    const key = keys?.pick();
     if (!key && keys) {
-      key = configured();
-      if (!key) {
-        return x.refuse(
-          "key_unavailable",
-          `Route ${name} has no key configured`,
-          undefined,
-          undefined,
-          keys.missing.join(", "),
-        );
-      }
+      return Promise.resolve(x.refuse(
+        "key_unavailable",
+        `Route ${name} has no key configured`,
+        undefined,
+        undefined,
+        keys.missing.join(", "),
+      ));
     }
     return next({ key });
+  };
+  if (!resolveKey) return configured;
+  return async (x, next) => {
+    const value = await resolveKey({ name, path, upstreamUrl: x.upstream.url }, x.request);
+    if (value) return next({ key: { origin: "hook", secret: new Secret(value) } });
+    return configured(x, next);
   };
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import type { ClientVariables } from "../auth/auth.ts";
+import type { Exchange } from "../exchange.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
 import type { Stage } from "../stage.ts";
 import type { LimitStore } from "../store/store.ts";
@@ -23,6 +24,17 @@ export const SLOT_TTL_MS = 15 * 60_000;
 /** A `Retry-After` of at least a second for a wait of `ms`. */
 export function retryAfter(ms: number): HeaderRecord {
   return { "retry-after": String(Math.max(1, Math.ceil(ms / 1000))) };
+}
+
+/** The answer when the store cannot be reached: 503, never a pass (a limit that fails open is none). */
+export function storeDown(x: Exchange, error: unknown): Response {
+  return x.refuse(
+    "store_unavailable",
+    "The limit store cannot be reached",
+    undefined,
+    undefined,
+    (error as Error).name,
+  );
 }
 
 function rateHeaders(limit: number, remaining: number, resetMs: number, windowMs: number) {
@@ -89,13 +101,7 @@ export function limitsStage(
         x.onEnd(() => void store.release(key, slot).catch(() => {}));
       }
     } catch (error) {
-      return x.refuse(
-        "store_unavailable",
-        "The limit store cannot be reached",
-        undefined,
-        undefined,
-        (error as Error).name,
-      );
+      return storeDown(x, error);
     }
     if (headers) Object.assign(x.headers, headers);
     return next({ plan });

@@ -13,7 +13,7 @@ import type { ClientVariables } from "../auth/auth.ts";
 import { errorResponse } from "../errors.ts";
 import type { Exchange } from "../exchange.ts";
 import type { KeyHealth } from "../keys/health.ts";
-import { type PlanVariables, retryAfter, SLOT_TTL_MS } from "../limits/limits.ts";
+import { type PlanVariables, retryAfter, SLOT_TTL_MS, storeDown } from "../limits/limits.ts";
 import type { BodyVariables } from "../body/body.ts";
 import type { Stage } from "../stage.ts";
 import type { LimitStore } from "../store/store.ts";
@@ -80,13 +80,7 @@ export function queueStage(
       // Nobody jumps the line: with others waiting, a newcomer waits behind them.
       ready = queue.length === 0 && await take();
     } catch (error) {
-      return x.refuse(
-        "store_unavailable",
-        "The limit store cannot be reached",
-        undefined,
-        undefined,
-        (error as Error).name,
-      );
+      return storeDown(x, error);
     }
     if (ready) {
       x.onEnd(release);

@@ -136,10 +136,11 @@ async function main(argv: readonly string[]): Promise<number> {
     case "help":
       console.log(USAGE);
       return 0;
-    case "schema":
+    case "schema": {
       const { configJsonSchema } = await import("./src/config/schema.ts");
       console.log(JSON.stringify(configJsonSchema(), null, 2));
       return 0;
+    }
     case "check": {
       const { checkConfig } = await import("./src/check.ts");
       const result = await checkConfig(args.config);

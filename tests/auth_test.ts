@@ -67,7 +67,7 @@ Deno.test("auth: token — bearer or x-api-key names the client; others get 401 
   }
 });
 
-Deno.test("auth: jwt (HS256) — good passes as its sub; expired, wrong audience, wrong key get 401", async () => {
+Deno.test("auth: jwt (HS256) — good passes as its sub; expired, no exp, wrong issuer or audience, wrong key get 401", async () => {
   const mock = await startMockUpstream();
   const secret = "a-shared-secret-of-at-least-32-bytes!";
   const gateway = await startGateway(
@@ -77,14 +77,18 @@ Deno.test("auth: jwt (HS256) — good passes as its sub; expired, wrong audience
     ),
     { OPENAI_API_KEY: "sk-server" },
   );
-  const sign = (key: string, claims: { aud?: string; exp?: string | number; nbf?: string }) => {
+  /** Signs a token; `null` leaves a claim out. */
+  const sign = (
+    key: string,
+    claims: { aud?: string; exp?: string | number | null; nbf?: string; iss?: string | null },
+  ) => {
     const jwt = new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
       .setSubject("user-42")
-      .setIssuer("https://issuer.test")
       .setAudience(claims.aud ?? "my-app")
-      .setIssuedAt()
-      .setExpirationTime(claims.exp ?? "5m");
+      .setIssuedAt();
+    if (claims.iss !== null) jwt.setIssuer(claims.iss ?? "https://issuer.test");
+    if (claims.exp !== null) jwt.setExpirationTime(claims.exp ?? "5m");
     if (claims.nbf) jwt.setNotBefore(claims.nbf);
     return jwt.sign(new TextEncoder().encode(key));
   };
@@ -92,26 +96,38 @@ Deno.test("auth: jwt (HS256) — good passes as its sub; expired, wrong audience
     const good = await chat(gateway.url, { authorization: `Bearer ${await sign(secret, {})}` });
     assert.equal(good.status, 200);
     await good.body?.cancel();
-    const refused = [
-      await sign(secret, { exp: Math.floor(Date.now() / 1000) - 60 }), // expired
-      await sign(secret, { aud: "another-app" }), // wrong audience
-      await sign("another-secret-of-at-least-32-bytes!!", {}), // wrong key
-      await sign(secret, { nbf: "10m" }), // not yet valid
-      "not-a-jwt",
+    const refused: [string, string][] = [
+      ["expired", await sign(secret, { exp: Math.floor(Date.now() / 1000) - 60 })],
+      ["wrong audience", await sign(secret, { aud: "another-app" })],
+      ["wrong key", await sign("another-secret-of-at-least-32-bytes!!", {})],
+      ["not yet valid", await sign(secret, { nbf: "10m" })],
+      ["not a JWT", "not-a-jwt"],
+      // Signed with the right secret, but a token that never expires is never accepted.
+      ["no exp", await sign(secret, { exp: null })],
+      // The right secret, but not from the configured issuer (or from no issuer at all).
+      ["wrong issuer", await sign(secret, { iss: "https://another-issuer.test" })],
+      ["no issuer", await sign(secret, { iss: null })],
     ];
-    for (const token of refused) {
+    for (const [what, token] of refused) {
       const response = await chat(gateway.url, { authorization: `Bearer ${token}` });
-      assert.equal(response.status, 401, token);
-      await response.body?.cancel();
+      assert.equal(response.status, 401, `${what}: ${response.status}`);
+      assert.equal((await response.json()).error.type, "unauthorized");
     }
+    // A token refused once is refused again (nothing about it was remembered as good).
+    const again = await chat(gateway.url, {
+      authorization: `Bearer ${await sign(secret, { exp: null })}`,
+    });
+    assert.equal(again.status, 401);
+    await again.body?.cancel();
     assert.equal(mock.requests.length, 1);
     assert.equal(mock.requests[0].headers.authorization, "Bearer sk-server");
-    await waitFor(() => gateway.logs.length === 6);
+    await waitFor(() => gateway.logs.length === 10);
     assert.equal(gateway.logs[0].client, "user-42");
     assert.equal(gateway.logs[1].error, "jwt_refused");
     assert.match(String(gateway.logs[1].detail), /ERR_JWT_EXPIRED/);
     assert.equal(gateway.logs[2].error, "jwt_refused");
     assert.match(String(gateway.logs[2].detail), /ERR_JWT_CLAIM_VALIDATION_FAILED/);
+    for (const refusal of gateway.logs.slice(1)) assert.equal(refusal.client, undefined);
   } finally {
     await gateway.close();
     await mock.close();
@@ -159,7 +175,14 @@ Deno.test("auth: jwt (JWKS) — keys are fetched once, cached, and a rotated key
     });
     assert.equal(forged.status, 401);
     await forged.body?.cancel();
-    await waitFor(() => gateway.logs.length === 5);
+    // The issuer's own key, but a token that never expires.
+    const endless = await new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "k2" })
+      .setSubject("sub-k2").setAudience("my-app").sign(second.privateKey);
+    const noExp = await chat(gateway.url, { authorization: `Bearer ${endless}` });
+    assert.equal(noExp.status, 401);
+    await noExp.body?.cancel();
+    assert.equal(mock.requests.length, 4, "only the good tokens reached the upstream");
+    await waitFor(() => gateway.logs.length === 6);
     assert.equal(gateway.logs[3].client, "sub-k2");
   } finally {
     await gateway.close();

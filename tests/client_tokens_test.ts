@@ -80,7 +80,7 @@ async function withGateway(
   }
 }
 
-Deno.test("client token: a plain minted token passes as its subject; a forged or expired one gets 401", async () => {
+Deno.test("client token: a plain minted token passes as its subject; a forged, expired or never-expiring one gets 401", async () => {
   await withGateway(async (gateway, mock) => {
     assert.equal(await status(chat(gateway, await mint({}))), 200);
     assert.equal(gateway.logs.at(-1)?.client, "user-42");
@@ -94,8 +94,12 @@ Deno.test("client token: a plain minted token passes as its subject; a forged or
     const expired = await new SignJWT({}).setProtectedHeader({ alg: "HS256" })
       .setSubject("user-42").setExpirationTime(Math.floor(Date.now() / 1000) - 60)
       .sign(new TextEncoder().encode(SECRET));
-    assert.equal(await status(chat(gateway, forged)), 401);
-    assert.equal(await status(chat(gateway, expired)), 401);
+    // Signed with the route's secret by hand, with no exp: good forever if it were taken.
+    const endless = await new SignJWT({}).setProtectedHeader({ alg: "HS256" })
+      .setSubject("user-42").sign(new TextEncoder().encode(SECRET));
+    assert.equal(await status(chat(gateway, forged)), 401, "forged");
+    assert.equal(await status(chat(gateway, expired)), 401, "expired");
+    assert.equal(await status(chat(gateway, endless)), 401, "no exp");
     assert.equal(mock.requests.length, 1, "nothing reached the upstream");
   });
 });

@@ -172,6 +172,8 @@ routes:
       [encoder.encode('{"model":"gpt-4o-mini","max_tokens":1,"model":"gpt-4o"}'), 400],
       [encoder.encode(`{"model":"gpt-4o-mini","messages":[${"1,".repeat(MiB)}]`), 400],
       [chatBody(MiB, { model: "gpt-4o" }), 403],
+      // Past both the route's cap and the whole budget (8 MiB each here): its bytes are
+      // given back too. Which of the two refuses a body is told apart in the tests below.
       [ReadableStream.from(Array.from({ length: 9 }, () => new Uint8Array(MiB))), 413],
     ];
     for (const [body, status] of refusals) {
@@ -194,6 +196,125 @@ routes:
     assert.equal(whole.status, 200, await whole.text());
   } finally {
     release();
+    await gateway.close();
+    await upstream.close();
+  }
+});
+
+/** `bytes` sent chunked (no Content-Length), a MiB at a time. */
+function chunked(bytes: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
+  return ReadableStream.from(
+    Array.from(
+      { length: Math.ceil(bytes.byteLength / MiB) },
+      (_, i) => bytes.subarray(i * MiB, (i + 1) * MiB),
+    ),
+  );
+}
+
+/** A body of `bytes`, one with its length declared and one chunked, by name. */
+const sent = (bytes: number): [string, () => BodyInit][] => [
+  ["declared", () => chatBody(bytes)],
+  ["chunked", () => chunked(chatBody(bytes))],
+];
+
+Deno.test("a 9 MiB body past the route's 8 MiB cap, with room in the body memory: 413 naming the cap", async () => {
+  const upstream = await drainingUpstream();
+  // The body memory is the default 64 MiB: only the route's cap can refuse 9 MiB.
+  const gateway = await startGateway(`routes:
+  - name: rules
+    path: /rules
+    upstream: ${upstream.url}
+    allow: ["POST /**"]
+    limits: { body: 8mb }
+    body: { models: [gpt-4o-mini], max_tokens: 256 }
+`);
+  const url = `${gateway.url}/rules/v1/chat/completions`;
+  try {
+    for (const [what, body] of sent(9 * MiB)) {
+      const response = await post(url, body());
+      assert.equal(response.status, 413, what);
+      assert.deepEqual((await response.json()).error, {
+        type: "payload_too_large",
+        message: `The request body is larger than ${8 * MiB} bytes`,
+      }, what);
+    }
+    assert.equal(upstream.received.length, 0, "nothing past the cap left");
+    const fits = await post(url, chatBody(8 * MiB - 64));
+    assert.equal(fits.status, 200, await fits.text());
+  } finally {
+    await gateway.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("a 9 MiB body within the route's cap but not beside a held 5 MiB one: 503 with Retry-After, then served", async () => {
+  let release!: () => void;
+  const hold = new Promise<void>((resolve) => release = resolve);
+  const upstream = await drainingUpstream(hold);
+  // 9 MiB is within the cap (10 MiB) and the body memory (12 MiB), but not beside 5 MiB.
+  const gateway = await startGateway(`server:
+  body_memory: 12mb
+routes:
+  - name: rules
+    path: /rules
+    upstream: ${upstream.url}
+    allow: ["POST /**"]
+    limits: { body: 10mb, timeout: 10s }
+    body: { models: [gpt-4o-mini], max_tokens: 256 }
+`);
+  const url = `${gateway.url}/rules/v1/chat/completions`;
+  try {
+    const held = post(url, chatBody(5 * MiB));
+    while (upstream.received.length === 0) await new Promise((r) => setTimeout(r, 5));
+    for (const [what, body] of sent(9 * MiB)) {
+      const response = await post(url, body());
+      assert.equal(response.status, 503, what);
+      assert.equal(response.headers.get("retry-after"), "1", what);
+      assert.equal((await response.json()).error.type, "server_busy", what);
+    }
+    assert.equal(upstream.received.length, 1, "the refused bodies never left");
+    release();
+    assert.equal((await held).status, 200);
+    // The memory is free again, and the cap never stood in the way.
+    for (const [what, body] of sent(9 * MiB)) {
+      const response = await post(url, body());
+      assert.equal(response.status, 200, `${what}: ${await response.text()}`);
+    }
+    assert.deepEqual(upstream.received.map((r) => r.bytes > 9 * MiB - 4096), [false, true, true]);
+  } finally {
+    release();
+    await gateway.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("a body larger than the whole body memory, within the route's default cap: 413 naming the memory", async () => {
+  const upstream = await drainingUpstream();
+  // No limits.body: a body the rules read may be 4 MiB; the gateway holds 2 MiB in all.
+  const gateway = await startGateway(`server:
+  body_memory: 2mb
+routes:
+  - name: rules
+    path: /rules
+    upstream: ${upstream.url}
+    allow: ["POST /**"]
+    body: { models: [gpt-4o-mini], max_tokens: 256 }
+`);
+  const url = `${gateway.url}/rules/v1/chat/completions`;
+  try {
+    const memory = `the ${2 * MiB} bytes this gateway holds for body rules`;
+    for (const [what, body] of sent(3 * MiB)) {
+      const response = await post(url, body());
+      assert.equal(response.status, 413, what);
+      assert.deepEqual((await response.json()).error, {
+        type: "payload_too_large",
+        message: `The request body is larger than ${memory}`,
+      }, what);
+    }
+    assert.equal(upstream.received.length, 0);
+    const fits = await post(url, chatBody(MiB));
+    assert.equal(fits.status, 200, await fits.text());
+  } finally {
     await gateway.close();
     await upstream.close();
   }

@@ -630,6 +630,17 @@ for (const flags of [[], ["--unstable-no-legacy-abort"]]) {
       const request = await conn.request();
       const gone = Promise.withResolvers<number>();
       closed.push(gone.promise);
+      if (request?.target.startsWith("/v1/wait")) {
+        // Silent for 3 s: the client's hang-up must end this call before it is ever answered
+        // (when it has not, the call ends at -1 and is answered, as a late upstream would).
+        if (await conn.closedByPeer(3000)) return gone.resolve(performance.now());
+        gone.resolve(-1);
+        await conn.write(
+          "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n" +
+            "content-length: 2\r\n\r\n{}",
+        );
+        return await conn.sleep(1000);
+      }
       // Past the watchdog's first check, so the flight listens for a hang-up while it waits.
       await conn.sleep(1300);
       if (request?.target.startsWith("/v1/late")) {
@@ -658,8 +669,16 @@ for (const flags of [[], ["--unstable-no-legacy-abort"]]) {
       const waiting = new AbortController();
       const pending = fetch(`${gw.url}/up/v1/wait`, { signal: waiting.signal });
       await sleep(300);
+      const hungUpWaiting = performance.now();
       waiting.abort();
       await assert.rejects(pending);
+      await until(() => closed.length === 2);
+      const cancelled = await within(closed[1], 5000, "upstream close after the hang-up");
+      assert.ok(cancelled > 0, "the upstream call outlived the client's hang-up and was answered");
+      assert.ok(
+        cancelled - hungUpWaiting < 2000,
+        `closed ${cancelled - hungUpWaiting} ms after the hang-up`,
+      );
       // hang up in the middle of an error body
       const reading = new AbortController();
       const error = await fetch(`${gw.url}/up/v1/error`, { signal: reading.signal });
@@ -667,6 +686,7 @@ for (const flags of [[], ["--unstable-no-legacy-abort"]]) {
       await error.body!.getReader().read();
       const hungUp = performance.now();
       reading.abort();
+      await until(() => closed.length === 3);
       const at = await within(closed[2], 3000, "upstream close after the mid-body hang-up");
       assert.ok(at - hungUp < 1500, `closed ${at - hungUp} ms after the hang-up`);
       await until(() => gw.logs.length === 3, 5000);

@@ -240,3 +240,101 @@ Deno.test("limits.body: a chunked upload is cut at the cap with 413, and the ups
     await upstream.close();
   }
 });
+
+/** A JSON chat body of `bytes` bytes, sent chunked (no Content-Length) in 16 KiB pieces. */
+function chunkedChat(bytes: number): ReadableStream<Uint8Array> {
+  const head = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"';
+  const tail = '"}]}';
+  const text = new TextEncoder().encode(
+    head + "x".repeat(bytes - head.length - tail.length) + tail,
+  );
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (offset >= text.byteLength) return controller.close();
+      await sleep(1);
+      controller.enqueue(text.slice(offset, offset + 16 * 1024));
+      offset += 16 * 1024;
+    },
+  });
+}
+
+Deno.test("limits.body: a chunked JSON body past the cap is 413 on routes with and without body rules, and never reaches the upstream whole", async () => {
+  // Every body the upstream began to receive, and how it ended.
+  const received: Promise<{ path: string; bytes: number; complete: boolean }>[] = [];
+  const upstream = await serveLoopback((request) => {
+    const path = new URL(request.url).pathname;
+    const outcome = (async () => {
+      let bytes = 0;
+      try {
+        for await (const chunk of request.body!) bytes += chunk.byteLength;
+        return { path, bytes, complete: true };
+      } catch {
+        return { path, bytes, complete: false };
+      }
+    })();
+    received.push(outcome);
+    return outcome.then(({ bytes }) => Response.json({ bytes }));
+  });
+  // Caps of 64 KiB, far under the gateway's body memory (64 MiB by default): only the cap
+  // can refuse these bodies.
+  const gateway = await startGateway(
+    `routes:
+  - name: ruled
+    path: /ruled
+    upstream: ${upstream.url}
+    allow: ["POST /**"]
+    limits: { body: 64kb }
+    body: { models: [gpt-4o-mini], max_tokens: 100 }
+  - name: plain
+    path: /plain
+    upstream: ${upstream.url}
+    allow: ["POST /**"]
+    limits: { body: 64kb }
+`,
+  );
+  const post = (path: string, body: ReadableStream<Uint8Array>) =>
+    fetch(`${gateway.url}${path}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      // @ts-ignore: streamed request bodies need duplex
+      duplex: "half",
+    });
+  try {
+    // Under the cap, chunked bodies pass on both routes.
+    for (const path of ["/ruled", "/plain"]) {
+      const small = await post(path, chunkedChat(60 * 1024));
+      assert.equal(small.status, 200, `${path}: ${await small.text()}`);
+    }
+    assert.equal(received.length, 2);
+    for (const path of ["/ruled", "/plain"]) {
+      const response = await post(path, chunkedChat(512 * 1024));
+      assert.equal(response.status, 413, path);
+      const error = (await response.json()).error;
+      assert.equal(error.type, "payload_too_large", path);
+      assert.match(error.message, /larger than 65536 bytes/, path);
+    }
+    const outcomes = await Promise.all(received);
+    const refused = outcomes.slice(2);
+    // Read for rules: nothing leaves. Streamed as it comes: the upload is cut, never ended.
+    assert.deepEqual(refused.filter((r) => r.path.startsWith("/ruled")), []);
+    for (const partial of refused) {
+      assert.equal(partial.complete, false, JSON.stringify(partial));
+      assert.ok(partial.bytes <= 64 * 1024, JSON.stringify(partial));
+    }
+    await waitFor(() => gateway.logs.length === 4);
+    assert.deepEqual(gateway.logs.map((l) => l.status), [200, 200, 413, 413]);
+  } finally {
+    await gateway.close();
+    await upstream.close();
+  }
+});
+
+async function waitFor(condition: () => boolean, ms = 3000) {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, "timed out waiting");
+    await sleep(10);
+  }
+}

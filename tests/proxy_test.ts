@@ -5,9 +5,10 @@ import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts
 const KEY = "sk-test-SECRET-0123456789";
 
 async function setup(
-  extra = "",
+  extra: string | ((upstream: string) => string) = "",
 ): Promise<{ mock: MockUpstream; gw: TestGateway } & AsyncDisposable> {
   const mock = await startMockUpstream();
+  if (typeof extra === "function") extra = extra(mock.url);
   const gw = await startGateway(
     `
 routes:
@@ -92,6 +93,74 @@ Deno.test("the key is injected and the client's credentials, cookies and trace h
   assert.equal(seen.headers["x-custom"], "kept");
   assert.equal(seen.headers.host, ctx.mock.host);
   assert.deepEqual(JSON.parse(seen.body), { model: "gpt-4o-mini", messages: [] });
+});
+
+Deno.test("a key sent in another header: the client's Authorization and x-api-key never reach the upstream", async () => {
+  await using ctx = await setup((upstream) =>
+    `  - name: goog
+    path: /goog
+    upstream: ${upstream}
+    key: { env: OPENAI_API_KEY, header: x-goog-api-key, format: "{key}" }
+    allow: ["POST /v1/**"]
+  - name: anthropic
+    path: /anthropic
+    preset: anthropic
+    upstream: ${upstream}
+    key: { env: OPENAI_API_KEY }
+  - name: tokens
+    path: /tokens
+    upstream: ${upstream}
+    key: { env: OPENAI_API_KEY, header: x-api-key, format: "{key}" }
+    allow: ["POST /v1/**"]
+    auth: token
+clients:
+  - { id: alice, token: alice-client-TOKEN }
+`
+  );
+  const client = {
+    "content-type": "application/json",
+    authorization: "Bearer client-OWN-token",
+    cookie: "session=client-SESSION",
+  };
+  const calls: [string, Record<string, string>, string][] = [
+    // A route of its own whose key travels in x-goog-api-key, as Gemini's does.
+    ["/goog/v1/chat/completions", { ...client, "x-goog-api-key": "client-GOOG" }, "x-goog-api-key"],
+    // The anthropic preset puts the key in x-api-key.
+    ["/anthropic/v1/messages", { ...client, "x-api-key": "client-ANT" }, "x-api-key"],
+    // The client's keyward token, as Bearer, on a route whose key goes in x-api-key.
+    ["/tokens/v1/chat/completions", {
+      "content-type": "application/json",
+      authorization: "Bearer alice-client-TOKEN",
+    }, "x-api-key"],
+  ];
+  for (const [path, headers] of calls) {
+    const response = await fetch(ctx.gw.url + path, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ model: "m", max_tokens: 10, messages: [] }),
+    });
+    assert.equal(response.status, 200, `${path}: ${await response.text()}`);
+  }
+  assert.equal(ctx.mock.requests.length, calls.length);
+  calls.forEach(([path, _, keyHeader], i) => {
+    const seen = ctx.mock.requests[i].headers;
+    assert.equal(seen[keyHeader], KEY, `${path}: the key in ${keyHeader}`);
+    assert.equal(
+      seen.authorization,
+      undefined,
+      `${path}: the client's authorization was forwarded`,
+    );
+    if (keyHeader !== "x-api-key") assert.equal(seen["x-api-key"], undefined, path);
+    assert.equal(seen.cookie, undefined, path);
+    for (const [name, value] of Object.entries(seen)) {
+      assert.doesNotMatch(
+        value,
+        /client|TOKEN/,
+        `${path}: ${name} carries the client's credential`,
+      );
+    }
+  });
+  assert.equal(ctx.gw.logs.find((l) => l.route === "tokens")?.client, "alice");
 });
 
 Deno.test("a query-injected key replaces the client's and joins the upstream base path", async () => {

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { startGatewayProcess } from "./helpers/process.ts";
 import { startRedis } from "./helpers/redis.ts";
 import { serveLoopback } from "./helpers/serve.ts";
+import { inOneWindow, WINDOW_MS } from "./helpers/window.ts";
 
 const LIMIT = 20;
 const IN_FLIGHT = 4;
@@ -59,74 +60,89 @@ async function load(bases: string[], path: string): Promise<Map<number, number>>
   return statuses;
 }
 
-async function sharedLimit(store: string, label: string) {
-  const upstream = await countingUpstream();
-  const yaml = config(store, upstream.url);
-  const gateways = await Promise.all([startGatewayProcess(yaml), startGatewayProcess(yaml)]);
-  const bases = gateways.map((g) => g.url);
-  try {
-    const hour = Math.floor(Date.now() / 3_600_000);
-    const budget = await load(bases, "/budget/x");
-    if (Math.floor(Date.now() / 3_600_000) === hour) {
-      // Exactly the limit, not one more, although the requests raced through two processes.
-      assert.equal(budget.get(200), LIMIT, `${label}: ${JSON.stringify([...budget])}`);
-      assert.equal(budget.get(429), CLIENTS * ROUNDS - LIMIT);
-      assert.equal(upstream.counts.requests, LIMIT);
+/** A store for one attempt: its `store:` value, and how to get rid of it. */
+type OpenStore = () => Promise<{ store: string; close(): Promise<void> }>;
+
+/**
+ * 50 clients against `count` gateway processes on the store `open()` gives, first on the
+ * request budget, then on the in-flight cap, in one window of the budget.
+ */
+async function run(open: OpenStore, count: number) {
+  return await inOneWindow(WINDOW_MS.hour, async () => {
+    const store = await open();
+    const upstream = await countingUpstream();
+    try {
+      const yaml = config(store.store, upstream.url);
+      const gateways = await Promise.all(
+        Array.from({ length: count }, () => startGatewayProcess(yaml)),
+      );
+      try {
+        const bases = gateways.map((g) => g.url);
+        const budget = await load(bases, "/budget/x");
+        const allowed = upstream.counts.requests;
+        upstream.counts.peak = 0;
+        const slots = await load(bases, "/slots/x");
+        return {
+          budget,
+          allowed,
+          slots,
+          slotted: upstream.counts.requests - allowed,
+          peak: upstream.counts.peak,
+        };
+      } finally {
+        await Promise.all(gateways.map((g) => g.stop()));
+      }
+    } finally {
+      await upstream.close();
+      await store.close();
     }
-    const before = upstream.counts.requests;
-    upstream.counts.peak = 0;
-    const slots = await load(bases, "/slots/x");
-    assert.ok(upstream.counts.peak <= IN_FLIGHT, `${label}: peak ${upstream.counts.peak}`);
-    assert.ok((slots.get(200) ?? 0) >= IN_FLIGHT, `${label}: ${JSON.stringify([...slots])}`);
-    assert.equal(upstream.counts.requests - before, slots.get(200));
-    console.log(
-      `${label}: ${budget.get(200)} of ${
-        CLIENTS * ROUNDS
-      } requests allowed at a limit of ${LIMIT}; ` +
-        `peak in flight ${upstream.counts.peak} at a limit of ${IN_FLIGHT}`,
-    );
-  } finally {
-    await Promise.all(gateways.map((g) => g.stop()));
-    await upstream.close();
-  }
+  });
+}
+
+async function sharedLimit(open: OpenStore, count: number, label: string) {
+  const { budget, allowed, slots, slotted, peak } = await run(open, count);
+  // Exactly the limit, not one more, although the requests raced through two processes.
+  assert.equal(budget.get(200), LIMIT, `${label}: ${JSON.stringify([...budget])}`);
+  assert.equal(budget.get(429), CLIENTS * ROUNDS - LIMIT);
+  assert.equal(allowed, LIMIT);
+  assert.ok(peak <= IN_FLIGHT, `${label}: peak ${peak}`);
+  assert.ok((slots.get(200) ?? 0) >= IN_FLIGHT, `${label}: ${JSON.stringify([...slots])}`);
+  assert.equal(slotted, slots.get(200));
+  console.log(
+    `${label}: ${budget.get(200)} of ${CLIENTS * ROUNDS} requests allowed at a limit of ` +
+      `${LIMIT}; peak in flight ${peak} at a limit of ${IN_FLIGHT}`,
+  );
 }
 
 Deno.test("two gateways sharing redis-server hold one limit under 50 concurrent clients", async () => {
-  const redis = await startRedis();
-  try {
-    await sharedLimit(`{ kind: redis, url: "${redis.url}" }`, "redis");
-  } finally {
-    await redis.stop();
-  }
+  await sharedLimit(
+    async () => {
+      const redis = await startRedis();
+      return { store: `{ kind: redis, url: "${redis.url}" }`, close: () => redis.stop() };
+    },
+    2,
+    "redis",
+  );
 });
 
 Deno.test("two gateways sharing a Deno KV file hold one limit under 50 concurrent clients", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "keyward-kv-" });
-  try {
-    await sharedLimit(`{ kind: kv, path: "${dir}/limits.kv" }`, "kv");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await sharedLimit(
+    async () => {
+      const dir = await Deno.makeTempDir({ prefix: "keyward-kv-" });
+      return {
+        store: `{ kind: kv, path: "${dir}/limits.kv" }`,
+        close: () => Deno.remove(dir, { recursive: true }),
+      };
+    },
+    2,
+    "kv",
+  );
 });
 
 Deno.test("one gateway on the memory store holds the same limit under 50 concurrent clients", async () => {
-  const upstream = await countingUpstream();
-  const gateway = await startGatewayProcess(config("{ kind: memory }", upstream.url));
-  try {
-    const hour = Math.floor(Date.now() / 3_600_000);
-    const budget = await load([gateway.url], "/budget/x");
-    if (Math.floor(Date.now() / 3_600_000) === hour) assert.equal(budget.get(200), LIMIT);
-    upstream.counts.peak = 0;
-    await load([gateway.url], "/slots/x");
-    assert.ok(upstream.counts.peak <= IN_FLIGHT);
-    console.log(
-      `memory: ${budget.get(200)} of ${
-        CLIENTS * ROUNDS
-      } requests allowed at a limit of ${LIMIT}; ` +
-        `peak in flight ${upstream.counts.peak} at a limit of ${IN_FLIGHT}`,
-    );
-  } finally {
-    await gateway.stop();
-    await upstream.close();
-  }
+  await sharedLimit(
+    () => Promise.resolve({ store: "{ kind: memory }", close: () => Promise.resolve() }),
+    1,
+    "memory",
+  );
 });

@@ -50,7 +50,7 @@ export interface GatewayHooks {
    */
   resolveKey?: ResolveKeyHook;
   /**
-   * The app's own session check, run before a route's rules. Return a client id to allow,
+   * The app's own session check, run before a route's auth. Return a client id to allow,
    * a Response to answer with it, or false/undefined to refuse with 401.
    */
   authorize?: AuthorizeHook;

@@ -2,6 +2,14 @@
  * keyward as a library: `createGateway(config, hooks?)` returns a `fetch` handler and the
  * Hono `app`, for mounting inside an existing server.
  *
+ * @example
+ * ```ts
+ * import { createGateway } from "@keyward/keyward";
+ *
+ * const gateway = await createGateway("routes.yaml");
+ * if (import.meta.main) Deno.serve(gateway.fetch); // or any server that speaks Request/Response
+ * ```
+ *
  * @module
  */
 export { createGateway } from "./src/library.ts";

@@ -27,8 +27,11 @@ export interface CheckResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkConfig } from "./check.ts";
+ *
  * const { ok, report } = await checkConfig("routes.yaml");
- * console.log(report);
+ * assert.ok(ok, report); // report: the route table, and a warning for each key that is not set
  * ```
  */
 export async function checkConfig(path: string, readers?: KeyReaders): Promise<CheckResult> {

@@ -21,7 +21,14 @@ export interface Flag {
  *
  * @example
  * ```ts
- * for (const flag of flags(["--port=8080", "--once"])) console.log(flag.name);
+ * import assert from "node:assert/strict";
+ * import { flags } from "./cli_flags.ts";
+ *
+ * const seen: string[] = [];
+ * for (const flag of flags(["--port=8080", "--config", "routes.yaml", "--once"])) {
+ *   seen.push(flag.name === "--once" ? flag.name : `${flag.name} ${flag.value()}`);
+ * }
+ * assert.deepEqual(seen, ["--port 8080", "--config routes.yaml", "--once"]);
  * ```
  */
 export function* flags(argv: readonly string[]): Generator<Flag> {

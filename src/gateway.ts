@@ -94,13 +94,14 @@ interface Routed {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildGateway } from "./gateway.ts";
  *
  * const gateway = await buildGateway({
  *   routes: [{ name: "echo", path: "/echo", upstream: "http://127.0.0.1:9", allow: ["GET /**"] }],
  * });
  * const response = await gateway.app.fetch(new Request("http://localhost/healthz"));
- * if (response.status !== 200) throw new Error("not healthy");
+ * assert.equal(response.status, 200);
  * await gateway.close();
  * ```
  */

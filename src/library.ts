@@ -87,13 +87,19 @@ async function load(input: GatewayInput, env?: EnvLookup): Promise<LoadedConfig>
  * @throws {ConfigError} when the config is invalid
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { createGateway } from "./library.ts";
+ *
  * const gateway = await createGateway(`
  * routes:
  *   - name: openai
  *     path: /openai
  *     preset: openai
  * `);
- * Deno.serve(gateway.fetch);
+ * // Deno.serve(gateway.fetch), or hand gateway.fetch to any server that speaks Request/Response
+ * const answer = await gateway.fetch(new Request("http://localhost/openai/v1/files"));
+ * assert.equal(answer.status, 403); // not in the openai preset's allow list: never sent
+ * await gateway.close();
  * ```
  */
 export async function createGateway(

@@ -50,7 +50,7 @@ export interface GatewayHooks {
    */
   resolveKey?: ResolveKeyHook;
   /**
-   * The app's own session check, run before a route's rules. Return a client id to allow,
+   * The app's own session check, run before a route's auth. Return a client id to allow,
    * a Response to answer with it, or false/undefined to refuse with 401.
    */
   authorize?: AuthorizeHook;
@@ -82,15 +82,19 @@ export interface LineContext {
  *
  * @example
  * ```ts
- * import { routeLine } from "./pipeline.ts";
- * import { compileRoute } from "./route.ts";
+ * import assert from "node:assert/strict";
  * import { compileTokens } from "./auth/token.ts";
  * import { BodyBudget } from "./body/budget.ts";
+ * import { Exchange } from "./exchange.ts";
+ * import { routeLine } from "./pipeline.ts";
  * import { QueueBoard } from "./queue/queue.ts";
+ * import { compileRoute } from "./route.ts";
  * import { MemoryStore } from "./store/memory.ts";
  *
  * const config = { routes: [{ name: "openai", path: "/openai", preset: "openai" as const }] };
- * const run = await routeLine(compileRoute(config.routes[0]), {
+ * const route = compileRoute(config.routes[0], { env: () => "sk-test" });
+ * const provider = () => Promise.resolve(Response.json({ data: [] })); // stands in for OpenAI
+ * const run = await routeLine(route, {
  *   config,
  *   store: new MemoryStore(),
  *   auth: { tokens: compileTokens([]), trustForwarded: false },
@@ -98,7 +102,13 @@ export interface LineContext {
  *   queues: new QueueBoard(),
  *   bodyTimeoutMs: 60_000,
  *   hooks: {},
+ *   fetch: provider,
  * });
+ *
+ * const request = new Request("http://gateway/openai/v1/models");
+ * const x = new Exchange(request, undefined, "req-1", "", "/openai/v1/models", () => {});
+ * const answer = await run(x);
+ * assert.deepEqual(await answer.json(), { data: [] });
  * ```
  */
 export async function routeLine(

@@ -107,8 +107,13 @@ export function mergeTarget(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileRoute } from "./route.ts";
+ *
  * const route = compileRoute({ name: "openai", path: "/openai", preset: "openai" });
- * route.allow("POST", "/v1/chat/completions"); // true
+ * assert.equal(route.upstream?.href, "https://api.openai.com/");
+ * assert.equal(route.allow("POST", "/v1/chat/completions"), true);
+ * assert.equal(route.allow("GET", "/v1/files"), false);
  * ```
  */
 export function compileRoute(

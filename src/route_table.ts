@@ -32,10 +32,13 @@ export class RouteTable<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { RouteTable } from "./route_table.ts";
+   *
    * const table = new RouteTable<string>();
    * table.add("/openai", "path", "openai");
-   * table.find("/openai/v1/models"); // "openai"
-   * table.find("/openaix"); // undefined
+   * assert.equal(table.find("/openai/v1/models"), "openai");
+   * assert.equal(table.find("/openaix"), undefined);
    * ```
    */
   find(path: string): T | undefined {

@@ -60,8 +60,20 @@ const DEFAULT_DRAIN_MS = 30_000;
  * @throws {ConfigError} when the initial config is invalid
  * @example
  * ```ts
- * const server = await serve({ configPath: "routes.yaml", port: 8080 });
- * await server.finished;
+ * import assert from "node:assert/strict";
+ * import { serve } from "./server.ts";
+ *
+ * const server = await serve({
+ *   configPath: "routes.yaml",
+ *   port: 0, // any free port; when left out: PORT, then the file's server.port, then 8080
+ *   hostname: "127.0.0.1",
+ *   watch: false, // reload on SIGHUP only
+ *   signals: false, // no SIGHUP, SIGINT or SIGTERM handlers
+ * });
+ * const health = await fetch(`http://127.0.0.1:${server.addr.port}/healthz`);
+ * assert.equal(health.status, 200);
+ * await health.body?.cancel();
+ * await server.shutdown(); // what SIGINT and SIGTERM do
  * ```
  */
 export async function serve(options: ServeOptions): Promise<RunningServer> {

@@ -51,7 +51,7 @@ type AnyStage = Stage<any, any>;
  *
  * @example
  * ```ts
- * import type { Exchange } from "./exchange.ts";
+ * import { Exchange } from "./exchange.ts";
  * import { Line, type Stage } from "./stage.ts";
  *
  * const name: Stage<unknown, { name: string }> = (_x, next) => next({ name: "alice" });
@@ -59,6 +59,10 @@ type AnyStage = Stage<any, any>;
  *   Promise.resolve(new Response(`hello ${x.name}`));
  * const run = new Line().then(name).end(greet);
  * // new Line().end(greet) does not compile: nothing published `name`
+ *
+ * const request = new Request("http://gateway/hi");
+ * const answer = await run(new Exchange(request, undefined, "req-1", "", "/hi", () => {}));
+ * if ((await answer.text()) !== "hello alice") throw new Error("not greeted");
  * ```
  */
 export class Line<Have = unknown> {

@@ -9,7 +9,7 @@
  *
  * const app = express();
  * app.use("/api/inference/proxy", createHandler("routes.yaml"));
- * app.listen(3000);
+ * if (import.meta.main) app.listen(3000);
  * ```
  *
  * @module

@@ -18,6 +18,7 @@
  *
  * const app = new Hono();
  * app.all("/api/*", createHandler("routes.yaml"));
+ * export default app; // Deno.serve(app.fetch), Bun, Workers, or @hono/node-server
  * ```
  *
  * @module
@@ -67,7 +68,21 @@ function bindingsOf(env: unknown): Record<string, unknown> | undefined {
  *
  * @example
  * ```ts
- * app.all("/api/*", createHandler("routes.yaml", undefined, { log: () => {} }));
+ * import assert from "node:assert/strict";
+ * import { Hono } from "hono";
+ * import { createHandler } from "@keyward/keyward/hono";
+ *
+ * const app = new Hono();
+ * const config = `
+ * routes:
+ *   - name: openai
+ *     path: /api/openai
+ *     preset: openai
+ * `;
+ * app.all("/api/*", createHandler(config, undefined, { log: () => {} }));
+ *
+ * const answer = await app.request("/api/openai/v1/files");
+ * assert.equal(answer.status, 403); // not in the openai preset's allow list: never sent
  * ```
  */
 export function createHandler(

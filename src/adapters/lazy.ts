@@ -16,8 +16,16 @@ export type FetchHandler = (request: Request, info?: ConnInfo) => Promise<Respon
  *
  * @example
  * ```ts
- * const handle = lazyFetch("routes.yaml");
- * const response = await handle(new Request("http://localhost/healthz"));
+ * import assert from "node:assert/strict";
+ * import { ConfigError } from "../config/load.ts";
+ * import { lazyFetch } from "./lazy.ts";
+ *
+ * const handle = lazyFetch("routes.yaml"); // nothing is read yet
+ * const response = await handle(new Request("http://localhost/healthz")); // built now, once
+ * assert.equal(response.status, 200);
+ *
+ * const broken = lazyFetch("routes: []");
+ * await assert.rejects(broken(new Request("http://localhost/healthz")), ConfigError);
  * ```
  */
 export function lazyFetch(

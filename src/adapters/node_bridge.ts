@@ -32,7 +32,19 @@ function bodyOf(req: NodeRequest): { body: BodyInit | null; reencoded: boolean }
  *
  * @example
  * ```ts
- * const request = toRequest(req, controller.signal);
+ * import assert from "node:assert/strict";
+ * import { createServer } from "node:http";
+ * import { toRequest } from "./node_bridge.ts";
+ *
+ * const server = createServer((req, res) => {
+ *   const request = toRequest(req, new AbortController().signal);
+ *   res.end(`${request.method} ${new URL(request.url).pathname}`);
+ * });
+ * await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+ * const { port } = server.address() as { port: number };
+ * const answer = await fetch(`http://127.0.0.1:${port}/v1/models`);
+ * assert.equal(await answer.text(), "GET /v1/models");
+ * await new Promise((closed) => server.close(closed));
  * ```
  */
 export function toRequest(req: NodeRequest, signal: AbortSignal): Request {
@@ -104,7 +116,20 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
  *
  * @example
  * ```ts
- * http.createServer((req, res) => serveNode(req, res, gateway.fetch));
+ * import assert from "node:assert/strict";
+ * import { createServer } from "node:http";
+ * import { serveNode } from "./node_bridge.ts";
+ *
+ * // a stand-in for `gateway.fetch`
+ * const handle = (request: Request) => {
+ *   return Promise.resolve(new Response(new URL(request.url).pathname));
+ * };
+ * const server = createServer((req, res) => serveNode(req, res, handle));
+ * await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+ * const { port } = server.address() as { port: number };
+ * const answer = await fetch(`http://127.0.0.1:${port}/openai/v1/models`);
+ * assert.equal(await answer.text(), "/openai/v1/models");
+ * await new Promise((closed) => server.close(closed));
  * ```
  */
 export async function serveNode(

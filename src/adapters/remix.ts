@@ -6,8 +6,8 @@
  * ```ts
  * import { createHandler } from "@keyward/keyward/remix";
  *
- * const handler = createHandler("routes.yaml");
- * export { handler as action, handler as loader };
+ * export const loader = createHandler("routes.yaml");
+ * export const action = loader;
  * ```
  *
  * @module

@@ -76,12 +76,20 @@ type Named = (x: Exchange) => Client | Response | Promise<Client | Response>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
  * import { authStage } from "./auth.ts";
  * import { compileTokens } from "./token.ts";
  *
- * const auth = await authStage("token", { tokens: compileTokens([]), trustForwarded: false }, {
- *   route: "openai",
+ * const tokens = compileTokens([{ id: "alice", token: "s3cret" }]);
+ * const auth = await authStage("token", { tokens, trustForwarded: false }, { route: "openai" });
+ *
+ * const request = new Request("http://gateway/openai/v1/models", {
+ *   headers: { authorization: "Bearer s3cret" },
  * });
+ * const x = new Exchange(request, undefined, "req-1", "", "/openai/v1/models", () => {});
+ * const answer = await auth(x, ({ client }) => Promise.resolve(new Response(client.id)));
+ * assert.equal(await answer.text(), "alice");
  * ```
  */
 export async function authStage(

@@ -36,7 +36,15 @@ function lastForwarded(header: string): string | undefined {
  *
  * @example
  * ```ts
- * clientAddress(request, info, false); // "203.0.113.7"
+ * import assert from "node:assert/strict";
+ * import { clientAddress } from "./client_ip.ts";
+ *
+ * const request = new Request("http://gateway/openai/v1/models", {
+ *   headers: { "x-forwarded-for": "198.51.100.1, 203.0.113.7" },
+ * });
+ * const info = { remoteAddr: { transport: "tcp", hostname: "10.0.0.2", port: 50123 } };
+ * assert.equal(clientAddress(request, info, false), "10.0.0.2"); // the peer
+ * assert.equal(clientAddress(request, info, true), "203.0.113.7"); // what the proxy saw
  * ```
  */
 export function clientAddress(

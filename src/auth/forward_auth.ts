@@ -30,8 +30,27 @@ const MAX_CACHED = 10_000;
  *
  * @example
  * ```ts
- * const verify = compileForwardAuth({ url: "http://127.0.0.1:3000/api/session", cache: 30_000 });
- * await verify(request, "203.0.113.7"); // { client: "user-42" } | { refused: 401 } | …
+ * import assert from "node:assert/strict";
+ * import { compileForwardAuth } from "./forward_auth.ts";
+ *
+ * // The app's session endpoint (a stand-in here): it knows one cookie and names its user.
+ * const session: typeof fetch = (_url, init) => {
+ *   const known = new Headers(init?.headers).get("cookie") === "sid=42";
+ *   return Promise.resolve(
+ *     known
+ *       ? new Response(null, { status: 204, headers: { "x-user": "user-42" } })
+ *       : new Response(null, { status: 401 }),
+ *   );
+ * };
+ * const verify = compileForwardAuth(
+ *   { url: "http://127.0.0.1:3000/api/session", client_header: "x-user", cache: 30_000 },
+ *   session,
+ * );
+ *
+ * const url = "http://gateway/openai/v1/models";
+ * const signedIn = new Request(url, { headers: { cookie: "sid=42" } });
+ * assert.deepEqual(await verify(signedIn, "203.0.113.7"), { client: "user-42" });
+ * assert.deepEqual(await verify(new Request(url), "203.0.113.7"), { refused: 401 });
  * ```
  */
 export function compileForwardAuth(

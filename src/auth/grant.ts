@@ -77,9 +77,15 @@ function names(value: unknown): ReadonlySet<string> | undefined {
  *
  * @example
  * ```ts
- * grantOf({ sub: "user-42", exp: 1900000000, routes: ["openai"] }, true);
- * // { subject: "user-42", routes: Set { "openai" } }
- * grantOf({ sub: "user-42", exp: 1900000000, admin: true }, true); // { refused: "..." }
+ * import assert from "node:assert/strict";
+ * import { grantOf } from "./grant.ts";
+ *
+ * const grant = grantOf({ sub: "user-42", exp: 1900000000, routes: ["openai"] }, true);
+ * assert.deepEqual(grant, { subject: "user-42", routes: new Set(["openai"]) });
+ *
+ * // strict: a claim keyward does not know refuses the token
+ * const refused = grantOf({ sub: "user-42", exp: 1900000000, admin: true }, true);
+ * assert.deepEqual(refused, { refused: "unknown claim admin" });
  * ```
  */
 export function grantOf(

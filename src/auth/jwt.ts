@@ -50,8 +50,16 @@ const CLOCK_TOLERANCE_S = 5;
  *
  * @example
  * ```ts
- * const verify = compileJwt({ secret: "a-long-shared-secret", audience: "my-app" });
- * await verify(token); // { client: "user-42" } or { refused: "..." }
+ * import assert from "node:assert/strict";
+ * import { compileJwt } from "./jwt.ts";
+ * import { mintToken } from "./mint.ts";
+ *
+ * const secret = "a-shared-secret-of-at-least-32-chars";
+ * const verify = compileJwt({ secret, audience: "my-app" });
+ *
+ * const token = await mintToken({ secret, subject: "user-42", audience: "my-app" });
+ * assert.deepEqual(await verify(token), { client: "user-42", grant: { subject: "user-42" } });
+ * assert.ok("refused" in await verify("not-a-jwt"));
  * ```
  */
 export function compileJwt(config: JwtConfig): JwtVerifier {

@@ -57,6 +57,9 @@ function nonEmpty(list: string[] | undefined, name: string): string[] | undefine
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { mintToken } from "./mint.ts";
+ *
  * const token = await mintToken({
  *   secret: "a-secret-of-at-least-32-characters!!",
  *   subject: "user-42",
@@ -66,6 +69,7 @@ function nonEmpty(list: string[] | undefined, name: string): string[] | undefine
  *   limits: { tokens: "20000/day", requests: "30/min" },
  *   origin: "https://app.example",
  * });
+ * assert.equal(token.split(".").length, 3); // a JWT: header.claims.signature
  * ```
  */
 export async function mintToken(options: MintOptions): Promise<string> {

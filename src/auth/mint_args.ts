@@ -22,8 +22,11 @@ Prints a client token signed with KEYWARD_TOKEN_SECRET (the route's auth: { jwt:
  *
  * @example
  * ```ts
- * parseTokenArgs(["--sub", "user-42", "--ttl", "15m", "--route", "openai", "--once"]);
- * // { subject: "user-42", expiresIn: "15m", routes: ["openai"], once: true }
+ * import assert from "node:assert/strict";
+ * import { parseTokenArgs } from "./mint_args.ts";
+ *
+ * const options = parseTokenArgs(["--sub", "user-42", "--ttl", "15m", "--route", "openai"]);
+ * assert.deepEqual(options, { subject: "user-42", expiresIn: "15m", routes: ["openai"] });
  * ```
  */
 export function parseTokenArgs(argv: readonly string[]): Omit<MintOptions, "secret"> {

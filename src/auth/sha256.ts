@@ -83,7 +83,11 @@ const W = new Uint32Array(64);
  *
  * @example
  * ```ts
- * sha256("abc"); // Uint8Array(32) [0xba, 0x78, 0x16, 0xbf, …]
+ * import assert from "node:assert/strict";
+ * import { sha256 } from "./sha256.ts";
+ *
+ * const hex = Array.from(sha256("abc"), (byte) => byte.toString(16).padStart(2, "0")).join("");
+ * assert.equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
  * ```
  */
 export function sha256(input: string | Uint8Array): Uint8Array {

@@ -31,8 +31,12 @@ export function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileTokens } from "./token.ts";
+ *
  * const match = compileTokens([{ id: "alice", token: "s3cret" }]);
- * match("s3cret"); // "alice"
+ * assert.equal(match("s3cret"), "alice");
+ * assert.equal(match("guess"), undefined);
  * ```
  */
 export function compileTokens(clients: readonly ClientConfig[]): TokenMatcher {
@@ -66,8 +70,12 @@ export const DEFAULT_TOKEN_SOURCES: readonly TokenSource[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileTokenReader, DEFAULT_TOKEN_SOURCES } from "./token.ts";
+ *
  * const read = compileTokenReader([...DEFAULT_TOKEN_SOURCES, { header: "x-goog-api-key" }]);
- * read(new Headers({ "x-goog-api-key": "tok" })); // "tok"
+ * assert.equal(read(new Headers({ "x-goog-api-key": "tok" })), "tok");
+ * assert.equal(read(new Headers({ authorization: "Bearer tok" })), "tok");
  * ```
  */
 export function compileTokenReader(sources: readonly TokenSource[]): TokenReader {

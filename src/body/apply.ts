@@ -19,9 +19,16 @@ import { spliceFields } from "./splice.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyBodyRules } from "./apply.ts";
+ * import { compileBodyRules } from "./rules.ts";
+ *
  * const rules = compileBodyRules({ max_tokens: 100 }, "openai", false)!;
- * const out = applyBodyRules(new TextEncoder().encode('{"max_tokens":5000}'), rules, "/v1/x", 0);
- * // { body: '{"max_tokens":100}' as bytes }
+ * const bytes = new TextEncoder().encode('{"max_tokens":5000}');
+ * const out = applyBodyRules(bytes, rules, "/v1/chat/completions", 0);
+ * assert.ok("body" in out);
+ * // written over the old value, padded with a space: the body keeps its length
+ * assert.equal(new TextDecoder().decode(out.body), '{"max_tokens":100 }');
  * ```
  */
 export function applyBodyRules(

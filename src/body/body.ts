@@ -147,12 +147,34 @@ function unreadable(x: Exchange): Response {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
  * import { bodyStage } from "./body.ts";
  * import { BodyBudget } from "./budget.ts";
  * import { compileBodyRules } from "./rules.ts";
  *
- * const rules = compileBodyRules({ max_tokens: 1024 }, "openai", false);
- * const stage = bodyStage({ rules, budget: new BodyBudget(), bodyTimeoutMs: 60_000, replay: false });
+ * const stage = bodyStage({
+ *   rules: compileBodyRules({ max_tokens: 1024 }, "openai", false),
+ *   budget: new BodyBudget(),
+ *   bodyTimeoutMs: 60_000,
+ *   replay: false,
+ * });
+ *
+ * const path = "/v1/chat/completions";
+ * const request = new Request(`http://gateway/openai${path}`, {
+ *   method: "POST",
+ *   headers: { "content-type": "application/json" },
+ *   body: '{"model":"gpt-4o-mini","max_tokens":9000}',
+ * });
+ * // with what the stages before it published: where it goes, who sends it, its limits
+ * const exchange = new Exchange(request, undefined, "req-1", "", `/openai${path}`, () => {});
+ * const x = Object.assign(exchange, {
+ *   upstream: { url: new URL(`https://api.openai.com${path}`), path },
+ *   client: { id: "alice", authenticated: true },
+ *   plan: {},
+ * });
+ * const sent = await stage(x, ({ body }) => Promise.resolve(new Response(body.send)));
+ * assert.equal(await sent.text(), '{"model":"gpt-4o-mini","max_tokens":1024}');
  * ```
  */
 export function bodyStage(

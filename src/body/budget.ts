@@ -31,9 +31,15 @@ export class BodyBudget {
    *
    * @example
    * ```ts
-   * const lease = budget.lease(declaredLength);
-   * if (!lease) return busy();
-   * try { ... } finally { lease.release(); }
+   * import assert from "node:assert/strict";
+   * import { BodyBudget } from "./budget.ts";
+   *
+   * const budget = new BodyBudget(1024);
+   * const lease = budget.lease(1000);
+   * assert.ok(lease);
+   * assert.equal(budget.lease(100), undefined); // no room beside the first body: answer 503
+   * lease.release(); // on every path: answered, refused, failed or hung up
+   * assert.equal(budget.held, 0);
    * ```
    */
   lease(bytes: number): BodyLease | undefined {

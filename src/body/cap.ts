@@ -23,10 +23,19 @@ export class BodyTooLarge extends Error {
  *
  * @example
  * ```ts
- * const body = cappedBody(request.body!, 1024 * 1024, {
+ * import assert from "node:assert/strict";
+ * import { cappedBody } from "./cap.ts";
+ *
+ * const request = new Request("http://gateway/x", { method: "POST", body: "0123456789" });
+ * let bytesIn = 0;
+ * let tooLarge = false;
+ * const body = cappedBody(request.body!, 4, {
  *   onBytes: (n) => (bytesIn = n),
  *   onExceeded: () => (tooLarge = true),
  * });
+ * await assert.rejects(new Response(body).text(), { name: "BodyTooLarge" });
+ * assert.ok(tooLarge);
+ * assert.equal(bytesIn, 10);
  * ```
  */
 export function cappedBody(
@@ -73,7 +82,16 @@ export class BodyBudgetFull extends Error {
  *
  * @example
  * ```ts
- * const bytes = await readHeld(request.body!, 4 * 1024 * 1024, lease, 1234);
+ * import assert from "node:assert/strict";
+ * import { BodyBudget } from "./budget.ts";
+ * import { readHeld } from "./cap.ts";
+ *
+ * const request = new Request("http://gateway/x", { method: "POST", body: '{"model":"m"}' });
+ * const lease = new BodyBudget().lease(0)!;
+ * const bytes = await readHeld(request.body!, 4 * 1024 * 1024, lease);
+ * assert.equal(new TextDecoder().decode(bytes), '{"model":"m"}');
+ * assert.equal(lease.bytes, bytes.byteLength); // held until the lease is released
+ * lease.release();
  * ```
  */
 export async function readHeld(

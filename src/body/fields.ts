@@ -77,9 +77,16 @@ interface CompiledEndpoint {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { inferenceSh } from "../config/presets/inference_sh.ts";
+ * import { compileFieldPolicy } from "./fields.ts";
+ *
  * const policy = compileFieldPolicy(inferenceSh.fields!, { apps: ["acme/*"] });
- * policy.check({ app: "acme/chat", webhook: "https://x" }, "/apps/run");
- * // { type: "forbidden", message: '"webhook" cannot be set through this route' }
+ * assert.equal(policy.check({ app: "acme/chat", input: {} }, "/apps/run"), undefined);
+ * assert.deepEqual(policy.check({ app: "acme/chat", webhook: "https://x" }, "/apps/run"), {
+ *   type: "forbidden",
+ *   message: '"webhook" cannot be set through this route',
+ * });
  * ```
  */
 export function compileFieldPolicy(
@@ -214,7 +221,15 @@ function checkUpload(
  *
  * @example
  * ```ts
- * const rules = withFieldPolicy(policy, compileBodyRules(route.body, undefined, false));
+ * import assert from "node:assert/strict";
+ * import { inferenceSh } from "../config/presets/inference_sh.ts";
+ * import { compileFieldPolicy, withFieldPolicy } from "./fields.ts";
+ * import { compileBodyRules } from "./rules.ts";
+ *
+ * const policy = compileFieldPolicy(inferenceSh.fields!);
+ * const rules = withFieldPolicy(policy, compileBodyRules(undefined, undefined, false))!;
+ * const verdict = rules.apply({ app: "acme/chat", WEBHOOK: "https://x" }, "/apps/run", []);
+ * assert.ok("type" in verdict && verdict.type === "forbidden"); // read as `webhook`, as Go would
  * ```
  */
 export function withFieldPolicy(

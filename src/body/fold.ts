@@ -70,9 +70,12 @@ function foldRune(cp: number): number {
  *
  * @example
  * ```ts
- * foldKey("webhook") === foldKey("WEBHOOK"); // true
- * foldKey("ſession") === foldKey("session"); // true
- * foldKey("ıd") === foldKey("id"); // false: a dotless i has no simple folding
+ * import assert from "node:assert/strict";
+ * import { foldKey } from "./fold.ts";
+ *
+ * assert.equal(foldKey("webhook"), foldKey("WEBHOOK"));
+ * assert.equal(foldKey("ſession"), foldKey("session"));
+ * assert.notEqual(foldKey("ıd"), foldKey("id")); // a dotless i has no simple folding
  * ```
  */
 export function foldKey(key: string): string {

@@ -13,9 +13,22 @@ import type { BodyRefusal, BodyRules } from "./rules.ts";
  *
  * @example
  * ```ts
- * const type = "multipart/form-data; boundary=x";
+ * import assert from "node:assert/strict";
+ * import { checkForm } from "./form.ts";
+ * import { compileBodyRules } from "./rules.ts";
+ *
+ * const rules = compileBodyRules({ models: ["whisper-1"] }, "openai", false)!;
+ * const form = new FormData();
+ * form.set("model", "gpt-4o");
+ * form.set("file", new Blob(["..."]), "speech.wav");
+ * const upload = new Request("http://gateway/x", { method: "POST", body: form });
+ * const bytes = new Uint8Array(await upload.arrayBuffer());
+ * const type = upload.headers.get("content-type")!; // multipart/form-data; boundary=...
  * const verdict = await checkForm(bytes, type, rules, "/v1/audio/transcriptions");
- * if ("type" in verdict) return errorResponse(verdict.type, verdict.message);
+ * assert.deepEqual(verdict, {
+ *   type: "forbidden",
+ *   message: "Model gpt-4o is not allowed on this route",
+ * });
  * ```
  */
 export async function checkForm(

@@ -36,7 +36,11 @@ function collect(value: unknown, textual: boolean, out: string[]): void {
  *
  * @example
  * ```ts
- * messageText({ messages: [{ role: "user", content: "Hello" }] }); // ["Hello"]
+ * import assert from "node:assert/strict";
+ * import { messageText } from "./message_text.ts";
+ *
+ * const body = { model: "m", messages: [{ role: "user", content: "Hello" }] };
+ * assert.deepEqual(messageText(body), ["Hello"]);
  * ```
  */
 export function messageText(body: unknown): string[] {

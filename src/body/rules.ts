@@ -3,8 +3,9 @@
  * cap of the endpoints that generate (each in its own field, from the preset's table), deny
  * patterns over the message text, and (on routes with a token budget) a request for usage in
  * OpenAI streams, which report none unless asked. Which endpoint a body goes to is settled
- * before it is read (`plan`): bodies the rules do not concern are not read at all. The rules see only the top-level fields they name (and the message text when
- * they deny patterns): the body rule scans the bytes for those and splices back what changed.
+ * before it is read (`plan`): bodies the rules do not concern are not read at all. The rules
+ * see only the top-level fields they name (and the message text when they deny patterns): the
+ * body stage scans the bytes for those and splices back what changed (apply.ts).
  *
  * @module
  */
@@ -202,9 +203,21 @@ function compileGenerate(
  *
  * @example
  * ```ts
- * const rules = compileBodyRules({ models: ["gpt-4o-mini"], max_tokens: 1024 }, "openai", false);
- * rules?.fields; // model, max_tokens, max_completion_tokens, … (what a body is scanned for)
- * rules?.apply({ model: "gpt-4o" }, "/v1/chat/completions", []); // a 403 refusal
+ * import assert from "node:assert/strict";
+ * import { compileBodyRules } from "./rules.ts";
+ *
+ * const rules = compileBodyRules({ models: ["gpt-4o-mini"], max_tokens: 1024 }, "openai", false)!;
+ * assert.ok(rules.fields !== "all" && rules.fields.has("model")); // what a body is scanned for
+ *
+ * const path = "/v1/chat/completions";
+ * assert.deepEqual(rules.apply({ model: "gpt-4o" }, path, []), {
+ *   type: "forbidden",
+ *   message: "Model gpt-4o is not allowed on this route",
+ * });
+ *
+ * const body = { model: "gpt-4o-mini", max_tokens: 9000 };
+ * assert.deepEqual(rules.apply(body, path, []), { changed: new Set(["max_tokens"]) });
+ * assert.equal(body.max_tokens, 1024); // clamped in place
  * ```
  */
 export function compileBodyRules(

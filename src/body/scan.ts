@@ -197,7 +197,12 @@ const SHORT_TEXT = 64;
  *
  * @example
  * ```ts
- * JSON.parse(textOf(bytes, span.start, span.end)); // a field's value
+ * import assert from "node:assert/strict";
+ * import { scanJson, textOf } from "./scan.ts";
+ *
+ * const bytes = new TextEncoder().encode('{"model":"gpt-4o-mini","messages":[]}');
+ * const span = scanJson(bytes, new Set(["model"]), false).fields.get("model")!;
+ * assert.equal(JSON.parse(textOf(bytes, span.start, span.end)), "gpt-4o-mini"); // a field's value
  * ```
  */
 export function textOf(bytes: Uint8Array, start: number, end: number): string {
@@ -297,9 +302,13 @@ function duplicate(key: string): JsonScanError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { scanJson } from "./scan.ts";
+ *
  * const bytes = new TextEncoder().encode('{"model":"gpt-4o-mini","messages":[]}');
  * const scan = scanJson(bytes, new Set(["model"]), false);
- * scan.fields.get("model"); // { start: 9, end: 22 }
+ * assert.deepEqual(scan.fields.get("model"), { start: 9, end: 22 }); // "gpt-4o-mini", quoted
+ * assert.throws(() => scanJson(new TextEncoder().encode('{"a":1,"a":2}'), "all", false));
  * ```
  */
 export function scanJson(

@@ -49,10 +49,14 @@ function write(target: Uint8Array, at: number, text: string | Uint8Array): void 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { scanJson } from "./scan.ts";
+ * import { spliceFields } from "./splice.ts";
+ *
  * const bytes = new TextEncoder().encode('{"max_tokens":9000,"messages":[]}');
  * const scan = scanJson(bytes, new Set(["max_tokens"]), false);
- * spliceFields(bytes, scan, { max_tokens: 100 }, new Set(["max_tokens"]), 0);
- * // {"max_tokens":100 ,"messages":[]}
+ * const out = spliceFields(bytes, scan, { max_tokens: 100 }, new Set(["max_tokens"]), 0);
+ * assert.equal(new TextDecoder().decode(out), '{"max_tokens":100 ,"messages":[]}');
  * ```
  */
 export function spliceFields(

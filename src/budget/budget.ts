@@ -74,10 +74,27 @@ function bodySize(x: Exchange, body: BodyView, cap: number): number {
  *
  * @example
  * ```ts
- * import { budgetStage } from "./budget.ts";
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
  * import { MemoryStore } from "../store/memory.ts";
+ * import { budgetStage } from "./budget.ts";
  *
  * const stage = budgetStage({ route: "openai", store: new MemoryStore(), outputMax: 4096 });
+ *
+ * const path = "/v1/chat/completions";
+ * const request = new Request(`http://gateway/openai${path}`, { method: "POST" });
+ * const send = new TextEncoder().encode('{"model":"gpt-4o-mini","max_tokens":100}');
+ * // with what the stages before it published: the client, its budget, the body it sends
+ * const exchange = new Exchange(request, undefined, "req-1", "", `/openai${path}`, () => {});
+ * const x = Object.assign(exchange, {
+ *   client: { id: "alice", authenticated: true },
+ *   plan: { tokens: { limit: 1000, windowMs: 86_400_000 } },
+ *   body: { send, declared: false, facts: { output: 100 }, release() {} },
+ *   upstream: { url: new URL(`https://api.openai.com${path}`), path },
+ * });
+ * const answer = await stage(x, ({ reservation }) => Promise.resolve(Response.json(reservation)));
+ * const [held] = await answer.json();
+ * assert.equal(held.amount, send.byteLength + 100); // the body's bytes and its output cap
  * ```
  */
 export function budgetStage(

@@ -1,9 +1,9 @@
 /**
  * The grammar of allow entries: `METHOD PATH-GLOB`, parsed when the config loads (the schema
- * checks every entry) and compiled by the allow rule. `*` matches within one segment, `**` any
- * number of segments (none included); a whole segment may instead say what an id looks like:
- * `{ulid}` a lowercase ULID, `{uuid}` a lowercase UUID, `{name:REGEX}` a segment the regular
- * expression matches whole.
+ * checks every entry) and compiled by `rules/allow_list.ts`. `*` matches within one segment,
+ * `**` any number of segments (none included); a whole segment may instead say what an id
+ * looks like: `{ulid}` a lowercase ULID, `{uuid}` a lowercase UUID, `{name:REGEX}` a segment
+ * the regular expression matches whole.
  *
  * @module
  */

@@ -34,11 +34,14 @@ export function formatIssue(issue: ConfigIssue): string {
  *
  * @example
  * ```ts
- * try {
- *   loadConfigText("routes: []", "routes.yaml");
- * } catch (error) {
- *   if (error instanceof ConfigError) console.error(error.message);
- * }
+ * import assert from "node:assert/strict";
+ * import { ConfigError, loadConfigText } from "./load.ts";
+ *
+ * assert.throws(() => loadConfigText("routes: []", "routes.yaml"), (error) => {
+ *   assert.ok(error instanceof ConfigError);
+ *   assert.equal(error.issues[0].line, 1); // error.message: "routes.yaml:1:9 routes: ..."
+ *   return true;
+ * });
  * ```
  */
 export class ConfigError extends Error {
@@ -76,10 +79,14 @@ const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{/g;
  * @throws {ConfigError} with every problem found
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadConfigText } from "./load.ts";
+ *
  * const { config } = loadConfigText(
  *   "routes:\n  - { name: a, path: /a, upstream: https://example.com, allow: ['GET /**'] }",
  *   "routes.yaml",
  * );
+ * assert.equal(config.routes[0].upstream, "https://example.com");
  * ```
  */
 export function loadConfigText(

@@ -9,9 +9,12 @@
  *
  * @example
  * ```ts
- * isLoopback("127.0.0.1"); // true
- * isLoopback("[::1]"); // true
- * isLoopback("example.com"); // false
+ * import assert from "node:assert/strict";
+ * import { isLoopback } from "./loopback.ts";
+ *
+ * assert.equal(isLoopback("127.0.0.1"), true);
+ * assert.equal(isLoopback(new URL("http://[::1]:8080").hostname), true);
+ * assert.equal(isLoopback("example.com"), false);
  * ```
  */
 export function isLoopback(hostname: string): boolean {

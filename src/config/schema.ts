@@ -330,7 +330,11 @@ export const ConfigSchema: z.ZodType<Config> = configSchema;
  *
  * @example
  * ```ts
- * console.log(JSON.stringify(configJsonSchema(), null, 2));
+ * import assert from "node:assert/strict";
+ * import { configJsonSchema } from "./schema.ts";
+ *
+ * const schema = configJsonSchema(); // what `keyward schema` prints, as JSON
+ * assert.equal(schema.title, "keyward routes.yaml");
  * ```
  */
 export function configJsonSchema(): Record<string, unknown> {

@@ -42,7 +42,12 @@ function branches(schema: z.ZodType): z.ZodType[] {
  *
  * @example
  * ```ts
- * knownKeysAt(ConfigSchema, ["routes", 0]); // ["name", "path", "upstream", ...]
+ * import assert from "node:assert/strict";
+ * import { ConfigSchema } from "./schema.ts";
+ * import { knownKeysAt } from "./suggest.ts";
+ *
+ * const keys = knownKeysAt(ConfigSchema, ["routes", 0]); // ["name", "path", "upstream", ...]
+ * assert.ok(keys.includes("upstream"));
  * ```
  */
 export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
@@ -74,7 +79,11 @@ export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): st
  *
  * @example
  * ```ts
- * suggest("upstrem", ["upstream", "path"]); // "upstream"
+ * import assert from "node:assert/strict";
+ * import { suggest } from "./suggest.ts";
+ *
+ * assert.equal(suggest("upstrem", ["upstream", "path"]), "upstream");
+ * assert.equal(suggest("colour", ["upstream", "path"]), undefined); // too far to be a typo
  * ```
  */
 export function suggest(key: string, known: readonly string[]): string | undefined {

@@ -21,7 +21,10 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
  *
  * @example
  * ```ts
- * resolveTimeouts({ idle: 5000 }); // { header: 60000, body: 60000, idle: 5000 }
+ * import assert from "node:assert/strict";
+ * import { resolveTimeouts } from "./timeouts.ts";
+ *
+ * assert.deepEqual(resolveTimeouts({ idle: 5000 }), { header: 60_000, body: 60_000, idle: 5000 });
  * ```
  */
 export function resolveTimeouts(config: TimeoutsConfig | undefined): Timeouts {

@@ -21,7 +21,11 @@ const DURATION_MS: Record<string, number> = {
  *
  * @example
  * ```ts
- * parseDuration("120s"); // 120000
+ * import assert from "node:assert/strict";
+ * import { parseDuration } from "./units.ts";
+ *
+ * assert.equal(parseDuration("120s"), 120_000);
+ * assert.equal(parseDuration(30), 30_000); // a bare number is seconds
  * ```
  */
 export function parseDuration(text: string | number): number {
@@ -53,7 +57,11 @@ const SIZE_BYTES: Record<string, number> = {
  *
  * @example
  * ```ts
- * parseSize("1mb"); // 1048576
+ * import assert from "node:assert/strict";
+ * import { parseSize } from "./units.ts";
+ *
+ * assert.equal(parseSize("1mb"), 1_048_576);
+ * assert.equal(parseSize(512), 512); // a bare number is bytes
  * ```
  */
 export function parseSize(text: string | number): number {
@@ -91,7 +99,11 @@ const RATE_UNIT_MS: Record<string, number> = {
  *
  * @example
  * ```ts
- * parseRate("60/min"); // { limit: 60, windowMs: 60000 }
+ * import assert from "node:assert/strict";
+ * import { parseRate } from "./units.ts";
+ *
+ * assert.deepEqual(parseRate("60/min"), { limit: 60, windowMs: 60_000 });
+ * assert.deepEqual(parseRate("1000/10min"), { limit: 1000, windowMs: 600_000 });
  * ```
  */
 export function parseRate(text: string): Rate {

@@ -64,17 +64,38 @@ const MESSAGES = {
  *
  * @example
  * ```ts
- * import { forwardHandler } from "./forward.ts";
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
  * import { compileInjector } from "../keys/inject.ts";
+ * import { Secret } from "../keys/secret.ts";
  * import { requestDropSet } from "../proxy/headers.ts";
+ * import { forwardHandler } from "./forward.ts";
  *
+ * // a provider that echoes the key it was sent in its error, as some do
+ * const provider: typeof fetch = (_url, init) => {
+ *   const sent = new Headers(init?.headers).get("authorization");
+ *   const error = `Incorrect API key: ${sent}`;
+ *   return Promise.resolve(Response.json({ error }, { status: 401 }));
+ * };
  * const forward = forwardHandler({
  *   dropHeaders: requestDropSet([]),
  *   headers: [],
- *   inject: compileInjector({}),
+ *   inject: compileInjector({ header: "authorization", format: "Bearer {key}" }),
  *   queryKey: false,
  *   timeoutMs: 60_000,
+ * }, provider);
+ *
+ * const request = new Request("http://gateway/openai/v1/models");
+ * const exchange = new Exchange(request, undefined, "req-1", "", "/openai/v1/models", () => {});
+ * // with what the stages before it published: where it goes, its body, its key
+ * const x = Object.assign(exchange, {
+ *   upstream: { url: new URL("https://api.openai.com/v1/models"), path: "/v1/models" },
+ *   body: { send: null, declared: false, facts: {}, release() {} },
+ *   key: { origin: "env:OPENAI_API_KEY", secret: new Secret("sk-live-123") },
  * });
+ * const answer = await forward(x);
+ * assert.equal(answer.status, 401);
+ * assert.deepEqual(await answer.json(), { error: "Incorrect API key: Bearer [redacted]" });
  * ```
  */
 export function forwardHandler(

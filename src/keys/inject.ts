@@ -25,7 +25,19 @@ export interface InjectionConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileInjector } from "./inject.ts";
+ * import { Secret } from "./secret.ts";
+ *
  * const inject = compileInjector({ header: "authorization", format: "Bearer {key}" });
+ * const headers: Record<string, string> = {};
+ * const url = new URL("https://api.openai.com/v1/models");
+ * inject(headers, url, new Secret("sk-1"));
+ * assert.equal(headers.authorization, "Bearer sk-1");
+ *
+ * const gemini = compileInjector({ query: "key" });
+ * gemini(headers, url, new Secret("AIza-1"));
+ * assert.equal(url.searchParams.get("key"), "AIza-1");
  * ```
  */
 export function compileInjector(config: InjectionConfig): KeyInjector {

@@ -16,12 +16,17 @@ import type { KeyEntry, KeySource } from "./source.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sendWithPool } from "./pool.ts";
- * import { compileKeySource } from "./source.ts";
+ * import { compileKeySource, type KeyEntry } from "./source.ts";
  *
- * const pool = compileKeySource({ pool: [{ env: "A" }, { env: "B" }] }, { env: (n) => `k-${n}` });
- * const response = await sendWithPool(pool, pool.pick()!, () => Promise.resolve(new Response("ok")), true);
- * if (response.status !== 200) throw new Error("not sent");
+ * const readers = { env: (name: string) => `key-${name}` };
+ * const pool = compileKeySource({ pool: [{ env: "A" }, { env: "B" }] }, readers);
+ * // the upstream refuses key A (429: it is out of quota) and takes key B
+ * const attempt = (key: KeyEntry) =>
+ *   Promise.resolve(new Response(key.origin, { status: key.origin === "env:A" ? 429 : 200 }));
+ * const response = await sendWithPool(pool, pool.pick()!, attempt, true);
+ * assert.equal(await response.text(), "env:B");
  * ```
  */
 export async function sendWithPool(

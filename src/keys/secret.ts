@@ -13,10 +13,13 @@ const REDACTED = "[redacted]";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Secret } from "./secret.ts";
+ *
  * const key = new Secret("sk-live-123");
- * `${key}`; // "[redacted]"
- * JSON.stringify({ key }); // '{"key":"[redacted]"}'
- * key.reveal(); // "sk-live-123"
+ * assert.equal(`${key}`, "[redacted]");
+ * assert.equal(JSON.stringify({ key }), '{"key":"[redacted]"}');
+ * assert.equal(key.reveal(), "sk-live-123");
  * ```
  */
 export class Secret {

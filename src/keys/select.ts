@@ -47,11 +47,22 @@ export interface KeySettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
  * import { keyStage } from "./select.ts";
  * import { compileKeySource } from "./source.ts";
  *
  * const keys = compileKeySource({ env: "OPENAI_API_KEY" }, { env: () => "sk-test" });
  * const stage = keyStage({ name: "openai", path: "/openai", keys });
+ *
+ * const request = new Request("http://gateway/openai/v1/models");
+ * const exchange = new Exchange(request, undefined, "req-1", "", "/openai/v1/models", () => {});
+ * // with what the resolve stage published: where the request goes
+ * const x = Object.assign(exchange, {
+ *   upstream: { url: new URL("https://api.openai.com/v1/models"), path: "/v1/models" },
+ * });
+ * const answer = await stage(x, ({ key }) => Promise.resolve(new Response(key?.origin)));
+ * assert.equal(await answer.text(), "env:OPENAI_API_KEY");
  * ```
  */
 export function keyStage(

@@ -64,8 +64,19 @@ function originsOf(config: KeyConfig): Origin[] {
  *
  * @example
  * ```ts
- * const source = compileKeySource({ env: "OPENAI_API_KEY" });
- * source.pick()?.secret; // Secret, prints as [redacted]
+ * import assert from "node:assert/strict";
+ * import { compileKeySource } from "./source.ts";
+ *
+ * const env = (name: string) => name === "OPENAI_API_KEY" ? "sk-live-123" : undefined;
+ * const source = compileKeySource({ env: "OPENAI_API_KEY" }, { env });
+ * const key = source.pick()!;
+ * assert.equal(key.origin, "env:OPENAI_API_KEY");
+ * assert.equal(`${key.secret}`, "[redacted]");
+ *
+ * // a key that is not set: `check` warns, and the route answers 503
+ * assert.deepEqual(compileKeySource({ env: "GEMINI_API_KEY" }, { env }).missing, [
+ *   "env:GEMINI_API_KEY",
+ * ]);
  * ```
  */
 export function compileKeySource(config: KeyConfig, readers: KeyReaders = {}): KeySource {

@@ -52,12 +52,25 @@ function rateHeaders(limit: number, remaining: number, resetMs: number, windowMs
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
+ * import { MemoryStore } from "../store/memory.ts";
  * import { limitsStage } from "./limits.ts";
  * import { compileLimits } from "./plan.ts";
- * import { MemoryStore } from "../store/memory.ts";
  *
- * const limits = compileLimits({ requests: { limit: 60, windowMs: 60_000 } }, []);
+ * const limits = compileLimits({ requests: { limit: 1, windowMs: 60_000 } }, []);
  * const stage = limitsStage("openai", limits, new MemoryStore());
+ *
+ * const client = { id: "alice", authenticated: true };
+ * const send = () => {
+ *   const request = new Request("http://gateway/openai/v1/models");
+ *   const x = new Exchange(request, undefined, "req-1", "", "/openai/v1/models", () => {});
+ *   return stage(Object.assign(x, { client }), () => Promise.resolve(new Response("ok")));
+ * };
+ * assert.equal((await send()).status, 200);
+ * const refused = await send(); // the second request in the window
+ * assert.equal(refused.status, 429);
+ * assert.ok(refused.headers.has("retry-after"));
  * ```
  */
 export function limitsStage(

@@ -50,8 +50,14 @@ function plan(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileLimits, planFor } from "./plan.ts";
+ *
+ * const own = { requests: { limit: 600, windowMs: 60_000 } };
+ * const clients = [{ id: "alice", token: "s3cret", limits: own }];
  * const limits = compileLimits({ requests: { limit: 60, windowMs: 60_000 } }, clients);
- * limits.byClient.get("alice")?.requests; // alice's own rate, if she has one
+ * assert.equal(planFor(limits, "alice", true).requests?.limit, 600); // alice's own rate
+ * assert.equal(planFor(limits, "203.0.113.7", false).requests?.limit, 60); // the route's
  * ```
  */
 export function compileLimits(

@@ -13,11 +13,16 @@ import type { RequestRecord } from "./log.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Exchange } from "../exchange.ts";
  * import { recordOf } from "./record.ts";
  *
- * const x = new Exchange(new Request("http://gateway/healthz"), undefined, "id-1", "", "/healthz", () => {});
- * if (recordOf(x).id !== "id-1") throw new Error("wrong id");
+ * const request = new Request("http://gateway/openai/v1/files");
+ * const x = new Exchange(request, undefined, "id-1", "", "/openai/v1/files", () => {});
+ * x.refuse("not_allowed", "GET /v1/files is not allowed on route openai");
+ * const record = recordOf(x);
+ * assert.equal(record.id, "id-1");
+ * assert.equal(record.error, "not_allowed"); // the outcome code
  * ```
  */
 export function recordOf(x: Exchange & { client?: Client }): RequestRecord {

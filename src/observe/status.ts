@@ -161,8 +161,21 @@ function fromHex(hex: string): Uint8Array {
  *
  * @example
  * ```ts
- * const status = compileStatus({ routes, clients: [], store });
- * const report = await status.report(false);
+ * import assert from "node:assert/strict";
+ * import { MemoryStore } from "../store/memory.ts";
+ * import { compileStatus } from "./status.ts";
+ *
+ * const route = {
+ *   name: "openai",
+ *   path: "/openai",
+ *   config: { limits: { requests: { limit: 60, windowMs: 60_000 } } },
+ *   upstream: new URL("https://api.openai.com"),
+ *   allowList: ["POST /v1/chat/completions"],
+ * };
+ * const status = compileStatus({ routes: [route], clients: [], store: new MemoryStore() });
+ * const report = await status.report(false); // `true` adds each client's usage (admin)
+ * assert.equal(report.routes[0].upstream, "api.openai.com");
+ * assert.deepEqual(report.routes[0].limits, { requests: "60/min" });
  * ```
  */
 export function compileStatus(options: StatusOptions): StatusSource {

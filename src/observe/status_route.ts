@@ -30,8 +30,24 @@ const COMMON = {
  *
  * @example
  * ```ts
- * const status = statusHandler({ routes, clients: [], store });
+ * import assert from "node:assert/strict";
+ * import { Hono } from "hono";
+ * import { MemoryStore } from "../store/memory.ts";
+ * import { statusHandler } from "./status_route.ts";
+ *
+ * const route = {
+ *   name: "openai",
+ *   path: "/openai",
+ *   config: {},
+ *   upstream: new URL("https://api.openai.com"),
+ *   allowList: ["POST /v1/chat/completions"],
+ * };
+ * const status = statusHandler({ routes: [route], clients: [], store: new MemoryStore() });
+ * const app = new Hono();
  * app.get("/keyward/status", (c) => status.handle(c.req.raw));
+ *
+ * const answer = await app.request("/keyward/status"); // JSON; HTML when Accept asks for it
+ * assert.equal((await answer.json()).routes[0].route, "openai");
  * ```
  */
 export function statusHandler(options: StatusOptions): StatusHandler {

@@ -37,8 +37,12 @@ function writeAll(file: { writeSync(bytes: Uint8Array): number }, text: string) 
  *
  * @example
  * ```ts
- * const platform = denoPlatform((globalThis as { Deno?: never }).Deno!);
- * platform.env("HOME");
+ * import assert from "node:assert/strict";
+ * import { denoPlatform } from "./deno.ts";
+ *
+ * const platform = denoPlatform(Deno);
+ * assert.equal(platform.name, "deno");
+ * assert.equal(platform.env("KEYWARD_EXAMPLE_UNSET"), undefined);
  * ```
  */
 export function denoPlatform(deno: DenoLike): Platform {

@@ -18,7 +18,11 @@ export type { KvLike, Platform, RuntimeName } from "./types.ts";
  *
  * @example
  * ```ts
- * detectPlatform({}).name; // "web"
+ * import assert from "node:assert/strict";
+ * import { detectPlatform, platform } from "./mod.ts";
+ *
+ * assert.equal(detectPlatform({}).name, "web"); // no Deno, no process: an edge runtime
+ * assert.equal(platform.name, "deno"); // this process
  * ```
  */
 export function detectPlatform(scope: Record<string, unknown>): Platform {

@@ -27,8 +27,13 @@ interface FsLike {
  *
  * @example
  * ```ts
- * const platform = nodePlatform((globalThis as { process?: never }).process!);
- * platform.env("HOME");
+ * import assert from "node:assert/strict";
+ * import process from "node:process";
+ * import { nodePlatform } from "./node.ts";
+ *
+ * const platform = nodePlatform(process); // Deno has a `process` too
+ * assert.equal(platform.name, "node");
+ * assert.equal(platform.env("PATH"), process.env.PATH);
  * ```
  */
 export function nodePlatform(process: ProcessLike): Platform {

@@ -16,7 +16,11 @@ function noFiles(path: string): never {
  *
  * @example
  * ```ts
- * webPlatform.env("OPENAI_API_KEY"); // undefined: pass key readers instead
+ * import assert from "node:assert/strict";
+ * import { webPlatform } from "./web.ts";
+ *
+ * assert.equal(webPlatform.env("OPENAI_API_KEY"), undefined); // pass key readers instead
+ * assert.throws(() => webPlatform.readTextFileSync("routes.yaml")); // no files either
  * ```
  */
 export const webPlatform: Platform = {

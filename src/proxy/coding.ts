@@ -39,8 +39,11 @@ const MAX_REMEMBERED = 64;
  *
  * @example
  * ```ts
- * decodableAcceptEncoding("gzip, deflate, br"); // "gzip"
- * decodableAcceptEncoding("br"); // "identity"
+ * import assert from "node:assert/strict";
+ * import { decodableAcceptEncoding } from "./coding.ts";
+ *
+ * assert.equal(decodableAcceptEncoding("gzip, deflate, br"), "gzip");
+ * assert.equal(decodableAcceptEncoding("br"), "identity");
  * ```
  */
 export function decodableAcceptEncoding(accept: string | null): string {
@@ -66,9 +69,12 @@ export function decodableAcceptEncoding(accept: string | null): string {
  *
  * @example
  * ```ts
- * decoderFor(null); // "identity"
- * decoderFor("gzip"); // "gzip"
- * decoderFor("br"); // undefined
+ * import assert from "node:assert/strict";
+ * import { decoderFor } from "./coding.ts";
+ *
+ * assert.equal(decoderFor(null), "identity");
+ * assert.equal(decoderFor("gzip"), "gzip");
+ * assert.equal(decoderFor("br"), undefined); // never offered: a scanned body is refused
  * ```
  */
 export function decoderFor(encoding: string | null): "gzip" | "identity" | undefined {
@@ -89,7 +95,13 @@ function gunzip(): ReadableWritablePair<Uint8Array, Uint8Array> {
  *
  * @example
  * ```ts
- * const plain = gunzipped(upstream.body!);
+ * import assert from "node:assert/strict";
+ * import { gunzipped } from "./coding.ts";
+ *
+ * const gzip = new Response("hello").body!.pipeThrough(new CompressionStream("gzip"));
+ * assert.equal(await new Response(gunzipped(gzip)).text(), "hello");
+ * // a body the runtime's fetch decoded already comes back as it is
+ * assert.equal(await new Response(gunzipped(new Response("hello").body!)).text(), "hello");
  * ```
  */
 export function gunzipped(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {

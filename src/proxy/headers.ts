@@ -84,8 +84,13 @@ Fields.prototype = Object.create(null);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { headerRecord } from "./headers.ts";
+ *
  * const headers = headerRecord();
  * headers["__proto__"] = "x"; // an own key like any other
+ * assert.ok(Object.hasOwn(headers, "__proto__"));
+ * assert.equal(headers["constructor"], undefined); // nothing inherited
  * ```
  */
 export function headerRecord(): HeaderRecord {
@@ -104,8 +109,17 @@ function connectionNamed(incoming: Headers): Set<string> | undefined {
  *
  * @example
  * ```ts
- * const headers = upstreamHeaders(request.headers, requestDropSet(["x-goog-api-key"]));
- * headers["accept-encoding"] = "identity";
+ * import assert from "node:assert/strict";
+ * import { requestDropSet, upstreamHeaders } from "./headers.ts";
+ *
+ * const incoming = new Headers({
+ *   "x-goog-api-key": "the client's own key",
+ *   "content-type": "application/json",
+ *   connection: "keep-alive, x-trace",
+ *   "x-trace": "1",
+ * });
+ * const headers = upstreamHeaders(incoming, requestDropSet(["x-goog-api-key"]));
+ * assert.deepEqual({ ...headers }, { "content-type": "application/json" });
  * ```
  */
 export function upstreamHeaders(incoming: Headers, drop: ReadonlySet<string>): HeaderRecord {
@@ -139,8 +153,14 @@ export function clientHeaders(incoming: Headers, needles?: Needles): HeaderRecor
  *
  * @example
  * ```ts
- * const headers = clientHeaders(upstream.headers);
+ * import assert from "node:assert/strict";
+ * import { addHeaders, clientHeaders } from "./headers.ts";
+ *
+ * const upstream = new Headers({ vary: "Accept-Encoding", "set-cookie": "a=1" });
+ * const headers = clientHeaders(upstream); // no cookies, no hop-by-hop headers
  * addHeaders(headers, { "x-request-id": "lx2-1", vary: "Origin" });
+ * assert.equal(headers.vary, "Accept-Encoding, Origin");
+ * assert.equal(headers["set-cookie"], undefined);
  * ```
  */
 export function addHeaders(out: HeaderRecord, extra: HeaderRecord): void {

@@ -16,8 +16,12 @@ const SUSPICIOUS = /%|\\|\/\.\.?(?:\/|$)|\/\/|\0/;
  *
  * @example
  * ```ts
- * checkPath("/v1/models/gpt-4o"); // { ok: true, decoded: "/v1/models/gpt-4o" }
- * checkPath("/v1/..%2Ffiles");    // { ok: false, reason: "..." }
+ * import assert from "node:assert/strict";
+ * import { checkPath } from "./path.ts";
+ *
+ * assert.deepEqual(checkPath("/v1/models/gpt%2D4o"), { ok: true, decoded: "/v1/models/gpt-4o" });
+ * assert.equal(checkPath("/v1/..%2Ffiles").ok, false); // an encoded slash: refused
+ * assert.equal(checkPath("/v1/../files").ok, false); // a dot segment: refused
  * ```
  */
 export function checkPath(raw: string): PathCheck {

@@ -13,7 +13,12 @@
  *
  * @example
  * ```ts
- * const drop = queryDropSet(["key", "access_token"]);
+ * import assert from "node:assert/strict";
+ * import { queryDropSet, stripQuery } from "./query.ts";
+ *
+ * const drop = queryDropSet(["key", "access_token"])!;
+ * assert.equal(stripQuery("?alt=sse&KEY=AIza&access%5Ftoken=t", drop), "?alt=sse");
+ * assert.equal(queryDropSet([]), undefined); // nothing to drop: the route skips the work
  * ```
  */
 export function queryDropSet(
@@ -42,7 +47,10 @@ function paramName(part: string): string {
  *
  * @example
  * ```ts
- * stripQuery("?alt=sse&key=AIza", new Set(["key"])); // "?alt=sse"
+ * import assert from "node:assert/strict";
+ * import { stripQuery } from "./query.ts";
+ *
+ * assert.equal(stripQuery("?alt=sse&key=AIza", new Set(["key"])), "?alt=sse");
  * ```
  */
 export function stripQuery(search: string, drop: ReadonlySet<string>): string {

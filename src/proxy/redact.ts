@@ -39,7 +39,11 @@ const cache = new WeakMap<Revealable, Needles>();
  *
  * @example
  * ```ts
- * needlesOf(new Secret("sk-a/b")).text; // ["sk-a/b", "sk-a%2Fb", "sk-a\\/b"]
+ * import assert from "node:assert/strict";
+ * import { Secret } from "../keys/secret.ts";
+ * import { needlesOf } from "./redact.ts";
+ *
+ * assert.deepEqual(needlesOf(new Secret("sk-a/b")).text, ["sk-a/b", "sk-a%2Fb", "sk-a\\/b"]);
  * ```
  */
 export function needlesOf(secret: Revealable): Needles {
@@ -68,7 +72,11 @@ export function needlesOf(secret: Revealable): Needles {
  *
  * @example
  * ```ts
- * redactText("Bearer sk-1", needlesOf(new Secret("sk-1"))); // "Bearer [redacted]"
+ * import assert from "node:assert/strict";
+ * import { Secret } from "../keys/secret.ts";
+ * import { needlesOf, redactText } from "./redact.ts";
+ *
+ * assert.equal(redactText("Bearer sk-1", needlesOf(new Secret("sk-1"))), "Bearer [redacted]");
  * ```
  */
 export function redactText(value: string, needles: Needles): string {
@@ -116,8 +124,13 @@ function earliest(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Secret } from "../keys/secret.ts";
+ * import { needlesOf, redactBytes } from "./redact.ts";
+ *
  * const needles = needlesOf(new Secret("sk-1"));
- * new TextDecoder().decode(redactBytes(new TextEncoder().encode("k=sk-1"), needles)); // "k=[redacted]"
+ * const redacted = redactBytes(new TextEncoder().encode("k=sk-1"), needles);
+ * assert.equal(new TextDecoder().decode(redacted), "k=[redacted]");
  * ```
  */
 export function redactBytes<B extends ArrayBufferLike>(
@@ -164,9 +177,15 @@ function pendingTail(data: Uint8Array, needles: readonly Uint8Array[]): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Secret } from "../keys/secret.ts";
+ * import { needlesOf, StreamRedactor } from "./redact.ts";
+ *
  * const redactor = new StreamRedactor(needlesOf(new Secret("sk-123")));
- * const a = redactor.push(new TextEncoder().encode("key=sk-1")); // "key=" (the rest may be a key)
- * const b = redactor.push(new TextEncoder().encode("23&x")); // "[redacted]&x"
+ * const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+ * assert.equal(text(redactor.push(new TextEncoder().encode("key=sk-1"))), "key="); // "sk-1" waits
+ * assert.equal(text(redactor.push(new TextEncoder().encode("23&x"))), "[redacted]&x");
+ * assert.equal(redactor.end(), undefined); // nothing held back at the end
  * ```
  */
 export class StreamRedactor {

@@ -24,7 +24,11 @@ export const MAX_HELD_BYTES = 64 * 1024;
  *
  * @example
  * ```ts
- * eventsEnd(new TextEncoder().encode("data: 1\n\ndata: 2")); // 9
+ * import assert from "node:assert/strict";
+ * import { eventsEnd } from "./sse.ts";
+ *
+ * const bytes = new TextEncoder().encode("data: 1\n\ndata: 2");
+ * assert.equal(eventsEnd(bytes), 9); // "data: 1\n\n" is whole; "data: 2" is not yet
  * ```
  */
 export function eventsEnd(bytes: Uint8Array): number {
@@ -48,9 +52,13 @@ export function eventsEnd(bytes: Uint8Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { EventFramer } from "./sse.ts";
+ *
  * const framer = new EventFramer();
- * framer.push(new TextEncoder().encode("data: 1\n\ndata: ")); // "data: 1\n\n"
- * framer.push(new TextEncoder().encode("2\n\n")); // "data: 2\n\n"
+ * const text = (bytes?: Uint8Array) => new TextDecoder().decode(bytes);
+ * assert.equal(text(framer.push(new TextEncoder().encode("data: 1\n\ndata: "))), "data: 1\n\n");
+ * assert.equal(text(framer.push(new TextEncoder().encode("2\n\n"))), "data: 2\n\n");
  * ```
  */
 export class EventFramer {
@@ -106,7 +114,14 @@ export class EventFramer {
  *
  * @example
  * ```ts
- * errorEvent("bad_gateway", "The upstream broke off the stream");
+ * import assert from "node:assert/strict";
+ * import { errorEvent } from "./sse.ts";
+ *
+ * const event = new TextDecoder().decode(errorEvent("bad_gateway", "The upstream broke off"));
+ * assert.equal(
+ *   event,
+ *   'event: error\ndata: {"error":{"type":"bad_gateway","message":"The upstream broke off"}}\n\n',
+ * );
  * ```
  */
 export function errorEvent(type: ErrorType, message: string): Uint8Array {

@@ -35,8 +35,29 @@ export interface UpstreamClient {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildGateway } from "../gateway.ts";
+ * import { defaultUpstream } from "./upstream.ts";
+ *
+ * // a provider on loopback
+ * const provider = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+ *   return new Response("hello");
+ * });
  * const upstream = defaultUpstream();
- * const { app } = buildGateway(config, { upstreamFetch: upstream.fetch });
+ * const gateway = await buildGateway({
+ *   routes: [{
+ *     name: "local",
+ *     path: "/local",
+ *     upstream: `http://127.0.0.1:${provider.addr.port}`,
+ *     allow: ["GET /**"],
+ *   }],
+ * }, { upstreamFetch: upstream.fetch, log: () => {} });
+ *
+ * const answer = await gateway.app.fetch(new Request("http://gateway/local/v1/models"));
+ * assert.equal(await answer.text(), "hello");
+ * await gateway.close();
+ * upstream.close(); // its idle connections
+ * await provider.shutdown();
  * ```
  */
 export function defaultUpstream(): UpstreamClient {

@@ -84,10 +84,17 @@ function release(entry: Watched, slot: number): void {
  *
  * @example
  * ```ts
- * const entry = { deadline: performance.now() + 500, tick() {}, expire: () => controller.abort() };
- * watch(entry);
- * // ... the answer came in time:
- * unwatch(entry);
+ * import assert from "node:assert/strict";
+ * import { unwatch, watch } from "./watchdog.ts";
+ *
+ * const late = new AbortController();
+ * watch({ deadline: performance.now() + 10, tick() {}, expire: () => late.abort() });
+ * await new Promise((expired) => late.signal.addEventListener("abort", expired));
+ *
+ * // an answer that comes in time stops the watch before its deadline
+ * const onTime = { deadline: performance.now() + 500, tick() {}, expire: () => assert.fail() };
+ * watch(onTime);
+ * unwatch(onTime);
  * ```
  */
 export function watch(entry: Watched, now: number = performance.now()): void {

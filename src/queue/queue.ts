@@ -63,8 +63,20 @@ export class RouteQueue {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { RouteQueue } from "./queue.ts";
+   *
    * const queue = new RouteQueue("openai", 30_000);
-   * const outcome = await queue.wait(() => tryAcquire(), request.signal);
+   * let free = false; // the one slot is taken by another request
+   * const waiting = queue.wait(() => Promise.resolve(free));
+   * free = true; // that request ends and gives its slot back
+   * queue.wake();
+   * assert.equal(await waiting, "served");
+   *
+   * const client = new AbortController();
+   * const left = queue.wait(() => Promise.resolve(false), client.signal);
+   * client.abort(); // the client hung up
+   * assert.equal(await left, "aborted");
    * ```
    */
   wait(take: () => Promise<boolean>, signal?: AbortSignal): Promise<WaitOutcome> {
@@ -132,7 +144,7 @@ export class RouteQueue {
           } catch {
             taken = false; // the store is away: keep waiting, the clock still runs
           }
-          // A waiter that left meanwhile gives back what it took itself (see queue_rule.ts).
+          // A waiter that left meanwhile gives back what it took itself (see queue_stage.ts).
           if (taken) waiter.done("served");
         }
       } while (this.#again);
@@ -176,7 +188,12 @@ export class QueueBoard {
    *
    * @example
    * ```ts
-   * gateway.queues.snapshot(); // [{ route: "openai", waiting: 2, expected_wait_ms: 1200 }]
+   * import assert from "node:assert/strict";
+   * import { QueueBoard, RouteQueue } from "./queue.ts";
+   *
+   * const board = new QueueBoard();
+   * board.add(new RouteQueue("openai", 30_000));
+   * assert.deepEqual(board.snapshot(), [{ route: "openai", waiting: 0, expected_wait_ms: 0 }]);
    * ```
    */
   snapshot(): QueueSnapshot[] {

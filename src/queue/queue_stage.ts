@@ -42,15 +42,29 @@ const HEARTBEAT = encoder.encode(": waiting for a turn\n\n");
  *
  * @example
  * ```ts
- * import { queueStage } from "./queue_stage.ts";
- * import { RouteQueue } from "./queue.ts";
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
  * import { MemoryStore } from "../store/memory.ts";
+ * import { RouteQueue } from "./queue.ts";
+ * import { queueStage } from "./queue_stage.ts";
  *
  * const stage = queueStage({
  *   route: "openai",
  *   store: new MemoryStore(),
  *   queue: new RouteQueue("openai", 30_000),
  * });
+ *
+ * const request = new Request("http://gateway/openai/v1/models");
+ * const exchange = new Exchange(request, undefined, "req-1", "", "/openai/v1/models", () => {});
+ * // with what the stages before it published: the client, its limits, its body
+ * const x = Object.assign(exchange, {
+ *   client: { id: "alice", authenticated: true },
+ *   plan: { concurrent: 1 },
+ *   body: { send: null, declared: false, facts: {}, release() {} },
+ * });
+ * const answer = await stage(x, () => Promise.resolve(new Response("from upstream")));
+ * assert.equal(await answer.text(), "from upstream"); // a slot was free: no wait
+ * x.answer(answer); // the request ends and gives its slot back
  * ```
  */
 export function queueStage(

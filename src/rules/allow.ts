@@ -13,10 +13,21 @@ import type { UpstreamVariables } from "./resolve.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
  * import { allowStage } from "./allow.ts";
  * import { compileAllow } from "./allow_list.ts";
  *
  * const allow = allowStage(compileAllow(["POST /v1/chat/completions"]), "openai");
+ *
+ * const request = new Request("http://gateway/openai/v1/files", { method: "POST" });
+ * const exchange = new Exchange(request, undefined, "req-1", "", "/openai/v1/files", () => {});
+ * // with what the resolve stage published: where the request goes
+ * const x = Object.assign(exchange, {
+ *   upstream: { url: new URL("https://api.openai.com/v1/files"), path: "/v1/files" },
+ * });
+ * const answer = await allow(x, () => Promise.resolve(new Response("sent")));
+ * assert.equal(answer.status, 403); // not listed: never sent
  * ```
  */
 export function allowStage(allowed: AllowMatcher, route: string): Stage<UpstreamVariables> {

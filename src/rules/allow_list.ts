@@ -81,9 +81,14 @@ export type AllowMatcher = (method: string, path: string) => boolean;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileAllow } from "./allow_list.ts";
+ *
  * const allowed = compileAllow(["POST /v1/chat/completions", "GET /tasks/{ulid}"]);
- * allowed("GET", "/tasks/01j9z3m8k2c9v7b4n6q5r0t1wx"); // true
- * allowed("GET", "/tasks/stream"); // false
+ * assert.equal(allowed("GET", "/tasks/01j9z3m8k2c9v7b4n6q5r0t1wx"), true);
+ * assert.equal(allowed("HEAD", "/tasks/01j9z3m8k2c9v7b4n6q5r0t1wx"), true); // GET allows HEAD
+ * assert.equal(allowed("GET", "/tasks/stream"), false); // not a ULID
+ * assert.equal(allowed("GET", "/v1/chat/completions"), false);
  * ```
  */
 export function compileAllow(entries: readonly string[]): AllowMatcher {

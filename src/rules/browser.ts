@@ -59,9 +59,21 @@ const SLASH = 47;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
  * import { browserGuard } from "./browser.ts";
  *
- * const guard = browserGuard({ cors: { origins: ["http://localhost:3000"] }, pages: ["/healthz"] });
+ * const cors = { origins: ["http://localhost:3000"] };
+ * const guard = browserGuard({ cors, pages: ["/healthz"] });
+ *
+ * const path = "/openai/v1/chat/completions";
+ * const fromPage = (origin: string) => {
+ *   const headers = { origin, "sec-fetch-site": "cross-site" };
+ *   const request = new Request(`http://gateway${path}`, { method: "POST", headers });
+ *   return guard(new Exchange(request, undefined, "req-1", "", path, () => {}));
+ * };
+ * assert.equal(fromPage("http://localhost:3000"), undefined); // listed: it goes on
+ * assert.equal(fromPage("https://evil.example")?.status, 403);
  * ```
  */
 export function browserGuard(options: BrowserOptions = {}): BrowserGuard {

@@ -2,8 +2,8 @@
  * CORS for browser apps, compiled once from `server.cors`: which origins are listed, the
  * preflight answer the gateway gives itself (a preflight never reaches an upstream), and the
  * headers a listed origin needs to read any answer, errors included. Which requests are
- * refused is the browser rule's business (rules/browser.ts); this file only answers the
- * origins that rule lets through.
+ * refused is the browser guard's business (rules/browser.ts); this file only answers the
+ * origins the guard lets through.
  *
  * @module
  */
@@ -42,9 +42,20 @@ export interface Cors {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileCors } from "./cors.ts";
+ *
  * const cors = compileCors({ origins: ["http://localhost:3000"] });
- * cors.allows("http://localhost:3000"); // true
- * cors.allows("https://evil.example"); // false
+ * assert.equal(cors.allows("http://localhost:3000"), true);
+ * assert.equal(cors.allows("https://evil.example"), false);
+ *
+ * const preflight = new Request("http://gateway/openai/v1/chat/completions", {
+ *   method: "OPTIONS",
+ *   headers: { "access-control-request-method": "POST" },
+ * });
+ * const answer = cors.preflight(preflight, "http://localhost:3000");
+ * assert.equal(answer.status, 204);
+ * assert.equal(answer.headers.get("access-control-allow-origin"), "http://localhost:3000");
  * ```
  */
 export function compileCors(config: CorsConfig): Cors {

@@ -39,9 +39,19 @@ export interface ResolveSettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
  * import { resolveStage } from "./resolve.ts";
  *
  * const resolve = resolveStage({ path: "/openai", upstream: new URL("https://api.openai.com") });
+ *
+ * const request = new Request("http://gateway/openai/v1/models?limit=5");
+ * const x = new Exchange(request, undefined, "req-1", "", "/openai/v1/models", () => {});
+ * const answer = await resolve(x, ({ upstream }) => Promise.resolve(Response.json(upstream)));
+ * assert.deepEqual(await answer.json(), {
+ *   url: "https://api.openai.com/v1/models?limit=5", // the URL to call
+ *   path: "/v1/models", // the path the allow list and the body rules see
+ * });
  * ```
  */
 export function resolveStage(route: ResolveSettings): Stage<unknown, UpstreamVariables> {

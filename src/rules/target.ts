@@ -32,7 +32,18 @@ const FORBIDDEN_RAW = /[\s\\\0-\x1f\x7f#]/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileTarget } from "./target.ts";
+ *
  * const resolve = compileTarget({ header: "x-inf-target-url", hosts: ["api.inference.sh"] });
+ * const url = new URL("http://gateway/api/inference/proxy");
+ *
+ * const named = new Headers({ "x-inf-target-url": "https://api.inference.sh/apps/run" });
+ * const result = resolve(url, named);
+ * assert.ok(result.ok && result.url.host === "api.inference.sh");
+ *
+ * const elsewhere = resolve(url, new Headers({ "x-inf-target-url": "https://evil.example/" }));
+ * assert.ok(!elsewhere.ok && elsewhere.status === 403);
  * ```
  */
 export function compileTarget(

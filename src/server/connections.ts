@@ -64,10 +64,17 @@ export interface ConnectionTimeouts {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConnectionSet } from "./connections.ts";
+ *
  * const connections = new ConnectionSet({ header: 60_000, idle: 75_000 });
- * const client = connections.open();
- * // serve it with client.controller.signal; on each request client.begin(), later client.end()
- * connections.remove(client); // when it has closed
+ * const client = connections.open(); // serve it with client.controller.signal
+ * client.begin(); // a request head was read
+ * client.end(); // its response ended: the idle timeout runs from now
+ *
+ * assert.equal(connections.sweep(performance.now() + 75_001), 1); // quiet past its deadline
+ * assert.ok(client.controller.signal.aborted); // closed
+ * connections.remove(client); // once it has closed
  * connections.stop();
  * ```
  */

@@ -89,11 +89,16 @@ function onError(error: unknown): Response {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { serveHttp } from "./http.ts";
+ *
  * const server = serveHttp(
- *   { port: 8080, hostname: "0.0.0.0", timeouts: { header: 60_000, idle: 75_000 } },
- *   (request) => new Response("ok"),
+ *   { port: 0, hostname: "127.0.0.1", timeouts: { header: 60_000, idle: 75_000 } },
+ *   () => new Response("ok"),
  * );
- * await server.shutdown();
+ * const answer = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * assert.equal(await answer.text(), "ok");
+ * await server.shutdown(); // requests in flight finish first
  * ```
  */
 export function serveHttp(options: HttpOptions, handler: Deno.ServeHandler): HttpServer {

@@ -30,7 +30,13 @@ const UNSTABLE_FEATURES = ["net", "no-legacy-abort"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { RELEASE_PERMISSIONS } from "./permissions.ts";
+ *
  * const args = ["compile", ...RELEASE_PERMISSIONS, "--output", "dist/keyward", "main.ts"];
+ * assert.ok(args.includes("--allow-net"));
+ * // a release binary writes no file
+ * assert.ok(!args.some((flag) => flag.startsWith("--allow-write")));
  * ```
  */
 export const RELEASE_PERMISSIONS: readonly string[] = [
@@ -77,8 +83,19 @@ export interface LockedGrants {
  *
  * @example
  * ```ts
- * const grants = lockedGrants("routes.yaml", await Deno.readTextFile("routes.yaml"));
- * // { net: ["api.openai.com", "0.0.0.0"], env: ["OPENAI_API_KEY", "PORT"], ... }
+ * import assert from "node:assert/strict";
+ * import { lockedGrants } from "./permissions.ts";
+ *
+ * const text = `
+ * routes:
+ *   - name: openai
+ *     path: /openai
+ *     preset: openai
+ * `;
+ * const grants = lockedGrants("routes.yaml", text, () => undefined); // usually the file's text
+ * assert.deepEqual(grants.net, ["api.openai.com", "0.0.0.0"]); // the upstream, the listen address
+ * assert.deepEqual(grants.env, ["OPENAI_API_KEY", "PORT"]);
+ * assert.deepEqual(grants.read, ["routes.yaml"]);
  * ```
  */
 export function lockedGrants(
@@ -144,8 +161,18 @@ export function lockedGrants(
  *
  * @example
  * ```ts
- * const flags = derivePermissions("routes.yaml", await Deno.readTextFile("routes.yaml"));
- * // ["--allow-net=api.openai.com,0.0.0.0", "--allow-env=OPENAI_API_KEY,PORT", ...]
+ * import assert from "node:assert/strict";
+ * import { derivePermissions } from "./permissions.ts";
+ *
+ * const text = `
+ * routes:
+ *   - name: openai
+ *     path: /openai
+ *     preset: openai
+ * `;
+ * const flags = derivePermissions("routes.yaml", text, () => undefined);
+ * assert.equal(flags[0], "--allow-net=api.openai.com,0.0.0.0");
+ * assert.equal(flags[1], "--allow-env=OPENAI_API_KEY,PORT");
  * ```
  */
 export function derivePermissions(

@@ -12,9 +12,13 @@
  *
  * @example
  * ```ts
+ * import { listenSignal } from "./signals.ts";
+ *
  * const cleanups: (() => void)[] = [];
- * if (!listenSignal("SIGHUP", () => console.log("reload"), cleanups)) console.log("no SIGHUP");
- * for (const cleanup of cleanups) cleanup();
+ * if (!listenSignal("SIGHUP", () => console.log("reload"), cleanups)) {
+ *   console.log("no SIGHUP here: reload by restarting");
+ * }
+ * for (const cleanup of cleanups) cleanup(); // at shutdown
  * ```
  */
 export function listenSignal(

@@ -15,8 +15,22 @@ import { ConfigError, type LoadedConfig } from "../config/load.ts";
  *
  * @example
  * ```ts
- * const loaded = await loadConfigFile("routes.yaml");
- * checkStoreAccess(loaded); // throws when the KV file may not be written
+ * import assert from "node:assert/strict";
+ * import { ConfigError, loadConfigText } from "../config/load.ts";
+ * import { checkStoreAccess } from "./store_access.ts";
+ *
+ * const loaded = loadConfigText(`
+ * store: { kind: kv, path: ./counters.kv }
+ * routes:
+ *   - { name: a, path: /a, upstream: https://example.com, allow: ["GET /**"] }
+ * `);
+ * try {
+ *   checkStoreAccess(loaded); // this process may read and write ./counters.kv
+ * } catch (error) {
+ *   // it may not (a release binary writes no file): a config error at load, with its line
+ *   assert.ok(error instanceof ConfigError);
+ *   assert.equal(error.issues[0].line, 2);
+ * }
  * ```
  */
 export function checkStoreAccess(loaded: LoadedConfig): void {

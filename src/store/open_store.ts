@@ -16,8 +16,17 @@ import type { LimitStore } from "./store.ts";
  *
  * @example
  * ```ts
- * const store = openStore({ kind: "redis", url: "redis://127.0.0.1:6379" });
- * await store.add("requests:alice", 1, 60_000); // { count: 1, resetMs: ... }
+ * import assert from "node:assert/strict";
+ * import { openStore } from "./open_store.ts";
+ *
+ * const store = openStore(undefined); // memory
+ * const { count } = await store.add("requests:alice", 1, 60_000);
+ * assert.equal(count, 1);
+ * await store.close();
+ *
+ * // Redis: nothing connects until the first operation
+ * const shared = openStore({ kind: "redis", url: "redis://127.0.0.1:6379" });
+ * await shared.close();
  * ```
  */
 export function openStore(config: StoreConfig | undefined): LimitStore {

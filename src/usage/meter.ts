@@ -132,9 +132,14 @@ function interactionUsage(object: Json): Partial<Usage> | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { UsageMeter } from "./meter.ts";
+ *
  * const meter = new UsageMeter("openai", "text/event-stream");
- * meter.feed(new TextEncoder().encode('data: {"usage":{"total_tokens":7}}\n\n'));
- * meter.finish(); // { input: 0, output: 0, total: 7 }
+ * meter.feed(new TextEncoder().encode('data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n'));
+ * meter.feed(new TextEncoder().encode('data: {"usage":{"prompt_tokens":5,"completion_tokens":2'));
+ * meter.feed(new TextEncoder().encode(',"total_tokens":7}}\n\ndata: [DONE]\n\n'));
+ * assert.deepEqual(meter.finish(), { input: 5, output: 2, total: 7 });
  * ```
  */
 export class UsageMeter {
@@ -247,9 +252,16 @@ export class UsageMeter {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { UsageMeter } from "./meter.ts";
+   *
+   * // a stream cut before its usage came: charged an estimate from the bytes that passed
    * const meter = new UsageMeter("openai", "text/event-stream");
    * meter.feed(new TextEncoder().encode('data: {"choices":[{"delta":{"content":"Hello"}}]}\n\n'));
-   * meter.charge(120, false); // { usage: { input: 120, output: 5, total: 125 }, estimated: true }
+   * assert.deepEqual(meter.charge(120, false), {
+   *   usage: { input: 120, output: 5, total: 125 },
+   *   estimated: true,
+   * });
    * ```
    */
   charge(inputBytes: number | undefined, complete: boolean): Charge | undefined {

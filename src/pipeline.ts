@@ -24,9 +24,7 @@
 import { type AuthContext, type AuthorizeHook, authStage, isJwt, routeAuth } from "./auth/auth.ts";
 import { bodyStage } from "./body/body.ts";
 import type { BodyBudget } from "./body/budget.ts";
-import { reading } from "./body/facts.ts";
-import { compileFieldPolicy, withFieldPolicy } from "./body/fields.ts";
-import { compileBodyRules } from "./body/rules.ts";
+import type { RouteRules } from "./body/route_rules.ts";
 import { budgetClamp } from "./budget/reserve.ts";
 import { PRESETS } from "./config/presets/mod.ts";
 import type { Config } from "./config/types.ts";
@@ -122,18 +120,23 @@ export async function routeLine(
   const waitMs = own.limits?.queue;
   // A token budget reserves the output maximum: a route without one gets a default clamp.
   const outputMax = budgetClamp(own.body?.max_tokens, limits);
-  const bodyConfig = limits.tokens ? { ...own.body, max_tokens: outputMax } : own.body;
   const policy = own.preset ? PRESETS[own.preset].fields : undefined;
-  const fields = policy ? compileFieldPolicy(policy, own.body) : undefined;
-  const compiled = withFieldPolicy(
-    fields,
-    compileBodyRules(bodyConfig, route.usage, limits.tokens, route.generate),
-  );
-  const rules = waitMs !== undefined ? reading(compiled, ["stream"]) : compiled;
   // A JWT's claims may narrow the models: for such a token every JSON body is read.
   const jwt = isJwt(authConfig);
+  const queued = waitMs !== undefined;
+  const rules: RouteRules = own.body || limits.tokens || policy || queued || jwt
+    ? (await import("./body/route_rules.ts")).compileRouteRules({
+      body: limits.tokens ? { ...own.body, max_tokens: outputMax } : own.body,
+      usage: route.usage,
+      countTokens: limits.tokens,
+      generate: route.generate,
+      policy,
+      queued,
+      models: jwt,
+    })
+    : {};
   const pool = route.keys && route.keys.keys.length > 1 ? route.keys : undefined;
-  const queue = waitMs !== undefined ? await import("./queue/queue_stage.ts") : undefined;
+  const queue = queued ? await import("./queue/queue_stage.ts") : undefined;
   const budget = limits.tokens || jwt ? await import("./budget/budget.ts") : undefined;
 
   return new Line()
@@ -146,11 +149,11 @@ export async function routeLine(
       }),
     )
     .then(allowStage(route.allow, route.name))
-    .maybe(fields?.pathStage, () => fields!.pathStage!)
-    .then(limitsStage(route.name, limits, store, waitMs !== undefined))
+    .maybe(rules.pathStage, () => rules.pathStage!)
+    .then(limitsStage(route.name, limits, store, queued))
     .then(bodyStage({
-      rules,
-      modelRules: jwt ? reading(rules, ["model"]) : rules,
+      rules: rules.rules,
+      modelRules: rules.modelRules,
       budget: context.bodyBudget,
       bodyTimeoutMs: context.bodyTimeoutMs,
       replay: pool !== undefined,

@@ -19,14 +19,11 @@ import type { Exchange } from "../exchange.ts";
 import type { PlanVariables } from "../limits/limits.ts";
 import type { UpstreamVariables } from "../rules/resolve.ts";
 import type { Stage } from "../stage.ts";
-import { applyBodyRules } from "./apply.ts";
 import type { BodyBudget, BodyLease } from "./budget.ts";
 import { BodyBudgetFull, BodyTooLarge, cappedBody, readHeld } from "./cap.ts";
 import { type BodyClock, readBodyWithin, watchBody } from "./deadline.ts";
-import { type BodyFacts, bodyFacts } from "./facts.ts";
-import { checkForm } from "./form.ts";
-import type { BodyPlan, BodyRules } from "./rules.ts";
-import { SPLICE_ROOM } from "./splice.ts";
+import type { BodyFacts } from "./facts.ts";
+import type { BodyPlan, BodyRefusal } from "./rules.ts";
 
 /** Client bodies of declared length up to this size are read whole before sending. */
 export const INLINE_BODY_BYTES = 64 * 1024;
@@ -50,12 +47,29 @@ export interface BodyView {
 /** What the body stage publishes. */
 export type BodyVariables = { body: BodyView };
 
+/** A route's body rules as the body stage applies them (see `route_rules.ts`). */
+export interface RulesReader {
+  /** What the rules do with bodies sent to `method path`; undefined: not read at all. */
+  plan(method: string, path: string): BodyPlan | undefined;
+  /**
+   * Applies the rules to a body read whole (`plan` for JSON, or the content type of a form
+   * read for its model): the refusal, or the bytes to send.
+   */
+  apply(
+    raw: Uint8Array<ArrayBuffer>,
+    plan: BodyPlan | string,
+    path: string,
+  ): Promise<BodyRefusal | { body: Uint8Array<ArrayBuffer> }>;
+  /** What a JSON body says (model, output cap, stream). */
+  facts(bytes: Uint8Array): BodyFacts;
+}
+
 /** What the body stage needs. */
 export interface BodySettings {
-  /** The route's JSON body rules (its field policy among them), if it has any. */
-  rules?: BodyRules;
+  /** How the route's body rules read bodies (its field policy among them), if it has any. */
+  rules?: RulesReader;
   /** The rules that also read `model`, for a client token whose claims name models. */
-  modelRules?: BodyRules;
+  modelRules?: RulesReader;
   /** Bytes held for body rules across every request of the gateway. */
   budget: BodyBudget;
   /** The longest silence while a body arrives, in ms (`server.timeouts.body`). */
@@ -87,6 +101,7 @@ class RequestBody implements BodyView, BodyClock {
   readonly bodyTimeoutMs: number;
   readonly #x: Exchange;
   #read?: Uint8Array;
+  #factsOf?: (bytes: Uint8Array) => BodyFacts;
   #facts?: BodyFacts;
 
   constructor(x: Exchange, bodyTimeoutMs: number) {
@@ -95,13 +110,14 @@ class RequestBody implements BodyView, BodyClock {
   }
 
   /** The body as bytes the rules read (and edited): it is what goes upstream. */
-  read(bytes: Uint8Array<ArrayBuffer>): void {
+  read(bytes: Uint8Array<ArrayBuffer>, factsOf: (bytes: Uint8Array) => BodyFacts): void {
     this.send = bytes;
     this.#read = bytes;
+    this.#factsOf = factsOf;
   }
 
   get facts(): BodyFacts {
-    return this.#facts ??= this.#read ? bodyFacts(this.#read) : NO_FACTS;
+    return this.#facts ??= this.#read ? this.#factsOf!(this.#read) : NO_FACTS;
   }
 
   bodyTimedOut(): void {
@@ -151,10 +167,17 @@ function unreadable(x: Exchange): Response {
  * import { Exchange } from "../exchange.ts";
  * import { bodyStage } from "./body.ts";
  * import { BodyBudget } from "./budget.ts";
- * import { compileBodyRules } from "./rules.ts";
+ * import { compileRouteRules } from "./route_rules.ts";
  *
+ * const { rules } = compileRouteRules({
+ *   body: { max_tokens: 1024 },
+ *   usage: "openai",
+ *   countTokens: false,
+ *   queued: false,
+ *   models: false,
+ * });
  * const stage = bodyStage({
- *   rules: compileBodyRules({ max_tokens: 1024 }, "openai", false),
+ *   rules,
  *   budget: new BodyBudget(),
  *   bodyTimeoutMs: 60_000,
  *   replay: false,
@@ -291,7 +314,7 @@ async function readForRules(
   x: Exchange & UpstreamVariables,
   body: RequestBody,
   stream: ReadableStream<Uint8Array>,
-  rules: BodyRules,
+  rules: RulesReader,
   holding: Holding,
   plan: BodyPlan | string,
 ): Promise<Response | undefined> {
@@ -307,15 +330,13 @@ async function readForRules(
     return body.refusal ?? unreadable(x);
   }
   const path = x.upstream.path;
-  const verdict = typeof plan === "string"
-    ? await checkForm(raw, plan, rules, path)
-    : applyBodyRules(raw, rules, path, SPLICE_ROOM, plan);
+  const verdict = await rules.apply(raw, plan, path);
   if ("type" in verdict) {
     return x.refuse("body_refused", verdict.message, undefined, verdict.type, verdict.message);
   }
   const sent = verdict.body;
   lease.resize(sent.byteLength);
-  body.read(sent);
+  body.read(sent, rules.facts);
   x.bytesIn = sent.byteLength;
   return undefined;
 }

@@ -64,6 +64,8 @@ export class Exchange {
   retried = false;
   /** The usage to charge, once the answer has ended (the billing channel). */
   charge?: Charge;
+  /** What that usage cost, in units of 1e-8 USD, on a route that counts dollars. */
+  cost?: number;
 
   #hooks: EndHook[] = [];
   readonly #log: EndHook;

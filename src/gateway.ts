@@ -129,6 +129,9 @@ export async function buildGateway(
     bodyTimeoutMs: resolveTimeouts(config.server?.timeouts).body,
     hooks: options.hooks ?? {},
     fetch: options.upstreamFetch,
+    watch: config.server?.alerts
+      ? new (await import("./observe/alerts.ts")).Alerts(config.server.alerts, store)
+      : undefined,
   };
   const table = new RouteTable<Routed>();
   for (const route of routes) {

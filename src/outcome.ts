@@ -36,6 +36,7 @@ export const OUTCOMES = {
   request_limit: ["rate_limited", "the request limit of the window is reached"],
   concurrency_limit: ["rate_limited", "the limit of requests in flight is reached"],
   token_budget: ["rate_limited", "the token budget cannot hold the request's worst case"],
+  spend_budget: ["rate_limited", "the dollar budget cannot hold what the request could cost"],
   queue_timeout: ["rate_limited", "no turn came within limits.queue"],
   queue_left: ["rate_limited", "the client left while waiting in the queue"],
   store_unavailable: ["store_unavailable", "the limit store could not be reached"],

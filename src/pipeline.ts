@@ -26,6 +26,7 @@ import { bodyStage } from "./body/body.ts";
 import type { BodyBudget } from "./body/budget.ts";
 import type { RouteRules } from "./body/route_rules.ts";
 import { budgetClamp } from "./budget/reserve.ts";
+import type { BudgetWatch } from "./budget/standing.ts";
 import { PRESETS } from "./config/presets/mod.ts";
 import type { Config } from "./config/types.ts";
 import type { Exchange } from "./exchange.ts";
@@ -72,6 +73,8 @@ export interface LineContext {
   hooks: GatewayHooks;
   /** The fetch that reaches the upstreams (the runtime's when left out). */
   fetch?: typeof fetch;
+  /** Hears each budget's standing after a change (`server.alerts`). */
+  watch?: BudgetWatch;
 }
 
 /**
@@ -118,17 +121,18 @@ export async function routeLine(
   const authConfig = routeAuth(config, own.auth);
   const limits = compileLimits(own.limits, config.clients ?? [], route.usage !== undefined);
   const waitMs = own.limits?.queue;
-  // A token budget reserves the output maximum: a route without one gets a default clamp.
+  // A budget reserves the output maximum: a route without one gets a default clamp.
+  const budgeted = limits.tokens || limits.spend;
   const outputMax = budgetClamp(own.body?.max_tokens, limits);
   const policy = own.preset ? PRESETS[own.preset].fields : undefined;
   // A JWT's claims may narrow the models: for such a token every JSON body is read.
   const jwt = isJwt(authConfig);
   const queued = waitMs !== undefined;
-  const rules: RouteRules = own.body || limits.tokens || policy || queued || jwt
+  const rules: RouteRules = own.body || budgeted || policy || queued || jwt
     ? (await import("./body/route_rules.ts")).compileRouteRules({
-      body: limits.tokens ? { ...own.body, max_tokens: outputMax } : own.body,
+      body: budgeted ? { ...own.body, max_tokens: outputMax } : own.body,
       usage: route.usage,
-      countTokens: limits.tokens,
+      countTokens: budgeted,
       generate: route.generate,
       policy,
       queued,
@@ -137,7 +141,7 @@ export async function routeLine(
     : {};
   const pool = route.keys && route.keys.keys.length > 1 ? route.keys : undefined;
   const queue = queued ? await import("./queue/queue_stage.ts") : undefined;
-  const budget = limits.tokens || jwt ? await import("./budget/budget.ts") : undefined;
+  const budget = budgeted || jwt ? await import("./budget/budget.ts") : undefined;
 
   return new Line()
     .then(resolveStage(route))
@@ -164,8 +168,17 @@ export async function routeLine(
         store,
         queue: context.queues.add(new RouteQueue(route.name, waitMs!)),
         pool: pool?.health,
+        routeConcurrent: limits.ceiling?.concurrent,
       }))
-    .maybe(budget, () => budget!.budgetStage({ route: route.name, store, outputMax }))
+    .maybe(budget, () =>
+      budget!.budgetStage({
+        route: route.name,
+        store,
+        outputMax,
+        format: route.usage,
+        ceiling: limits.ceiling,
+        watch: context.watch,
+      }))
     .then(keyStage(route, hooks.resolveKey))
     .end(forwardHandler({ ...route, pool }, context.fetch));
 }

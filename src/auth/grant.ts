@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseRate, type Rate } from "../config/units.ts";
+import { parseRate, parseSpendRate, type Rate } from "../config/units.ts";
 
 /** Per-subject limits a token carries, counted in the gateway's store. */
 export interface GrantLimits {
@@ -14,6 +14,8 @@ export interface GrantLimits {
   readonly requests?: Rate;
   /** Tokens per window, reserved before the request and settled to the reported usage. */
   readonly tokens?: Rate;
+  /** Dollars per window (units of 1e-8 USD), reserved and settled like tokens. */
+  readonly spend?: Rate;
   /** Requests in flight at once. */
   readonly concurrent?: number;
 }
@@ -38,7 +40,7 @@ export interface Grant {
 const REGISTERED = new Set(["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]);
 /** Claims that narrow a route. */
 const NARROWING = new Set(["routes", "models", "limits", "origin", "once"]);
-const LIMIT_NAMES = new Set(["requests", "tokens", "concurrent"]);
+const LIMIT_NAMES = new Set(["requests", "tokens", "spend", "concurrent"]);
 /** How long after `exp` a used single-use token is still remembered (the verifier's tolerance). */
 const ONCE_MARGIN_MS = 10_000;
 
@@ -47,18 +49,19 @@ export type GrantRefusal = { refused: string };
 
 const rates = new Map<string, Rate>();
 
-/** A rate claim, parsed once per distinct text (tokens of one app repeat a few). */
-function rateOf(value: unknown): Rate | undefined {
+/** A rate claim (`spend` in dollars), parsed once per distinct text (an app's tokens repeat). */
+function rateOf(value: unknown, spend = false): Rate | undefined {
   if (typeof value !== "string") return undefined;
-  let rate = rates.get(value);
+  const key = spend ? `spend ${value}` : value;
+  let rate = rates.get(key);
   if (!rate) {
     try {
-      rate = parseRate(value);
+      rate = spend ? parseSpendRate(value) : parseRate(value);
     } catch {
       return undefined;
     }
     if (rates.size > 1000) rates.clear();
-    rates.set(value, rate);
+    rates.set(key, rate);
   }
   return rate;
 }
@@ -131,6 +134,10 @@ export function grantOf(
     if (limits.tokens !== undefined) {
       out.tokens = rateOf(limits.tokens);
       if (!out.tokens) return { refused: "limits.tokens is not a rate" };
+    }
+    if (limits.spend !== undefined) {
+      out.spend = rateOf(limits.spend, true);
+      if (!out.spend) return { refused: "limits.spend is not a spend rate ($X/unit)" };
     }
     if (limits.concurrent !== undefined) {
       const n = limits.concurrent;

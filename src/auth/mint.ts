@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseDuration, parseRate } from "../config/units.ts";
+import { parseDuration, parseRate, parseSpendRate } from "../config/units.ts";
 
 /** Options of {@linkcode mintToken}. */
 export interface MintOptions {
@@ -20,7 +20,7 @@ export interface MintOptions {
   /** Only these models (narrows the route's `body.models`). */
   models?: string[];
   /** Limits per subject, counted in the gateway's store: rates like `"30/min"`. */
-  limits?: { requests?: string; tokens?: string; concurrent?: number };
+  limits?: { requests?: string; tokens?: string; spend?: string; concurrent?: number };
   /** The request's `Origin` must equal this; a request without `Origin` is refused. */
   origin?: string;
   /** True: usable for one request only. */
@@ -100,9 +100,10 @@ export async function mintToken(options: MintOptions): Promise<string> {
         if (!Number.isSafeInteger(value) || (value as number) < 1) {
           throw new MintError("limits.concurrent must be a positive integer");
         }
-      } else if (name === "requests" || name === "tokens") {
+      } else if (name === "requests" || name === "tokens" || name === "spend") {
         try {
-          parseRate(String(value));
+          if (name === "spend") parseSpendRate(String(value));
+          else parseRate(String(value));
         } catch (error) {
           throw new MintError((error as Error).message);
         }

@@ -1,6 +1,7 @@
 /**
  * The flags of `keyward token`: `--sub ID --ttl 15m [--route R] [--model M] [--tokens N/unit]
- * [--requests N/unit] [--concurrent N] [--origin O] [--once] [--issuer I] [--audience A]`,
+ * [--requests N/unit] [--spend '$X/unit'] [--concurrent N] [--origin O] [--once] [--issuer I]
+ * [--audience A]`,
  * turned into {@linkcode MintOptions} (the secret comes from `KEYWARD_TOKEN_SECRET`).
  *
  * @module
@@ -11,8 +12,8 @@ import type { MintOptions } from "./mint.ts";
 /** Usage of the `token` command. */
 export const TOKEN_USAGE = `Usage:
   keyward token --sub ID [--ttl 15m] [--route R]... [--model M]... [--tokens N/unit]
-                [--requests N/unit] [--concurrent N] [--origin O] [--once]
-                [--issuer I] [--audience A]
+                [--requests N/unit] [--spend '$X/unit'] [--concurrent N] [--origin O]
+                [--once] [--issuer I] [--audience A]
 
 Prints a client token signed with KEYWARD_TOKEN_SECRET (the route's auth: { jwt: { secret } }).
 --route and --model may be given more than once.`;
@@ -51,6 +52,9 @@ export function parseTokenArgs(argv: readonly string[]): Omit<MintOptions, "secr
         break;
       case "--requests":
         limits.requests = value();
+        break;
+      case "--spend":
+        limits.spend = value();
         break;
       case "--concurrent": {
         const n = Number(value());

@@ -36,6 +36,8 @@ export interface BodyView {
   readonly send: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null;
   /** True when `send` is the client's own stream of declared length (a fixed-length upload). */
   readonly declared: boolean;
+  /** True when the rules read it as a body sent to an endpoint that generates. */
+  readonly generates: boolean;
   /** What the JSON body says, when the body was read (empty otherwise). */
   readonly facts: BodyFacts;
   /** The answer a failed upload stands for (past the cap mid-stream, stalled), if any. */
@@ -89,6 +91,7 @@ const BUSY_RETRY = { "retry-after": "1" };
 const NONE: BodyView = {
   send: null,
   declared: false,
+  generates: false,
   facts: NO_FACTS,
   release() {},
 };
@@ -97,6 +100,7 @@ const NONE: BodyView = {
 class RequestBody implements BodyView, BodyClock {
   send: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null = null;
   declared = false;
+  generates = false;
   refusal?: Response;
   readonly bodyTimeoutMs: number;
   readonly #x: Exchange;
@@ -235,6 +239,7 @@ export function bodyStage(
         // Reserved before a byte is read when the length is known; else as the bytes come.
         const lease = budget.lease(length ?? 0);
         if (!lease) return busy(x);
+        body.generates = plan.generates;
         try {
           const refused = await readForRules(
             x,

@@ -10,8 +10,9 @@ import { DEFAULT_BUDGET_MAX_TOKENS } from "../config/defaults.ts";
 import type { RouteLimits } from "../limits/plan.ts";
 
 /**
- * The output clamp of a route: its own `body.max_tokens`, else (with a token budget) the
- * default clamp, at most a quarter of the smallest budget of any of its clients.
+ * The output clamp of a route: its own `body.max_tokens`, else (with a budget in tokens or
+ * dollars) the default clamp, at most a quarter of the smallest token budget of any of its
+ * clients or of the route's ceiling.
  *
  * @example
  * ```ts
@@ -25,7 +26,7 @@ import type { RouteLimits } from "../limits/plan.ts";
 export function budgetClamp(own: number | undefined, limits: RouteLimits): number {
   if (own !== undefined) return own;
   let smallest = Infinity;
-  for (const plan of [limits.base, ...limits.byClient.values()]) {
+  for (const plan of [limits.base, ...limits.byClient.values(), limits.ceiling ?? {}]) {
     if (plan.tokens) smallest = Math.min(smallest, plan.tokens.limit);
   }
   return Math.max(1, Math.min(DEFAULT_BUDGET_MAX_TOKENS, Math.floor(smallest / 4)));

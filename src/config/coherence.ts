@@ -81,13 +81,20 @@ export function incoherent(config: Config, runtime: RuntimeName = platform.name)
       });
     }
   };
-  // Rules read a route's bodies when it has `body:`, or when an OpenAI route counts tokens
-  // (its streams are asked for their usage).
-  const clientTokens = config.clients?.some((client) => client.limits?.tokens) ?? false;
-  const readsBodies = (route: Config["routes"][number]) =>
-    route.body !== undefined ||
-    ((route.usage ?? (route.preset ? PRESETS[route.preset].usage : undefined)) === "openai" &&
-      (route.limits?.tokens !== undefined || clientTokens));
+  // Rules read a route's bodies when it has `body:`, or a budget in tokens or dollars (its
+  // output is clamped, and its worst case read from the body).
+  const clientBudgets =
+    config.clients?.some((client) =>
+      client.limits?.tokens !== undefined || client.limits?.spend !== undefined
+    ) ?? false;
+  const readsBodies = (route: Config["routes"][number]) => {
+    const limits = route.limits;
+    const usage = route.usage ?? (route.preset ? PRESETS[route.preset].usage : undefined);
+    return route.body !== undefined ||
+      limits?.tokens !== undefined || limits?.spend !== undefined ||
+      limits?.route?.tokens !== undefined || limits?.route?.spend !== undefined ||
+      (usage !== undefined && clientBudgets);
+  };
   const rulesRead = config.routes.some(readsBodies);
   config.clients?.forEach((client, i) => {
     if (rulesRead) held(client.limits?.body, ["clients", i, "limits", "body"]);
@@ -107,13 +114,31 @@ export function incoherent(config: Config, runtime: RuntimeName = platform.name)
       });
     }
     const usage = route.usage ?? (route.preset ? PRESETS[route.preset].usage : undefined);
-    if (route.limits?.tokens !== undefined && !usage) {
-      found.push({
-        path: ["routes", i, "limits", "tokens"],
-        message:
-          "A token limit needs the upstream's usage: set usage (openai, anthropic or gemini) or a preset that reports it",
-      });
+    const metered: [string | undefined, (string | number)[], string][] = [
+      [route.limits?.tokens && "tokens", ["limits", "tokens"], "A token limit"],
+      [route.limits?.spend && "spend", ["limits", "spend"], "A spend limit"],
+      [route.limits?.route?.tokens && "tokens", ["limits", "route", "tokens"], "A token limit"],
+      [route.limits?.route?.spend && "spend", ["limits", "route", "spend"], "A spend limit"],
+    ];
+    for (const [set, at, what] of metered) {
+      if (set && !usage) {
+        found.push({
+          path: ["routes", i, ...at],
+          message: `${what} needs the upstream's usage: set usage (openai, anthropic or ` +
+            "gemini) or a preset that reports it",
+        });
+      }
     }
   });
+  const webhook = config.server?.alerts?.webhook;
+  if (webhook !== undefined) {
+    const url = new URL(webhook);
+    if (url.protocol !== "https:" && !isLoopback(url.hostname)) {
+      found.push({
+        path: ["server", "alerts", "webhook"],
+        message: "The alerts webhook must use https (http only for loopback hosts)",
+      });
+    }
+  }
   return found;
 }

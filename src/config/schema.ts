@@ -11,7 +11,7 @@ import { parseHostRule } from "./host_rule.ts";
 import { isLoopback } from "./loopback.ts";
 import { PRESET_NAMES, PRESETS } from "./presets/mod.ts";
 import type { Config } from "./types.ts";
-import { parseDuration, parseRate, parseSize } from "./units.ts";
+import { parseDuration, parseRate, parseSize, parseSpendRate } from "./units.ts";
 
 export type {
   AuthConfig,
@@ -46,6 +46,27 @@ const RateSchema = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
 }).describe("a rate: N/s, N/min, N/hour, N/day");
+/** A spend rate such as `$2/day`, parsed to `{ limit, windowMs }` with `limit` in 1e-8 USD. */
+const SpendSchema = z.string().transform((value, ctx) => {
+  try {
+    return parseSpendRate(value);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+}).describe("dollars per window: $2/day, $0.50/hour");
+/** A price in USD per million tokens, kept as an exact decimal string. */
+const PriceSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const text = typeof value === "number" ? value.toFixed(8) : value.trim();
+  if (!/^\d+(\.\d{1,8})?$/.test(text)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `Cannot parse price "${value}": use USD per million tokens, up to 8 decimals`,
+    });
+    return z.NEVER;
+  }
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+}).describe("USD per million tokens");
 
 function checked(parse: (text: string) => unknown) {
   return z.string().superRefine((value, ctx) => {
@@ -111,6 +132,32 @@ const LimitsSchema = z.strictObject({
   timeout: Duration.optional(),
   queue: Duration.optional()
     .describe("wait this long for a turn instead of 429 (concurrent, cooling key pool)"),
+  spend: SpendSchema.optional().describe("dollars per window, per client: $2/day"),
+});
+
+/** The owner's ceiling for all clients of a route together. */
+const RouteCeilingSchema = z.strictObject({
+  requests: RateSchema.optional(),
+  concurrent: z.number().int().positive().optional(),
+  tokens: RateSchema.optional(),
+  spend: SpendSchema.optional(),
+});
+
+/** A route's limits: per client, and `route` for all clients together. */
+const RouteLimitsSchema = LimitsSchema.extend({
+  route: RouteCeilingSchema.optional().describe("the ceiling for all clients together"),
+});
+
+/** A model's prices in USD per million tokens; a kind left out falls back to input or output. */
+const ModelPriceSchema = z.strictObject({
+  input: PriceSchema,
+  output: PriceSchema,
+  cached_input: PriceSchema.optional(),
+  cache_write: PriceSchema.optional(),
+  cache_write_1h: PriceSchema.optional(),
+  audio_input: PriceSchema.optional(),
+  audio_output: PriceSchema.optional(),
+  reasoning: PriceSchema.optional(),
 });
 
 /** Rules over JSON request bodies. */
@@ -159,7 +206,7 @@ const RouteSchema = z.strictObject({
   allow: z.array(checked(parseAllowEntry)).optional()
     .describe("METHOD PATH-GLOB; * one segment, ** any; {ulid}, {uuid}, {name:REGEX} an id"),
   auth: AuthSchema.optional(),
-  limits: LimitsSchema.optional(),
+  limits: RouteLimitsSchema.optional(),
   body: BodyRulesSchema.optional(),
   headers: z.record(z.string(), z.string()).optional().describe("extra headers sent upstream"),
   usage: z.enum(["openai", "anthropic", "gemini"]).optional()
@@ -266,6 +313,11 @@ const ServerSchema = z.strictObject({
   drain: Duration.optional().describe("how long shutdown waits for in-flight requests"),
   body_memory: Size.optional()
     .describe("bytes of request bodies held for body rules across all requests (64mb)"),
+  alerts: z.strictObject({
+    webhook: z.url({ protocol: /^https?$/ }).describe("where a JSON notice is POSTed"),
+    at: z.array(z.number().gt(0).lte(1)).min(1).default([0.8, 1])
+      .describe("fractions of a budget that raise a notice, once per window"),
+  }).optional().describe("notices when a client's or a route's budget crosses a fraction"),
 });
 
 /** The `store:` section. */
@@ -291,6 +343,8 @@ const configSchema = z.strictObject({
   server: ServerSchema.optional(),
   store: StoreSchema.optional(),
   clients: z.array(ClientSchema).optional(),
+  prices: z.record(z.string().min(1), ModelPriceSchema).optional()
+    .describe("USD per million tokens by model, over the built-in table"),
   routes: z.array(RouteSchema).min(1),
 }).superRefine((config, ctx) => {
   const names = new Map<string, number>();

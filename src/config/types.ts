@@ -67,6 +67,57 @@ export interface LimitsConfig {
    * turn instead, in milliseconds (a route's own setting).
    */
   queue?: number;
+  /** Dollars per window, in units of 1e-8 USD: reserved before, settled after, like tokens. */
+  spend?: Rate;
+}
+
+/** `limits.route`: the owner's ceiling for all clients of a route together. */
+export interface RouteCeilingConfig {
+  /** Requests per window, all clients together. */
+  requests?: Rate;
+  /** Requests in flight, all clients together. */
+  concurrent?: number;
+  /** Upstream-reported tokens per window, all clients together. */
+  tokens?: Rate;
+  /** Dollars per window (units of 1e-8 USD), all clients together. */
+  spend?: Rate;
+}
+
+/** A route's limits: its clients' limits, and the ceiling for them all together. */
+export interface RouteLimitsConfig extends LimitsConfig {
+  /** The ceiling for all clients of the route together. */
+  route?: RouteCeilingConfig;
+}
+
+/**
+ * A model's prices in USD per million tokens, as exact decimal strings (at most 8 decimals).
+ * A kind left out is priced as `input` (input kinds) or `output` (output kinds).
+ */
+export interface PriceConfig {
+  /** Input tokens. */
+  input: string;
+  /** Output tokens (reasoning included unless `reasoning` is set). */
+  output: string;
+  /** Input tokens read from the provider's cache. */
+  cached_input?: string;
+  /** Input tokens written to the provider's cache (5 minutes, Anthropic). */
+  cache_write?: string;
+  /** Input tokens written to the provider's cache for an hour (Anthropic). */
+  cache_write_1h?: string;
+  /** Audio input tokens. */
+  audio_input?: string;
+  /** Audio output tokens. */
+  audio_output?: string;
+  /** Reasoning tokens, when priced apart from output. */
+  reasoning?: string;
+}
+
+/** `server.alerts`: who hears when a budget crosses a fraction of itself. */
+export interface AlertsConfig {
+  /** The URL a JSON notice is POSTed to. */
+  webhook: string;
+  /** The fractions of a budget that raise a notice, once each per window (0.8 and 1 by default). */
+  at: number[];
 }
 
 /** Rules over JSON request bodies. */
@@ -117,8 +168,8 @@ export interface RouteConfig {
   allow?: string[];
   /** Client authentication. */
   auth?: AuthConfig;
-  /** Limits per client. */
-  limits?: LimitsConfig;
+  /** Limits per client, and the route's ceiling for all of them. */
+  limits?: RouteLimitsConfig;
   /** Rules over JSON request bodies. */
   body?: BodyRulesConfig;
   /** Extra headers sent upstream. */
@@ -173,6 +224,8 @@ export interface ServerConfig {
   drain?: number;
   /** Bytes of request bodies held whole for body rules, across all requests at once. */
   body_memory?: number;
+  /** Budget alerts. */
+  alerts?: AlertsConfig;
 }
 
 /** `server.admin`: a request bearing this token sees every client's usage on the status page. */
@@ -209,6 +262,8 @@ export interface Config {
   store?: StoreConfig;
   /** Token clients. */
   clients?: ClientConfig[];
+  /** Prices by model, over the built-in table. */
+  prices?: Record<string, PriceConfig>;
   /** The routes. */
   routes: RouteConfig[];
 }

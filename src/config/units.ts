@@ -116,3 +116,52 @@ export function parseRate(text: string): Rate {
   if (windowMs <= 0) throw new Error(`Cannot parse rate "${text}": the window is empty`);
   return { limit: Number(match[1]), windowMs };
 }
+
+/** Money is counted in integer units of 1e-8 USD: exact, and far inside a safe integer. */
+export const USD_UNITS = 100_000_000;
+
+const USD = /^\$?\s*(\d+)(?:\.(\d{1,8}))?$/;
+
+/**
+ * Parses a dollar amount such as `$2`, `$0.05` or `2.50` into units of 1e-8 USD, exactly
+ * (no floating point on the way): at most 8 decimals.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseUsd } from "./units.ts";
+ *
+ * assert.equal(parseUsd("$2.50"), 250_000_000);
+ * assert.equal(parseUsd("$0.00000001"), 1);
+ * ```
+ */
+export function parseUsd(text: string): number {
+  const match = USD.exec(text.trim());
+  if (!match) {
+    throw new Error(`Cannot parse amount "${text}": use dollars with up to 8 decimals, as $2.50`);
+  }
+  const units = Number(match[1]) * USD_UNITS + Number((match[2] ?? "").padEnd(8, "0"));
+  if (!Number.isSafeInteger(units)) throw new Error(`Cannot parse amount "${text}": too large`);
+  return units;
+}
+
+/**
+ * Parses a spend rate such as `$2/day` or `$0.50/hour`: its `limit` is in units of 1e-8 USD.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSpendRate } from "./units.ts";
+ *
+ * assert.deepEqual(parseSpendRate("$2/day"), { limit: 200_000_000, windowMs: 86_400_000 });
+ * ```
+ */
+export function parseSpendRate(text: string): Rate {
+  const slash = text.indexOf("/");
+  if (slash === -1) {
+    throw new Error(`Cannot parse spend rate "${text}": use $N/s, $N/min, $N/hour or $N/day`);
+  }
+  const limit = parseUsd(text.slice(0, slash));
+  const { windowMs } = parseRate(`1/${text.slice(slash + 1)}`);
+  return { limit, windowMs };
+}

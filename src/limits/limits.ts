@@ -1,8 +1,9 @@
 /**
  * The limits stage: settles which limits apply to the request's client (the route's, or a
  * client's own from `clients`) and publishes them as `plan`; counts the request against its
- * window and takes an in-flight slot (given back when the request ends). Token budgets are
- * reserved later, once the body is known (see `budget/`). Refusals are 429 with
+ * window and takes an in-flight slot (given back when the request ends), for the client and
+ * for the route's ceiling over all its clients (`limits.route`). Budgets in tokens and dollars
+ * are reserved later, once the body is known (see `budget/`). Refusals are 429 with
  * `Retry-After`; requests let through carry `RateLimit-*` headers. If the store cannot be
  * reached the request is refused (503): a limit that fails open is no limit.
  *
@@ -83,12 +84,26 @@ export function limitsStage(
     // Nothing to count: the plan is all (its body cap, its budgets).
     return (x, next) => next({ plan: planFor(limits, x.client.id, x.client.authenticated) });
   }
+  const ceiling = limits.ceiling;
   return async (x, next) => {
     const client = x.client.id;
     const plan = planFor(limits, client, x.client.authenticated);
     const id = `${route}:${client}`;
     let headers: Record<string, string> | undefined;
     try {
+      if (ceiling?.requests) {
+        const { limit, windowMs } = ceiling.requests;
+        const { count, resetMs } = await store.add(`requests:${route}`, 1, windowMs);
+        if (count > limit) {
+          return x.refuse(
+            "request_limit",
+            `Route ${route} has reached its limit of ${limit} requests per window`,
+            retryAfter(resetMs),
+            undefined,
+            "route",
+          );
+        }
+      }
       if (plan.requests) {
         const { limit, windowMs } = plan.requests;
         const { count, resetMs } = await store.add(`requests:${id}`, 1, windowMs);
@@ -109,6 +124,20 @@ export function limitsStage(
             "concurrency_limit",
             `Limit of ${plan.concurrent} requests in flight reached`,
             retryAfter(1000),
+          );
+        }
+        x.onEnd(() => void store.release(key, slot).catch(() => {}));
+      }
+      if (ceiling?.concurrent && !queued) {
+        const key = `concurrent:${route}`;
+        const slot = await store.acquire(key, ceiling.concurrent, SLOT_TTL_MS);
+        if (slot === undefined) {
+          return x.refuse(
+            "concurrency_limit",
+            `Route ${route} has reached its limit of ${ceiling.concurrent} requests in flight`,
+            retryAfter(1000),
+            undefined,
+            "route",
           );
         }
         x.onEnd(() => void store.release(key, slot).catch(() => {}));

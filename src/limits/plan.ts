@@ -1,10 +1,11 @@
 /**
  * Which limits apply to a request: the route's, or a client's own from `clients` when an
- * authenticated client has them. Plans are merged once, at load.
+ * authenticated client has them; and the route's ceiling for all its clients together
+ * (`limits.route`). Plans are merged once, at load.
  *
  * @module
  */
-import type { ClientConfig, LimitsConfig } from "../config/types.ts";
+import type { ClientConfig, LimitsConfig, RouteCeilingConfig } from "../config/types.ts";
 import type { Rate } from "../config/units.ts";
 
 /** The limits one client has on one route. */
@@ -13,6 +14,8 @@ export interface LimitPlan {
   readonly requests?: Rate;
   /** Upstream-reported tokens per window. */
   readonly tokens?: Rate;
+  /** Dollars per window, in units of 1e-8 USD. */
+  readonly spend?: Rate;
   /** Requests in flight at once. */
   readonly concurrent?: number;
   /** Request body cap in bytes. */
@@ -25,12 +28,16 @@ export interface RouteLimits {
   readonly base: LimitPlan;
   /** Plans of the clients that override the route's. */
   readonly byClient: ReadonlyMap<string, LimitPlan>;
-  /** Whether any plan limits requests, tokens or concurrency (the store is needed). */
+  /** The ceiling for all clients of the route together (`limits.route`), when set. */
+  readonly ceiling?: RouteCeilingConfig;
+  /** Whether any plan, or the ceiling, counts requests or concurrency (the store is needed). */
   readonly counted: boolean;
   /** Whether any plan caps the body. */
   readonly capped: boolean;
-  /** Whether any plan counts tokens. */
+  /** Whether any plan, or the ceiling, counts tokens. */
   readonly tokens: boolean;
+  /** Whether any plan, or the ceiling, counts dollars. */
+  readonly spend: boolean;
 }
 
 function plan(
@@ -39,6 +46,7 @@ function plan(
   return {
     requests: limits?.requests,
     tokens: limits?.tokens,
+    spend: limits?.spend,
     concurrent: limits?.concurrent,
     body: limits?.body,
   };
@@ -46,22 +54,21 @@ function plan(
 
 /**
  * Merges a route's limits with each client's overrides (a client's value replaces the
- * route's, field by field). Client token budgets apply only where `reportsUsage`.
+ * route's, field by field). Client token and spend budgets apply only where `reportsUsage`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { compileLimits, planFor } from "./plan.ts";
+ * import { compileLimits } from "./plan.ts";
  *
- * const own = { requests: { limit: 600, windowMs: 60_000 } };
- * const clients = [{ id: "alice", token: "s3cret", limits: own }];
+ * const clients = [{ id: "alice", token: "t", limits: { requests: { limit: 600, windowMs: 60_000 } } }];
  * const limits = compileLimits({ requests: { limit: 60, windowMs: 60_000 } }, clients);
- * assert.equal(planFor(limits, "alice", true).requests?.limit, 600); // alice's own rate
- * assert.equal(planFor(limits, "203.0.113.7", false).requests?.limit, 60); // the route's
+ * assert.equal(limits.byClient.get("alice")?.requests?.limit, 600); // alice's own rate
+ * assert.equal(limits.base.requests?.limit, 60); // everyone else's
  * ```
  */
 export function compileLimits(
-  route: LimitsConfig | undefined,
+  route: (LimitsConfig & { route?: RouteCeilingConfig }) | undefined,
   clients: readonly ClientConfig[],
   reportsUsage = true,
 ): RouteLimits {
@@ -70,22 +77,31 @@ export function compileLimits(
   for (const client of clients) {
     if (!client.limits) continue;
     const own = plan(client.limits);
-    // A token budget needs usage to charge; on a route that reports none it cannot apply.
-    if (!reportsUsage) own.tokens = undefined;
+    // A budget needs usage to charge; on a route that reports none it cannot apply.
+    if (!reportsUsage) {
+      own.tokens = undefined;
+      own.spend = undefined;
+    }
     byClient.set(client.id, {
       requests: own.requests ?? base.requests,
       tokens: own.tokens ?? base.tokens,
+      spend: own.spend ?? base.spend,
       concurrent: own.concurrent ?? base.concurrent,
       body: own.body ?? base.body,
     });
   }
   const plans = [base, ...byClient.values()];
+  const ceiling = route?.route;
   return {
     base,
     byClient,
-    counted: plans.some((p) => p.requests || p.tokens || p.concurrent),
+    ceiling,
+    counted: plans.some((p) => p.requests || p.concurrent) ||
+      ceiling?.requests !== undefined || ceiling?.concurrent !== undefined ||
+      plans.some((p) => p.tokens || p.spend),
     capped: plans.some((p) => p.body !== undefined),
-    tokens: plans.some((p) => p.tokens),
+    tokens: plans.some((p) => p.tokens) || ceiling?.tokens !== undefined,
+    spend: plans.some((p) => p.spend) || ceiling?.spend !== undefined,
   };
 }
 

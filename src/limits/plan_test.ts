@@ -11,6 +11,7 @@ Deno.test("a client's own limits replace the route's field by field, for that cl
   assert.deepEqual(planFor(limits, "alice", true), {
     requests: minute(100),
     tokens: undefined,
+    spend: undefined,
     concurrent: 2,
     body: 1000,
   });
@@ -25,4 +26,14 @@ Deno.test("a client's token budget applies only where the route reports usage", 
   assert.ok(compileLimits(undefined, clients, true).tokens);
   const noUsage = compileLimits(undefined, clients, false);
   assert.ok(!noUsage.tokens && !noUsage.counted);
+});
+
+Deno.test("the route's ceiling counts, and a client's spend budget needs usage as tokens do", () => {
+  const clients = [{ id: "alice", token: "a", limits: { spend: minute(500) } }];
+  const ceiling = compileLimits({ route: { requests: minute(1000) } }, []);
+  assert.ok(ceiling.counted && !ceiling.tokens && !ceiling.spend);
+  assert.ok(compileLimits({ route: { spend: minute(10) } }, []).spend);
+  assert.equal(compileLimits(undefined, clients, true).byClient.get("alice")?.spend?.limit, 500);
+  const noUsage = compileLimits(undefined, clients, false);
+  assert.ok(!noUsage.spend && noUsage.byClient.get("alice")?.spend === undefined);
 });

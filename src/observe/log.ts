@@ -40,6 +40,8 @@ export interface RequestRecord {
    * off, or a stream without usage) before the upstream reported its usage.
    */
   tokens_estimated?: boolean;
+  /** What the request cost in USD, on a route that counts dollars. */
+  cost_usd?: number;
   /** What went wrong, as an outcome code (see `outcome.ts`), when something did. */
   error?: OutcomeCode;
   /** Free text about the outcome (never a key or a token). */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { USD_UNITS } from "../config/units.ts";
 import type { QueueSnapshot } from "../queue/queue.ts";
 import type { RequestRecord } from "./log.ts";
 
@@ -48,6 +49,8 @@ export class Metrics {
   #limited = new Map<string, number>();
   #outcomes = new Map<string, { route: string; outcome: string; value: number }>();
   #tokens = new Map<string, { route: string; client: string; kind: string; value: number }>();
+  /** Dollars by route and client, in units of 1e-8 USD (summed exactly). */
+  #spend = new Map<string, { route: string; client: string; units: number }>();
   #streams = 0;
   #queues?: () => readonly QueueSnapshot[];
 
@@ -85,6 +88,14 @@ export class Metrics {
       const entry = this.#outcomes.get(outcomeKey);
       if (entry) entry.value++;
       else this.#outcomes.set(outcomeKey, { route, outcome: record.error, value: 1 });
+    }
+    if (record.cost_usd !== undefined) {
+      const client = record.client ?? "";
+      const spendKey = `${route}\0${client}`;
+      const units = Math.round(record.cost_usd * USD_UNITS);
+      const entry = this.#spend.get(spendKey);
+      if (entry) entry.units += units;
+      else this.#spend.set(spendKey, { route, client, units });
     }
     if (record.tokens) {
       const client = record.client ?? "";
@@ -135,6 +146,10 @@ export class Metrics {
     head("keyward_tokens_total", "counter", "Tokens the upstream reported, by route and client.");
     for (const { route, client, kind, value } of this.#tokens.values()) {
       out.push(`keyward_tokens_total${labels({ route, client, kind })} ${value}`);
+    }
+    head("keyward_spend_usd_total", "counter", "Dollars charged, by route and client.");
+    for (const { route, client, units } of this.#spend.values()) {
+      out.push(`keyward_spend_usd_total${labels({ route, client })} ${units / USD_UNITS}`);
     }
     const queues = this.#queues?.() ?? [];
     if (queues.length) {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Client } from "../auth/auth.ts";
+import { USD_UNITS } from "../config/units.ts";
 import type { Exchange } from "../exchange.ts";
 import type { RequestRecord } from "./log.ts";
 
@@ -41,6 +42,7 @@ export function recordOf(x: Exchange & { client?: Client }): RequestRecord {
     bytes_out: x.bytesOut,
     tokens: x.charge?.usage,
     tokens_estimated: x.charge?.estimated || undefined,
+    cost_usd: x.cost === undefined ? undefined : x.cost / USD_UNITS,
     error: x.outcome,
     detail: x.detail,
     aborted: x.aborted || undefined,

@@ -32,6 +32,8 @@ export interface QueueSettings {
   queue: RouteQueue;
   /** The health of the route's key pool, when it has several keys. */
   pool?: KeyHealth;
+  /** The route's ceiling of requests in flight over all its clients (`limits.route`). */
+  routeConcurrent?: number;
 }
 
 const encoder = new TextEncoder();
@@ -70,24 +72,43 @@ const HEARTBEAT = encoder.encode(": waiting for a turn\n\n");
 export function queueStage(
   settings: QueueSettings,
 ): Stage<ClientVariables & PlanVariables & BodyVariables> {
-  const { route, store, queue, pool } = settings;
+  const { route, store, queue, pool, routeConcurrent } = settings;
+  const routeKey = `concurrent:${route}`;
   return async (x, next) => {
     const concurrent = x.plan.concurrent;
     const key = `concurrent:${route}:${x.client.id}`;
     let slot: string | undefined;
+    let routeSlot: string | undefined;
+    /** What the last try lacked. */
+    let lacking: "pool" | "client" | "route" = "client";
     const take = async () => {
-      if (pool && pool.readyInMs() > 0) return false;
+      if (pool && pool.readyInMs() > 0) {
+        lacking = "pool";
+        return false;
+      }
       if (concurrent && slot === undefined) {
         slot = await store.acquire(key, concurrent, SLOT_TTL_MS);
-        if (slot === undefined) return false;
+        if (slot === undefined) {
+          lacking = "client";
+          return false;
+        }
+      }
+      if (routeConcurrent && routeSlot === undefined) {
+        routeSlot = await store.acquire(routeKey, routeConcurrent, SLOT_TTL_MS);
+        if (routeSlot === undefined) {
+          lacking = "route";
+          return false;
+        }
       }
       return true;
     };
     const release = () => {
-      if (slot === undefined) return;
-      const taken = slot;
-      slot = undefined;
-      void store.release(key, taken).catch(() => {}).finally(() => queue.wake());
+      const taken = [[key, slot], [routeKey, routeSlot]] as const;
+      slot = routeSlot = undefined;
+      const given = taken.filter(([, s]) => s !== undefined).map(([k, s]) =>
+        store.release(k, s!).catch(() => {})
+      );
+      if (given.length) void Promise.all(given).finally(() => queue.wake());
     };
     let ready: boolean;
     try {
@@ -102,14 +123,22 @@ export function queueStage(
     }
     const refusal = () => {
       const ms = pool?.readyInMs() ?? 0;
+      const cooling = lacking === "pool" && ms > 0;
       return x.refuse(
         "queue_timeout",
-        ms > 0
+        cooling
           ? `Every key of route ${route} is cooling down; no turn came within the queue's time`
+          : lacking === "route"
+          ? `Route ${route} has reached its limit of ${routeConcurrent} requests in flight; ` +
+            "no turn came within the queue's time"
           : `Limit of ${concurrent} requests in flight reached; no turn came within the queue's time`,
         retryAfter(Math.max(ms, 1000)),
         undefined,
-        ms > 0 ? "key pool cooling" : "concurrency limit",
+        cooling
+          ? "key pool cooling"
+          : lacking === "route"
+          ? "route concurrency"
+          : "concurrency limit",
       );
     };
     const request = x.request;

@@ -1,16 +1,18 @@
 /**
- * The keyward command line: `serve` (the default), `check`, `schema` and `token`.
+ * The keyward command line: `serve` (the default), `check`, `schema`, `token` and `prices`.
  *
  * ```sh
  * deno run -A main.ts [serve] [--config FILE] [--port N] [--hostname H]
  * deno run -A main.ts check [--config FILE] [--permissions]
  * deno run -A main.ts schema
  * KEYWARD_TOKEN_SECRET=... deno run -A main.ts token --sub ID --ttl 15m [--route R] ...
+ * deno run -A main.ts prices [--model M] [--config FILE]
  * ```
  *
  * @module
  */
 import { flags } from "./src/cli_flags.ts";
+import type { PriceConfig } from "./src/money/prices.ts";
 
 // Each command loads what it needs when it runs: serving never loads the checker, the schema
 // printer or the token minter, so the gateway answers sooner.
@@ -23,6 +25,9 @@ Usage:
   keyward schema
   keyward token --sub ID [--ttl 15m] [--route R] [--model M] [--tokens N/unit]
                 [--requests N/unit] [--origin O] [--once]   (secret: KEYWARD_TOKEN_SECRET)
+  keyward prices [--model M] [--config FILE]
+                the price per 1M tokens each model is charged at, and where it comes
+                from (the built-in table, or prices: in FILE)
 
 Options:
   -c, --config FILE   routes.yaml to use (default ./routes.yaml)
@@ -123,8 +128,59 @@ async function token(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** `keyward prices ...`: lists the prices models are charged at, or one model's. */
+async function prices(argv: readonly string[]): Promise<number> {
+  const { describeModel, listPrices, parsePricesArgs, PRICES_USAGE } = await import(
+    "./src/money/price_list.ts"
+  );
+  let args;
+  try {
+    args = parsePricesArgs(argv);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${PRICES_USAGE}`);
+    return 2;
+  }
+  let overrides;
+  if (args.config) {
+    const { ConfigError, loadConfigFile } = await import("./src/config/load.ts");
+    try {
+      const { config } = await loadConfigFile(args.config);
+      overrides = (config as { prices?: Record<string, PriceConfig> }).prices;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      console.error(error.message);
+      return 1;
+    }
+  }
+  const { loadPrices } = await import("./src/money/prices.ts");
+  let book;
+  try {
+    book = await loadPrices(overrides);
+  } catch (error) {
+    console.error(`${args.config}: ${(error as Error).message}`);
+    return 1;
+  }
+  if (args.model === undefined) {
+    console.log(listPrices(book, { config: args.config }));
+    return 0;
+  }
+  const text = describeModel(book, args.model, { config: args.config });
+  if (text === undefined) {
+    console.error(
+      `No price for model "${args.model}": add it under prices: in ${
+        args.config ?? "the config"
+      } ` +
+        `(USD per 1M tokens, such as ${JSON.stringify(args.model)}: { input: 1.00, output: 4.00 })`,
+    );
+    return 1;
+  }
+  console.log(text);
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === "token") return await token(argv.slice(1));
+  if (argv[0] === "prices") return await prices(argv.slice(1));
   let args: Args;
   try {
     args = parseArgs(argv);

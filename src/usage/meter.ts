@@ -11,14 +11,61 @@
  */
 import type { UsageFormat } from "../config/presets/mod.ts";
 
+/**
+ * The kinds of tokens priced apart, disjoint: each token an upstream reports is counted in
+ * exactly one. The input side first (`input` is what no other kind holds: text, tool results),
+ * then the output side (`output` is generated text, tool calls and whatever no other kind
+ * holds; `reasoning` the model's hidden thinking where the upstream counts it apart).
+ */
+export const USAGE_KINDS = [
+  "input",
+  "cached_input",
+  "cache_write",
+  "cache_write_1h",
+  "audio_input",
+  "cached_audio_input",
+  "image_input",
+  "cached_image_input",
+  "video_input",
+  "cached_video_input",
+  "output",
+  "reasoning",
+  "audio_output",
+  "image_output",
+  "video_output",
+] as const;
+
+/** One kind of tokens priced apart (see {@linkcode USAGE_KINDS}). */
+export type UsageKind = typeof USAGE_KINDS[number];
+
+/** The kinds on the input side (they add up to {@linkcode Usage.input}). */
+export const INPUT_KINDS: readonly UsageKind[] = USAGE_KINDS.slice(0, 10);
+
+/** The kinds on the output side (they add up to {@linkcode Usage.output}). */
+export const OUTPUT_KINDS: readonly UsageKind[] = USAGE_KINDS.slice(10);
+
+/**
+ * Usage split into disjoint kinds for pricing; a kind the upstream did not report is absent
+ * (none of its tokens). `input` and `output` hold what no other kind does.
+ */
+export type UsageKinds =
+  & { input: number; output: number }
+  & { [K in Exclude<UsageKind, "input" | "output">]?: number };
+
 /** Tokens an upstream reported for one request. */
 export interface Usage {
-  /** Prompt (input) tokens. */
+  /** Input tokens, all of them billed: prompt, cached reads and writes, tool results, media. */
   input: number;
-  /** Completion (output) tokens. */
+  /** Output tokens, all of them billed: generated text, reasoning, audio, images. */
   output: number;
   /** Their sum, or the upstream's own total when it reports one. */
   total: number;
+  /**
+   * The same tokens split by kind, for pricing: present when the meter was asked for kinds
+   * ({@linkcode UsageMeterOptions.kinds}) and the upstream reported usage. An estimate
+   * ({@linkcode Charge.estimated}) has none: it is priced at the input and output prices.
+   */
+  kinds?: UsageKinds;
 }
 
 type Json = Record<string, unknown>;
@@ -77,12 +124,58 @@ function contentBytes(pattern: RegExp, text: string): number {
 
 const num = (value: unknown): number => (typeof value === "number" && value >= 0 ? value : 0);
 
-/** Reads usage out of one JSON object (a whole body or one SSE event), or undefined. */
-export function usageOf(format: UsageFormat, value: unknown): Partial<Usage> | undefined {
+/**
+ * Reads usage out of one JSON object (a whole body or one SSE event), or undefined; with
+ * `kinds`, split by kind too (see {@linkcode Usage.kinds}).
+ *
+ * What each format reports, and how it is split:
+ * - OpenAI Chat Completions (`usage.prompt_tokens`, `completion_tokens`) and Responses and
+ *   Images (`input_tokens`, `output_tokens`): the prompt includes the cached tokens, cache
+ *   writes, audio and images of its `*_tokens_details`; the completion includes reasoning
+ *   and audio.
+ * - Anthropic: `input_tokens`, `cache_creation_input_tokens` (split into 5 minute and 1 hour
+ *   writes by `cache_creation`; without the split, all are priced as 5 minute writes) and
+ *   `cache_read_input_tokens` are disjoint, and all billed as input; `output_tokens` includes
+ *   thinking. A stream reports the input in `message_start` and the output, as a running
+ *   total, in each `message_delta`.
+ * - Gemini (`usageMetadata`): `promptTokenCount` includes the cached content
+ *   (`cachedContentTokenCount`); tool results (`toolUsePromptTokenCount`) are billed as input
+ *   on top; thoughts (`thoughtsTokenCount`) as output on top of `candidatesTokenCount`. The
+ *   `*TokensDetails` lists split them by modality (a `DOCUMENT` counts as an image).
+ * - Gemini Interactions (`usage.total_*`): the same, by other names.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { usageOf } from "./meter.ts";
+ *
+ * const body = {
+ *   usageMetadata: {
+ *     promptTokenCount: 100,
+ *     cachedContentTokenCount: 60,
+ *     toolUsePromptTokenCount: 5,
+ *     candidatesTokenCount: 20,
+ *     thoughtsTokenCount: 30,
+ *     totalTokenCount: 155,
+ *   },
+ * };
+ * assert.deepEqual(usageOf("gemini", body, true), {
+ *   input: 105,
+ *   output: 50,
+ *   total: 155,
+ *   kinds: { input: 45, cached_input: 60, output: 20, reasoning: 30 },
+ * });
+ * ```
+ */
+export function usageOf(
+  format: UsageFormat,
+  value: unknown,
+  kinds = false,
+): Partial<Usage> | undefined {
   if (Array.isArray(value)) {
     // Gemini's non-SSE stream is one JSON array; the last element holds the totals.
     for (let i = value.length - 1; i >= 0; i--) {
-      const usage = usageOf(format, value[i]);
+      const usage = usageOf(format, value[i], kinds);
       if (usage) return usage;
     }
     return undefined;
@@ -91,10 +184,26 @@ export function usageOf(format: UsageFormat, value: unknown): Partial<Usage> | u
   const object = value as Json;
   if (format === "gemini") {
     const meta = object.usageMetadata as Json | undefined;
-    if (!meta) return interactionUsage(object);
-    const input = num(meta.promptTokenCount);
+    if (!meta) return interactionUsage(object, kinds);
+    const input = num(meta.promptTokenCount) + num(meta.toolUsePromptTokenCount);
     const output = num(meta.candidatesTokenCount) + num(meta.thoughtsTokenCount);
-    return { input, output, total: num(meta.totalTokenCount) || input + output };
+    const usage: Partial<Usage> = {
+      input,
+      output,
+      total: num(meta.totalTokenCount) || input + output,
+    };
+    if (kinds) {
+      usage.kinds = geminiKinds(
+        input,
+        num(meta.cachedContentTokenCount),
+        num(meta.candidatesTokenCount),
+        num(meta.thoughtsTokenCount),
+        [meta.promptTokensDetails, meta.toolUsePromptTokensDetails],
+        meta.cacheTokensDetails,
+        meta.candidatesTokensDetails,
+      );
+    }
+    return usage;
   }
   const usage = (object.usage ??
     (object.message as Json | undefined)?.usage ??
@@ -106,25 +215,168 @@ export function usageOf(format: UsageFormat, value: unknown): Partial<Usage> | u
     const result: Partial<Usage> = {};
     if ("input_tokens" in usage) result.input = input;
     if ("output_tokens" in usage) result.output = num(usage.output_tokens);
+    if (kinds) result.kinds = anthropicKinds(usage);
     return result;
   }
   const input = num(usage.prompt_tokens ?? usage.input_tokens);
   const output = num(usage.completion_tokens ?? usage.output_tokens);
-  return { input, output, total: num(usage.total_tokens) || input + output };
+  const result: Partial<Usage> = {
+    input,
+    output,
+    total: num(usage.total_tokens) || input + output,
+  };
+  if (kinds) result.kinds = openaiKinds(usage, input, output);
+  return result;
 }
 
 /**
  * Gemini Interactions report `usage.total_*`, in the body and in stream events (the last in
- * `interaction.completed`'s `interaction`); thought tokens are billed as output.
+ * `interaction.completed`'s `interaction`); tool results are billed as input and thought
+ * tokens as output.
  */
-function interactionUsage(object: Json): Partial<Usage> | undefined {
+function interactionUsage(object: Json, kinds: boolean): Partial<Usage> | undefined {
   const usage = (object.usage ?? (object.interaction as Json | undefined)?.usage) as
     | Json
     | undefined;
   if (!usage || typeof usage !== "object" || !("total_input_tokens" in usage)) return undefined;
-  const input = num(usage.total_input_tokens);
+  const input = num(usage.total_input_tokens) + num(usage.total_tool_use_tokens);
   const output = num(usage.total_output_tokens) + num(usage.total_thought_tokens);
-  return { input, output, total: num(usage.total_tokens) || input + output };
+  const result: Partial<Usage> = {
+    input,
+    output,
+    total: num(usage.total_tokens) || input + output,
+  };
+  if (kinds) {
+    result.kinds = geminiKinds(
+      input,
+      num(usage.total_cached_tokens),
+      num(usage.total_output_tokens),
+      num(usage.total_thought_tokens),
+      [usage.input_tokens_by_modality, usage.tool_use_tokens_by_modality],
+      usage.cached_tokens_by_modality,
+      usage.output_tokens_by_modality,
+    );
+  }
+  return result;
+}
+
+/** Sets `kinds[kind]` to `tokens` when there are any. */
+function put(kinds: UsageKinds, kind: UsageKind, tokens: number) {
+  if (tokens > 0) kinds[kind] = tokens;
+}
+
+/** The OpenAI kinds: the details lists carve parts out of the prompt and the completion. */
+function openaiKinds(usage: Json, input: number, output: number): UsageKinds {
+  const details = (usage.prompt_tokens_details ?? usage.input_tokens_details ?? {}) as Json;
+  const outDetails = (usage.completion_tokens_details ?? usage.output_tokens_details ?? {}) as Json;
+  const cached = num(details.cached_tokens);
+  const written = num(details.cache_write_tokens);
+  const audio = num(details.audio_tokens);
+  const image = num(details.image_tokens);
+  const reasoning = num(outDetails.reasoning_tokens);
+  const audioOut = num(outDetails.audio_tokens);
+  const imageOut = num(outDetails.image_tokens);
+  const kinds: UsageKinds = {
+    input: Math.max(0, input - cached - written - audio - image),
+    output: Math.max(0, output - reasoning - audioOut - imageOut),
+  };
+  put(kinds, "cached_input", cached);
+  put(kinds, "cache_write", written);
+  put(kinds, "audio_input", audio);
+  put(kinds, "image_input", image);
+  put(kinds, "reasoning", reasoning);
+  put(kinds, "audio_output", audioOut);
+  put(kinds, "image_output", imageOut);
+  return kinds;
+}
+
+/**
+ * The Anthropic kinds of one event. Its input fields are disjoint already; an event without
+ * them (a `message_delta` of an older API version) reports output alone.
+ */
+function anthropicKinds(usage: Json): UsageKinds {
+  const kinds: UsageKinds = { input: num(usage.input_tokens), output: num(usage.output_tokens) };
+  put(kinds, "cached_input", num(usage.cache_read_input_tokens));
+  const written = num(usage.cache_creation_input_tokens);
+  const split = usage.cache_creation as Json | undefined;
+  const hour = split && typeof split === "object" ? num(split.ephemeral_1h_input_tokens) : 0;
+  put(kinds, "cache_write", Math.max(0, written - hour));
+  put(kinds, "cache_write_1h", hour);
+  return kinds;
+}
+
+/** Tokens of a modality in a Gemini details list (`tokenCount`, or `tokens` in Interactions). */
+function modality(list: unknown, name: string): number {
+  if (!Array.isArray(list)) return 0;
+  let tokens = 0;
+  for (const entry of list) {
+    if (typeof entry !== "object" || entry === null) continue;
+    const { modality, tokenCount, tokens: count } = entry as Json;
+    if (typeof modality === "string" && modality.toUpperCase() === name) {
+      tokens += num(tokenCount ?? count);
+    }
+  }
+  return tokens;
+}
+
+/** Tokens of a modality over several details lists; a document counts as an image. */
+function media(lists: unknown[], name: "AUDIO" | "IMAGE" | "VIDEO"): number {
+  let tokens = 0;
+  for (const list of lists) {
+    tokens += modality(list, name);
+    if (name === "IMAGE") tokens += modality(list, "DOCUMENT");
+  }
+  return tokens;
+}
+
+/**
+ * The Gemini kinds: `input` (prompt and tool results) includes `cached`; the modality lists
+ * carve audio, images and video out of the input, the cache and the candidates.
+ */
+function geminiKinds(
+  input: number,
+  cached: number,
+  candidates: number,
+  thoughts: number,
+  inputLists: unknown[],
+  cacheList: unknown,
+  outputList: unknown,
+): UsageKinds {
+  const cachedAudio = media([cacheList], "AUDIO");
+  const cachedImage = media([cacheList], "IMAGE");
+  const cachedVideo = media([cacheList], "VIDEO");
+  const audio = Math.max(0, media(inputLists, "AUDIO") - cachedAudio);
+  const image = Math.max(0, media(inputLists, "IMAGE") - cachedImage);
+  const video = Math.max(0, media(inputLists, "VIDEO") - cachedVideo);
+  const cachedText = Math.max(0, cached - cachedAudio - cachedImage - cachedVideo);
+  const audioOut = media([outputList], "AUDIO");
+  const imageOut = media([outputList], "IMAGE");
+  const videoOut = media([outputList], "VIDEO");
+  const kinds: UsageKinds = {
+    input: Math.max(0, input - cached - audio - image - video),
+    output: Math.max(0, candidates - audioOut - imageOut - videoOut),
+  };
+  put(kinds, "cached_input", cachedText);
+  put(kinds, "audio_input", audio);
+  put(kinds, "cached_audio_input", cachedAudio);
+  put(kinds, "image_input", image);
+  put(kinds, "cached_image_input", cachedImage);
+  put(kinds, "video_input", video);
+  put(kinds, "cached_video_input", cachedVideo);
+  put(kinds, "reasoning", thoughts);
+  put(kinds, "audio_output", audioOut);
+  put(kinds, "image_output", imageOut);
+  put(kinds, "video_output", videoOut);
+  return kinds;
+}
+
+/** Options of a {@linkcode UsageMeter}. */
+export interface UsageMeterOptions {
+  /**
+   * Also split the usage by kind ({@linkcode Usage.kinds}), for pricing. Off, the meter does
+   * no more work than for token counts.
+   */
+  kinds?: boolean;
 }
 
 /**
@@ -140,6 +392,18 @@ function interactionUsage(object: Json): Partial<Usage> | undefined {
  * meter.feed(new TextEncoder().encode('data: {"usage":{"prompt_tokens":5,"completion_tokens":2'));
  * meter.feed(new TextEncoder().encode(',"total_tokens":7}}\n\ndata: [DONE]\n\n'));
  * assert.deepEqual(meter.finish(), { input: 5, output: 2, total: 7 });
+ *
+ * // split by kind, for pricing
+ * const priced = new UsageMeter("anthropic", "application/json", { kinds: true });
+ * priced.feed(new TextEncoder().encode(JSON.stringify({
+ *   usage: { input_tokens: 50, cache_read_input_tokens: 10000, output_tokens: 503 },
+ * })));
+ * assert.deepEqual(priced.finish(), {
+ *   input: 10050,
+ *   output: 503,
+ *   total: 10553,
+ *   kinds: { input: 50, cached_input: 10000, output: 503 },
+ * });
  * ```
  */
 export class UsageMeter {
@@ -160,6 +424,12 @@ export class UsageMeter {
    */
   #final = false;
   #overflow = false;
+  /** Whether to split usage by kind, and the kinds seen (see `#addKinds`). */
+  readonly #wantKinds: boolean;
+  #kinds?: UsageKinds;
+  /** The event with the most tokens so far (not Anthropic), to split by kind at the end. */
+  #kindsOf?: unknown;
+  #kindsTokens = 0;
   readonly #content: RegExp;
   /** Bytes of generated text seen (for an estimate when usage never comes). */
   #contentBytes = 0;
@@ -169,8 +439,13 @@ export class UsageMeter {
   /** Bodies larger than this are not parsed as whole JSON (SSE is parsed line by line). */
   static readonly MAX_JSON_BYTES = 8 * 1024 * 1024;
 
-  constructor(format: UsageFormat, contentType: string | null) {
+  /**
+   * A meter for an answer in `format` with this content type (`text/event-stream` is read
+   * event by event, anything else as one JSON body).
+   */
+  constructor(format: UsageFormat, contentType: string | null, options?: UsageMeterOptions) {
     this.#format = format;
+    this.#wantKinds = options?.kinds ?? false;
     this.#sse = contentType?.includes("text/event-stream") ?? false;
     this.#content = CONTENT_FIELDS[format];
   }
@@ -226,11 +501,16 @@ export class UsageMeter {
     }
     this.#pending = "";
     if (!this.#seen) return undefined;
-    return {
+    const usage: Usage = {
       input: this.#input,
       output: this.#output,
       total: this.#total || this.#input + this.#output,
     };
+    if (this.#kindsOf !== undefined) {
+      this.#kinds = usageOf(this.#format, this.#kindsOf, true)?.kinds;
+    }
+    if (this.#kinds) usage.kinds = { ...this.#kinds };
+    return usage;
   }
 
   /**
@@ -289,7 +569,7 @@ export class UsageMeter {
   }
 
   #add(value: unknown) {
-    const usage = usageOf(this.#format, value);
+    const usage = usageOf(this.#format, value, this.#wantKinds && this.#format === "anthropic");
     if (!usage) return;
     this.#seen = true;
     if (usage.input !== undefined) this.#inputSeen = true;
@@ -298,5 +578,30 @@ export class UsageMeter {
     if (usage.input !== undefined) this.#input = Math.max(this.#input, usage.input);
     if (usage.output !== undefined) this.#output = Math.max(this.#output, usage.output);
     if (usage.total !== undefined) this.#total = Math.max(this.#total, usage.total);
+    if (this.#wantKinds) this.#addKinds(value, usage);
+  }
+
+  /**
+   * Anthropic reports its input kinds in `message_start` and its output, a running total, in
+   * each `message_delta`: the largest count of each kind is the final one. The others report
+   * all kinds in each event, as running totals: the event with the most tokens is the last
+   * word (a kind may shrink in a later event that splits out another, as when candidates
+   * gain an image breakdown), and it is split by kind once, when the answer ends.
+   */
+  #addKinds(value: unknown, usage: Partial<Usage>) {
+    if (this.#format !== "anthropic") {
+      const tokens = (usage.input ?? 0) + (usage.output ?? 0);
+      if (tokens >= this.#kindsTokens) {
+        this.#kindsOf = value;
+        this.#kindsTokens = tokens;
+      }
+      return;
+    }
+    const kinds = usage.kinds!;
+    const seen = this.#kinds ??= { input: 0, output: 0 };
+    for (const kind in kinds) {
+      const tokens = kinds[kind as UsageKind]!;
+      if (tokens > (seen[kind as UsageKind] ?? 0)) seen[kind as UsageKind] = tokens;
+    }
   }
 }

@@ -159,3 +159,229 @@ Deno.test("a client hanging up after the final usage event pays what was reporte
     estimated: false,
   });
 });
+
+/** The usage a meter asked for kinds reports for one body. */
+function kindsOf(format: "openai" | "anthropic" | "gemini", body: unknown, type = "json") {
+  const meter = new UsageMeter(format, `application/${type}`, { kinds: true });
+  feedSplit(meter, JSON.stringify(body), 17);
+  return meter.finish();
+}
+
+Deno.test("kinds: OpenAI chat carves cached and audio tokens out of the prompt and completion", () => {
+  const cached = kindsOf("openai", {
+    usage: {
+      prompt_tokens: 2006,
+      completion_tokens: 300,
+      total_tokens: 2306,
+      prompt_tokens_details: { cached_tokens: 1920, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+    },
+  });
+  assert.deepEqual(cached, {
+    input: 2006,
+    output: 300,
+    total: 2306,
+    kinds: { input: 86, cached_input: 1920, output: 300 },
+  });
+  const audio = kindsOf("openai", {
+    usage: {
+      prompt_tokens: 117,
+      completion_tokens: 181,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 100 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 148 },
+    },
+  });
+  assert.deepEqual(audio?.kinds, { input: 17, audio_input: 100, output: 33, audio_output: 148 });
+});
+
+Deno.test("kinds: OpenAI Responses (reasoning inside output, cache writes) and Images", () => {
+  const sse = new UsageMeter("openai", "text/event-stream", { kinds: true });
+  feedSplit(
+    sse,
+    'data: {"type":"response.output_text.delta","delta":"Hi"}\n\n' +
+      'data: {"type":"response.completed","response":{"usage":{"input_tokens":5000,' +
+      '"input_tokens_details":{"cached_tokens":4096,"cache_write_tokens":100},' +
+      '"output_tokens":1800,"output_tokens_details":{"reasoning_tokens":1536},' +
+      '"total_tokens":6800}}}\n\n',
+    23,
+  );
+  assert.deepEqual(sse.finish(), {
+    input: 5000,
+    output: 1800,
+    total: 6800,
+    kinds: { input: 804, cached_input: 4096, cache_write: 100, output: 264, reasoning: 1536 },
+  });
+  const image = kindsOf("openai", {
+    usage: {
+      input_tokens: 50,
+      input_tokens_details: { text_tokens: 10, image_tokens: 40 },
+      output_tokens: 4160,
+      output_tokens_details: { text_tokens: 0, image_tokens: 4160 },
+      total_tokens: 4210,
+    },
+  });
+  assert.deepEqual(image?.kinds, { input: 10, image_input: 40, output: 0, image_output: 4160 });
+});
+
+Deno.test("kinds: Anthropic input, cache reads and 5 minute and 1 hour writes are disjoint", () => {
+  const sse = new UsageMeter("anthropic", "text/event-stream", { kinds: true });
+  feedSplit(
+    sse,
+    'data: {"type":"message_start","message":{"usage":{"input_tokens":50,' +
+      '"cache_creation_input_tokens":3000,"cache_read_input_tokens":10000,"cache_creation":' +
+      '{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":2000},"output_tokens":1}}}\n\n' +
+      'data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"Hi"}}\n\n' +
+      'data: {"type":"message_delta","usage":{"output_tokens":200}}\n\n' +
+      'data: {"type":"message_delta","usage":{"output_tokens":503}}\n\n',
+    19,
+  );
+  assert.deepEqual(sse.finish(), {
+    input: 13050,
+    output: 503,
+    total: 13553,
+    kinds: {
+      input: 50,
+      cached_input: 10000,
+      cache_write: 1000,
+      cache_write_1h: 2000,
+      output: 503,
+    },
+  });
+  // without the split, every write is priced as a 5 minute write
+  const unsplit = kindsOf("anthropic", {
+    usage: { input_tokens: 7, cache_creation_input_tokens: 300, output_tokens: 9 },
+  });
+  assert.deepEqual(unsplit?.kinds, { input: 7, cache_write: 300, output: 9 });
+});
+
+Deno.test("kinds: Gemini splits cache, audio and thoughts; tool results count as input", () => {
+  const flash = kindsOf("gemini", {
+    usageMetadata: {
+      promptTokenCount: 4200,
+      cachedContentTokenCount: 2048,
+      candidatesTokenCount: 120,
+      thoughtsTokenCount: 880,
+      totalTokenCount: 5200,
+      promptTokensDetails: [{ modality: "TEXT", tokenCount: 3240 }, {
+        modality: "AUDIO",
+        tokenCount: 960,
+      }],
+      cacheTokensDetails: [{ modality: "TEXT", tokenCount: 2048 }, {
+        modality: "AUDIO",
+        tokenCount: 0,
+      }],
+    },
+  });
+  assert.deepEqual(flash, {
+    input: 4200,
+    output: 1000,
+    total: 5200,
+    kinds: { input: 1192, cached_input: 2048, audio_input: 960, output: 120, reasoning: 880 },
+  });
+  // toolUsePromptTokenCount is billed input: it was dropped before
+  const tools = new UsageMeter("gemini", "application/json");
+  tools.feed(bytes(
+    '{"usageMetadata":{"promptTokenCount":10,"toolUsePromptTokenCount":400,' +
+      '"candidatesTokenCount":5,"totalTokenCount":415}}',
+  ));
+  assert.deepEqual(tools.finish(), { input: 410, output: 5, total: 415 });
+  const media = kindsOf("gemini", {
+    usageMetadata: {
+      promptTokenCount: 1000,
+      cachedContentTokenCount: 300,
+      toolUsePromptTokenCount: 50,
+      candidatesTokenCount: 1400,
+      promptTokensDetails: [
+        { modality: "TEXT", tokenCount: 100 },
+        { modality: "IMAGE", tokenCount: 258 },
+        { modality: "DOCUMENT", tokenCount: 258 },
+        { modality: "VIDEO", tokenCount: 384 },
+      ],
+      toolUsePromptTokensDetails: [{ modality: "TEXT", tokenCount: 50 }],
+      cacheTokensDetails: [{ modality: "VIDEO", tokenCount: 300 }],
+      candidatesTokensDetails: [{ modality: "TEXT", tokenCount: 110 }, {
+        modality: "IMAGE",
+        tokenCount: 1290,
+      }],
+    },
+  });
+  assert.deepEqual(media, {
+    input: 1050,
+    output: 1400,
+    total: 2450,
+    kinds: {
+      input: 150,
+      image_input: 516,
+      video_input: 84,
+      cached_video_input: 300,
+      output: 110,
+      image_output: 1290,
+    },
+  });
+});
+
+Deno.test("kinds: a Gemini stream's last running total wins, never two kinds for one token", () => {
+  const sse = new UsageMeter("gemini", "text/event-stream", { kinds: true });
+  feedSplit(
+    sse,
+    'data: {"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":1290}}\r\n\r\n' +
+      'data: {"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":1300,' +
+      '"candidatesTokensDetails":[{"modality":"IMAGE","tokenCount":1290}],' +
+      '"totalTokenCount":1309}}\r\n\r\n',
+    13,
+  );
+  assert.deepEqual(sse.finish(), {
+    input: 9,
+    output: 1300,
+    total: 1309,
+    kinds: { input: 9, output: 10, image_output: 1290 },
+  });
+});
+
+Deno.test("kinds: Gemini Interactions add tool-use tokens to input and split the cache", () => {
+  const json = kindsOf("gemini", {
+    id: "i1",
+    usage: {
+      total_input_tokens: 1000,
+      total_cached_tokens: 600,
+      total_tool_use_tokens: 40,
+      total_output_tokens: 30,
+      total_thought_tokens: 8,
+      total_tokens: 1078,
+      input_tokens_by_modality: [{ modality: "text", tokens: 900 }, {
+        modality: "audio",
+        tokens: 100,
+      }],
+      cached_tokens_by_modality: [{ modality: "audio", tokens: 25 }],
+    },
+  });
+  assert.deepEqual(json, {
+    input: 1040,
+    output: 38,
+    total: 1078,
+    kinds: {
+      input: 365,
+      cached_input: 575,
+      audio_input: 75,
+      cached_audio_input: 25,
+      output: 30,
+      reasoning: 8,
+    },
+  });
+});
+
+Deno.test("kinds: only when asked for, and never on an estimate", () => {
+  const plain = new UsageMeter("openai", "application/json");
+  plain.feed(bytes('{"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}'));
+  assert.equal(plain.finish()?.kinds, undefined);
+  const cut = new UsageMeter("anthropic", "text/event-stream", { kinds: true });
+  cut.feed(text(
+    'data: {"type":"message_start","message":{"usage":{"input_tokens":25,' +
+      '"cache_read_input_tokens":100,"output_tokens":1}}}\n\n' +
+      'data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"Bonjour"}}\n\n',
+  ));
+  assert.deepEqual(cut.charge(900, false), {
+    usage: { input: 125, output: 7, total: 132 },
+    estimated: true,
+  });
+});

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { decimalOf } from "../src/money/usd.ts";
+import { decimalOf } from "../src/config/units.ts";
 
 const PACKAGE = "@pydantic/genai-prices";
 const OUT = new URL("../src/money/prices.snapshot.json", import.meta.url);

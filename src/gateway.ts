@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import type { AuthContext } from "./auth/auth.ts";
 import { compileTokens } from "./auth/token.ts";
 import { BodyBudget } from "./body/budget.ts";
+import type { Pricing } from "./budget/worst_case.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
 import type { Config } from "./config/types.ts";
 import { Exchange } from "./exchange.ts";
@@ -132,7 +133,10 @@ export async function buildGateway(
     watch: config.server?.alerts
       ? new (await import("./observe/alerts.ts")).Alerts(config.server.alerts, store)
       : undefined,
+    pricing: () =>
+      pricing ??= import("./money/pricing.ts").then((money) => money.loadPricing(config.prices)),
   };
+  let pricing: Promise<Pricing> | undefined;
   const table = new RouteTable<Routed>();
   for (const route of routes) {
     const run = await routeLine(route, context);

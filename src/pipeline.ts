@@ -27,6 +27,7 @@ import type { BodyBudget } from "./body/budget.ts";
 import type { RouteRules } from "./body/route_rules.ts";
 import { budgetClamp } from "./budget/reserve.ts";
 import type { BudgetWatch } from "./budget/standing.ts";
+import type { Pricing } from "./budget/worst_case.ts";
 import { PRESETS } from "./config/presets/mod.ts";
 import type { Config } from "./config/types.ts";
 import type { Exchange } from "./exchange.ts";
@@ -75,6 +76,8 @@ export interface LineContext {
   fetch?: typeof fetch;
   /** Hears each budget's standing after a change (`server.alerts`). */
   watch?: BudgetWatch;
+  /** The prices the gateway charges at (loaded on first use: only routes with budgets ask). */
+  pricing: () => Promise<Pricing>;
 }
 
 /**
@@ -142,6 +145,7 @@ export async function routeLine(
   const pool = route.keys && route.keys.keys.length > 1 ? route.keys : undefined;
   const queue = queued ? await import("./queue/queue_stage.ts") : undefined;
   const budget = budgeted || jwt ? await import("./budget/budget.ts") : undefined;
+  const pricing = budget ? await context.pricing() : undefined;
 
   return new Line()
     .then(resolveStage(route))
@@ -178,7 +182,8 @@ export async function routeLine(
         format: route.usage,
         ceiling: limits.ceiling,
         watch: context.watch,
+        pricing,
       }))
     .then(keyStage(route, hooks.resolveKey))
-    .end(forwardHandler({ ...route, pool }, context.fetch));
+    .end(forwardHandler({ ...route, pool, kinds: limits.spend || jwt }, context.fetch));
 }

@@ -24,7 +24,7 @@ import type { Grant } from "../auth/grant.ts";
 import type { BodyVariables } from "../body/body.ts";
 import { DEFAULT_RULES_BODY_BYTES } from "../config/defaults.ts";
 import type { RouteCeilingConfig } from "../config/types.ts";
-import { type Rate, USD_UNITS } from "../config/units.ts";
+import { type Rate, UNITS_PER_USD } from "../config/units.ts";
 import type { Exchange } from "../exchange.ts";
 import { type PlanVariables, retryAfter, SLOT_TTL_MS, storeDown } from "../limits/limits.ts";
 import type { UpstreamVariables } from "../rules/resolve.ts";
@@ -94,7 +94,7 @@ interface Wanted {
 /** `$0.0042`: an amount for people, rounded up, with the digits that tell it apart. */
 export function usd(units: number): string {
   if (units === 0) return "$0";
-  const dollars = units / USD_UNITS;
+  const dollars = units / UNITS_PER_USD;
   if (dollars >= 1) return `$${(Math.ceil(dollars * 100) / 100).toFixed(2)}`;
   const digits = Math.min(8, Math.max(2, 2 - Math.floor(Math.log10(dollars)) + 1));
   const step = 10 ** digits;

@@ -11,7 +11,8 @@ import { parseHostRule } from "./host_rule.ts";
 import { isLoopback } from "./loopback.ts";
 import { PRESET_NAMES, PRESETS } from "./presets/mod.ts";
 import type { Config } from "./types.ts";
-import { parseDuration, parseRate, parseSize, parseSpendRate } from "./units.ts";
+import { decimalOf, parseDuration, parseRate, parseSize, parseSpendRate } from "./units.ts";
+import { USAGE_KINDS } from "./usage_kinds.ts";
 
 export type {
   AuthConfig,
@@ -57,7 +58,7 @@ const SpendSchema = z.string().transform((value, ctx) => {
 }).describe("dollars per window: $2/day, $0.50/hour");
 /** A price in USD per million tokens, kept as an exact decimal string. */
 const PriceSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const text = typeof value === "number" ? value.toFixed(8) : value.trim();
+  const text = typeof value === "number" ? decimalOf(value) ?? "" : value.trim();
   if (!/^\d+(\.\d{1,8})?$/.test(text)) {
     ctx.addIssue({
       code: "custom",
@@ -150,14 +151,11 @@ const RouteLimitsSchema = LimitsSchema.extend({
 
 /** A model's prices in USD per million tokens; a kind left out falls back to input or output. */
 const ModelPriceSchema = z.strictObject({
+  ...Object.fromEntries(USAGE_KINDS.map((kind) => [kind, PriceSchema.optional()])),
   input: PriceSchema,
   output: PriceSchema,
-  cached_input: PriceSchema.optional(),
-  cache_write: PriceSchema.optional(),
-  cache_write_1h: PriceSchema.optional(),
-  audio_input: PriceSchema.optional(),
-  audio_output: PriceSchema.optional(),
-  reasoning: PriceSchema.optional(),
+  context_window: z.number().int().positive().optional()
+    .describe("input tokens at most, for requests whose input cannot be bounded"),
 });
 
 /** Rules over JSON request bodies. */

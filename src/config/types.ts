@@ -5,6 +5,7 @@
  * @module
  */
 import type { Rate } from "./units.ts";
+import type { UsageKind } from "./usage_kinds.ts";
 
 /** One key origin inside a pool. */
 export type KeyOrigin = { env: string } | { file: string };
@@ -90,27 +91,14 @@ export interface RouteLimitsConfig extends LimitsConfig {
 }
 
 /**
- * A model's prices in USD per million tokens, as exact decimal strings (at most 8 decimals).
- * A kind left out is priced as `input` (input kinds) or `output` (output kinds).
+ * A model's prices in USD per million tokens of each kind (see `usage_kinds.ts`), as exact
+ * decimal strings (at most 8 decimals). A kind left out falls back to `input` (input kinds) or
+ * `output` (output kinds); `context_window`, when given, bounds the input of a request whose
+ * size cannot be known.
  */
-export interface PriceConfig {
-  /** Input tokens. */
-  input: string;
-  /** Output tokens (reasoning included unless `reasoning` is set). */
-  output: string;
-  /** Input tokens read from the provider's cache. */
-  cached_input?: string;
-  /** Input tokens written to the provider's cache (5 minutes, Anthropic). */
-  cache_write?: string;
-  /** Input tokens written to the provider's cache for an hour (Anthropic). */
-  cache_write_1h?: string;
-  /** Audio input tokens. */
-  audio_input?: string;
-  /** Audio output tokens. */
-  audio_output?: string;
-  /** Reasoning tokens, when priced apart from output. */
-  reasoning?: string;
-}
+export type PriceConfig =
+  & { input: string; output: string; context_window?: number }
+  & { [K in Exclude<UsageKind, "input" | "output">]?: string };
 
 /** `server.alerts`: who hears when a budget crosses a fraction of itself. */
 export interface AlertsConfig {

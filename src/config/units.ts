@@ -117,14 +117,19 @@ export function parseRate(text: string): Rate {
   return { limit: Number(match[1]), windowMs };
 }
 
-/** Money is counted in integer units of 1e-8 USD: exact, and far inside a safe integer. */
-export const USD_UNITS = 100_000_000;
+/** Units (of 1e-8 USD) in one US dollar. */
+export const UNITS_PER_USD = 100_000_000;
 
-const USD = /^\$?\s*(\d+)(?:\.(\d{1,8}))?$/;
+/** The largest amount kept exactly, in units (about $90,071,992.55). */
+export const MAX_UNITS = Number.MAX_SAFE_INTEGER;
+
+const AMOUNT = /^\$?(\d+)(?:\.(\d+))?$/;
 
 /**
- * Parses a dollar amount such as `$2`, `$0.05` or `2.50` into units of 1e-8 USD, exactly
- * (no floating point on the way): at most 8 decimals.
+ * Parses a dollar amount into units of 1e-8 USD: `"$2.50"`, `"$2"`, `"2.5"`, `"$0.0001"`, or a
+ * number of dollars (`2.5`). The `$` is optional. Refused, with a message naming the text:
+ * negative amounts, more than 8 decimals (finer than a unit), exponents, thousands
+ * separators, anything that is not a plain decimal, and amounts past {@linkcode MAX_UNITS}.
  *
  * @example
  * ```ts
@@ -132,21 +137,60 @@ const USD = /^\$?\s*(\d+)(?:\.(\d{1,8}))?$/;
  * import { parseUsd } from "./units.ts";
  *
  * assert.equal(parseUsd("$2.50"), 250_000_000);
+ * assert.equal(parseUsd("2"), 200_000_000);
  * assert.equal(parseUsd("$0.00000001"), 1);
+ * assert.throws(() => parseUsd("$0.000000001"), /at most 8 decimals/);
+ * assert.throws(() => parseUsd("-$1"));
  * ```
  */
-export function parseUsd(text: string): number {
-  const match = USD.exec(text.trim());
+export function parseUsd(text: string | number): number {
+  const written = typeof text === "number" ? decimalOf(text) : text.trim();
+  const match = written === undefined ? null : AMOUNT.exec(written);
   if (!match) {
-    throw new Error(`Cannot parse amount "${text}": use dollars with up to 8 decimals, as $2.50`);
+    throw new Error(`Cannot parse amount "${text}": use dollars such as $2 or $0.50`);
   }
-  const units = Number(match[1]) * USD_UNITS + Number((match[2] ?? "").padEnd(8, "0"));
-  if (!Number.isSafeInteger(units)) throw new Error(`Cannot parse amount "${text}": too large`);
-  return units;
+  const decimals = match[2] ?? "";
+  if (decimals.length > 8) {
+    throw new Error(`Cannot parse amount "${text}": use at most 8 decimals`);
+  }
+  const units = BigInt(match[1]) * BigInt(UNITS_PER_USD) + BigInt(decimals.padEnd(8, "0"));
+  if (units > BigInt(MAX_UNITS)) {
+    throw new Error(`Cannot parse amount "${text}": amounts stop at $90,071,992`);
+  }
+  return Number(units);
 }
 
 /**
- * Parses a spend rate such as `$2/day` or `$0.50/hour`: its `limit` is in units of 1e-8 USD.
+ * The exact decimal a JavaScript number is written as (`0.075` as "0.075", `1e-7` as
+ * "0.0000001"), or undefined for one that is negative or not finite. YAML numbers reach the
+ * config as JavaScript numbers; this reads back the decimal that was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decimalOf } from "./units.ts";
+ *
+ * assert.equal(decimalOf(0.075), "0.075");
+ * assert.equal(decimalOf(1.5e-7), "0.00000015");
+ * assert.equal(decimalOf(-1), undefined);
+ * ```
+ */
+export function decimalOf(value: number): string | undefined {
+  if (!Number.isFinite(value) || value < 0) return undefined;
+  const written = String(value);
+  const exponent = /^(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(written);
+  if (!exponent) return written;
+  const digits = exponent[1] + (exponent[2] ?? "");
+  const point = 1 + Number(exponent[3]); // where the decimal point falls in `digits`
+  if (point <= 0) return `0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return digits + "0".repeat(point - digits.length);
+  return `${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/**
+ * Parses a spend limit such as `$2/day`, `$0.50/hour` or `$10/2day`: an amount as
+ * {@linkcode parseUsd} reads it (the `$` is optional), then a window as `limits.requests`
+ * writes it (s, min, hour or day, optionally with a count).
  *
  * @example
  * ```ts
@@ -154,14 +198,26 @@ export function parseUsd(text: string): number {
  * import { parseSpendRate } from "./units.ts";
  *
  * assert.deepEqual(parseSpendRate("$2/day"), { limit: 200_000_000, windowMs: 86_400_000 });
+ * assert.deepEqual(parseSpendRate("$0.05/10min"), { limit: 5_000_000, windowMs: 600_000 });
+ * assert.throws(() => parseSpendRate("$2/fortnight"), /Cannot parse spend "\$2\/fortnight"/);
  * ```
  */
 export function parseSpendRate(text: string): Rate {
   const slash = text.indexOf("/");
-  if (slash === -1) {
-    throw new Error(`Cannot parse spend rate "${text}": use $N/s, $N/min, $N/hour or $N/day`);
+  const hint = "use $N/s, $N/min, $N/hour or $N/day";
+  if (slash === -1) throw new Error(`Cannot parse spend "${text}": ${hint}`);
+  let windowMs: number;
+  try {
+    windowMs = parseRate(`1/${text.slice(slash + 1)}`).windowMs;
+  } catch {
+    throw new Error(`Cannot parse spend "${text}": ${hint}`);
   }
-  const limit = parseUsd(text.slice(0, slash));
-  const { windowMs } = parseRate(`1/${text.slice(slash + 1)}`);
+  let limit: number;
+  try {
+    limit = parseUsd(text.slice(0, slash));
+  } catch (error) {
+    const reason = (error as Error).message.replace(/^Cannot parse amount "[^"]*": /, "");
+    throw new Error(`Cannot parse spend "${text}": ${reason}`);
+  }
   return { limit, windowMs };
 }

@@ -47,6 +47,8 @@ export interface ForwardSettings {
   readonly timeoutMs: number;
   /** The route's key pool, when it has several keys. */
   readonly pool?: KeySource;
+  /** Whether usage is split into kinds (a route that prices it). */
+  readonly kinds?: boolean;
 }
 
 /** What the forward handler needs from the stages before it. */
@@ -150,7 +152,7 @@ async function attempt(
   // length from the sender.
   if (!body.declared) delete headers["content-length"];
   const needles = key ? needlesOf(key.secret) : undefined;
-  const ending = new Ending(x, route.usage, body.send);
+  const ending = new Ending(x, route.usage, body.send, route.kinds === true);
   x.hold();
   try {
     const sent = await send(url, {
@@ -200,12 +202,19 @@ class Ending {
   readonly #format?: UsageFormat;
   /** The bytes sent, when the body went as bytes (for an estimate of the input). */
   readonly #sent?: number;
+  readonly #kinds: boolean;
   #meter?: UsageMeter;
   #billable = false;
 
-  constructor(x: Exchange, format: UsageFormat | undefined, sent: BodyView["send"]) {
+  constructor(
+    x: Exchange,
+    format: UsageFormat | undefined,
+    sent: BodyView["send"],
+    kinds: boolean,
+  ) {
     this.#x = x;
     this.#format = format;
+    this.#kinds = kinds;
     if (sent instanceof Uint8Array) this.#sent = sent.byteLength;
   }
 
@@ -221,7 +230,11 @@ class Ending {
   /** The meter for an answer with this status and content type. */
   tap(status: number, contentType: string | null): UsageMeter {
     this.#billable = status < 300;
-    return this.#meter = new UsageMeter(this.#format!, contentType);
+    return this.#meter = new UsageMeter(
+      this.#format!,
+      contentType,
+      this.#kinds ? { kinds: true } : undefined,
+    );
   }
 
   /** The answer's body ended. */

@@ -22,7 +22,7 @@
  * @module
  */
 import { compileMatch, type Matcher, type MatchRule } from "./match.ts";
-import { decimalOf } from "./usd.ts";
+import { decimalOf } from "../config/units.ts";
 import { USAGE_KINDS, type UsageKind } from "../usage/meter.ts";
 
 /** A kind of token priced apart: the kinds of usage (see `USAGE_KINDS` in usage/meter.ts). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { decimalOf, formatUsd, MAX_UNITS, parseSpendRate, parseUsd } from "./usd.ts";
+import { decimalOf, MAX_UNITS, parseSpendRate, parseUsd } from "../config/units.ts";
+import { formatUsd } from "./usd.ts";
 
 Deno.test("parseUsd reads dollars with or without $, to the unit of 1e-8", () => {
   assert.equal(parseUsd("$2.50"), 250_000_000);

@@ -14,7 +14,7 @@
  * @module
  */
 import type { AlertsConfig } from "../config/types.ts";
-import { USD_UNITS } from "../config/units.ts";
+import { UNITS_PER_USD } from "../config/units.ts";
 import type { BudgetWatch, Standing } from "../budget/standing.ts";
 import { logEvent } from "./log.ts";
 import type { LimitStore } from "../store/store.ts";
@@ -84,8 +84,8 @@ export class Alerts implements BudgetWatch {
       client: standing.client,
       limit: standing.limit,
       fraction,
-      used: spend ? standing.used / USD_UNITS : standing.used,
-      budget: spend ? standing.budget / USD_UNITS : standing.budget,
+      used: spend ? standing.used / UNITS_PER_USD : standing.used,
+      budget: spend ? standing.budget / UNITS_PER_USD : standing.budget,
       window_reset: new Date(standing.window + standing.windowMs).toISOString(),
     };
     try {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { USD_UNITS } from "../config/units.ts";
+import { UNITS_PER_USD } from "../config/units.ts";
 import type { QueueSnapshot } from "../queue/queue.ts";
 import type { RequestRecord } from "./log.ts";
 
@@ -92,7 +92,7 @@ export class Metrics {
     if (record.cost_usd !== undefined) {
       const client = record.client ?? "";
       const spendKey = `${route}\0${client}`;
-      const units = Math.round(record.cost_usd * USD_UNITS);
+      const units = Math.round(record.cost_usd * UNITS_PER_USD);
       const entry = this.#spend.get(spendKey);
       if (entry) entry.units += units;
       else this.#spend.set(spendKey, { route, client, units });
@@ -149,7 +149,7 @@ export class Metrics {
     }
     head("keyward_spend_usd_total", "counter", "Dollars charged, by route and client.");
     for (const { route, client, units } of this.#spend.values()) {
-      out.push(`keyward_spend_usd_total${labels({ route, client })} ${units / USD_UNITS}`);
+      out.push(`keyward_spend_usd_total${labels({ route, client })} ${units / UNITS_PER_USD}`);
     }
     const queues = this.#queues?.() ?? [];
     if (queues.length) {

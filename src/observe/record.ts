@@ -5,7 +5,7 @@
  * @module
  */
 import type { Client } from "../auth/auth.ts";
-import { USD_UNITS } from "../config/units.ts";
+import { UNITS_PER_USD } from "../config/units.ts";
 import type { Exchange } from "../exchange.ts";
 import type { RequestRecord } from "./log.ts";
 
@@ -42,7 +42,7 @@ export function recordOf(x: Exchange & { client?: Client }): RequestRecord {
     bytes_out: x.bytesOut,
     tokens: x.charge?.usage,
     tokens_estimated: x.charge?.estimated || undefined,
-    cost_usd: x.cost === undefined ? undefined : x.cost / USD_UNITS,
+    cost_usd: x.cost === undefined ? undefined : x.cost / UNITS_PER_USD,
     error: x.outcome,
     detail: x.detail,
     aborted: x.aborted || undefined,

@@ -23,8 +23,9 @@ import { freePort } from "./bench/spawn.ts";
 import { formatTable, median, type Row } from "./bench/table.ts";
 import { runWrk, type WrkResult } from "./bench/wrk.ts";
 import { measureCpu } from "./bench/cpu.ts";
-import { benchTokenHeaders, budgetConfig } from "./bench/budget.ts";
+import { benchTokenHeaders, budgetConfig, clusterStore } from "./bench/budget.ts";
 import { startRedis } from "../tests/helpers/redis.ts";
+import { startRedisCluster } from "../tests/helpers/redis_cluster.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -62,6 +63,11 @@ const budgetRedis = await startKeyward(
   dir,
   budgetConfig(mockPort, "budget", `{ kind: redis, url: "${redis.url}" }`),
 );
+const redisCluster = await startRedisCluster();
+const budgetCluster = await startKeyward(
+  dir,
+  budgetConfig(mockPort, "budget", clusterStore(redisCluster.urls)),
+);
 const tokenAuth = await startKeyward(dir, budgetConfig(mockPort, "token"));
 const tokenHeaders = await benchTokenHeaders();
 const processes: KeywardProcess[] = [
@@ -72,6 +78,7 @@ const processes: KeywardProcess[] = [
   clamped,
   budget,
   budgetRedis,
+  budgetCluster,
   tokenAuth,
 ];
 const bare = await startBareProxy(freePort(), `http://127.0.0.1:${mockPort}`);
@@ -157,6 +164,12 @@ try {
       pids: [budgetRedis.pid],
     },
     {
+      name: "keyward, token budget (redis cluster)",
+      base: `${budgetCluster.url}/openai`,
+      workloads: ["json"],
+      pids: [budgetCluster.pid],
+    },
+    {
       name: "keyward, token auth",
       base: `${tokenAuth.url}/openai`,
       workloads: ["json"],
@@ -225,6 +238,7 @@ try {
   rss["keyward, usage + clamp"] = await peakRssMb(clamped.pid);
   rss["keyward, token budget (memory)"] = await peakRssMb(budget.pid);
   rss["keyward, token budget (redis)"] = await peakRssMb(budgetRedis.pid);
+  rss["keyward, token budget (redis cluster)"] = await peakRssMb(budgetCluster.pid);
   rss["keyward, token auth"] = await peakRssMb(tokenAuth.pid);
   const rows: Row[] = [];
   for (const [key, runs] of results) {
@@ -268,7 +282,10 @@ try {
   console.log(
     `token budget: +${extra("keyward, token budget (memory)", "keyward, usage + clamp")} ` +
       `CPU µs/req (memory), +${extra("keyward, token budget (redis)", "keyward, usage + clamp")} ` +
-      `(redis, gateway side); token auth: +${extra("keyward, token auth", "keyward")} CPU µs/req`,
+      `(redis, gateway side), +${
+        extra("keyward, token budget (redis cluster)", "keyward, usage + clamp")
+      } (redis cluster, gateway side); ` +
+      `token auth: +${extra("keyward, token auth", "keyward")} CPU µs/req`,
   );
   for (const peer of peers) {
     if (!results.has(`${peer.name}|json`)) continue;
@@ -289,5 +306,6 @@ try {
   await mock.stop();
   await lab.stop();
   await redis.stop();
+  await redisCluster.stop();
   await Deno.remove(dir, { recursive: true });
 }

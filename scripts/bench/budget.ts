@@ -2,7 +2,8 @@
  * Bench routes for what budgets and client tokens cost: the same `/openai` route to the mock,
  * with usage metered and `max_tokens` clamped (the work a budget route does anyway), then with a
  * token budget reserved and settled in the store on top, and a route whose clients carry a
- * minted token. Compare "clamp only" with "token budget" for the reservation's cost, and
+ * minted token. The token budget runs on the memory store, one Redis and a 3-node Redis Cluster.
+ * Compare "clamp only" with "token budget" for the reservation's cost, and
  * "keyward" (plain) with "token auth" for the verification's.
  *
  * @module
@@ -33,6 +34,11 @@ export function budgetConfig(mockPort: number, kind: BudgetKind, store?: string)
   // Far more than a bench spends: every request reserves and settles, none is refused.
   if (kind === "budget") lines.push("    limits: { tokens: 1000000000000/day }");
   return lines.join("\n") + "\n";
+}
+
+/** The `store:` section of a Redis Cluster at `urls` (from tests/helpers/redis_cluster.ts). */
+export function clusterStore(urls: string[]): string {
+  return `{ kind: redis, cluster: [${urls.map((url) => `"${url}"`).join(", ")}] }`;
 }
 
 /** The Authorization header of the token-auth route: a token minted as an app would. */

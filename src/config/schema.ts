@@ -318,10 +318,19 @@ const ServerSchema = z.strictObject({
   }).optional().describe("notices when a client's or a route's budget crosses a fraction"),
 });
 
+const RedisUrl = z.string().regex(/^rediss?:\/\//, "Use a redis:// or rediss:// URL");
+
 /** The `store:` section. */
 const StoreSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("memory") }),
-  z.strictObject({ kind: z.literal("redis"), url: z.string().regex(/^rediss?:\/\//) }),
+  z.strictObject({
+    kind: z.literal("redis"),
+    url: RedisUrl.optional().describe("one Redis server"),
+    cluster: z.array(RedisUrl).min(1).optional()
+      .describe("a Redis Cluster: some or all of its nodes, instead of url"),
+  }).refine((s) => (s.url === undefined) !== (s.cluster === undefined), {
+    message: "Set exactly one of url or cluster",
+  }).meta({ oneOf: [{ required: ["url"] }, { required: ["cluster"] }] }),
   z.strictObject({ kind: z.literal("kv"), path: z.string().min(1).optional() }),
 ]);
 

@@ -225,7 +225,9 @@ export interface AdminConfig {
 /** The `store:` section. */
 export type StoreConfig =
   | { kind: "memory" }
-  | { kind: "redis"; url: string }
+  // Exactly one of `url` (one server, `redis://` or `rediss://`) and `cluster` (URLs of some or
+  // all of a Redis Cluster's nodes; the rest are discovered).
+  | { kind: "redis"; url?: string; cluster?: string[] }
   | { kind: "kv"; path?: string };
 
 /** One client of `auth: token` routes. */

@@ -15,6 +15,13 @@ export interface KvLike {
   get<T>(key: readonly unknown[]): Promise<KvEntryLike<T>>;
   /** Starts an atomic operation. */
   atomic(): KvAtomicLike;
+  /** Sets a value. */
+  set(key: readonly unknown[], value: unknown, options?: { expireIn?: number }): Promise<unknown>;
+  /** The entries under `prefix`, in key order, at most `limit` of them. */
+  list<T>(
+    selector: { prefix: readonly (string | number | bigint | boolean)[] },
+    options?: { limit?: number },
+  ): AsyncIterable<KvEntryLike<T>>;
   /** Closes the database. */
   close(): void;
 }

@@ -135,7 +135,10 @@ export function lockedGrants(
   }
   const write = new Set<string>();
   const store = config.store;
-  if (store?.kind === "redis") net.add(hostOf(new URL(store.url)));
+  if (store?.kind === "redis") {
+    // A cluster's listed nodes; nodes it discovers beyond them need listing too.
+    for (const url of store.cluster ?? [store.url!]) net.add(hostOf(new URL(url)));
+  }
   if (store?.kind === "kv" && store.path) {
     if (/^https?:\/\//.test(store.path)) {
       net.add(hostOf(new URL(store.path)));

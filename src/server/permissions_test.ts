@@ -81,3 +81,18 @@ Deno.test("a variable named only in a comment is not granted", () => {
   );
   assert.equal(flags[1], "--allow-env=OPENAI_API_KEY,PORT");
 });
+
+Deno.test("a Redis Cluster store adds the host of each node listed", () => {
+  const flags = derivePermissions(
+    "routes.yaml",
+    `
+store: { kind: redis, cluster: ["redis://node-a:7000", "redis://node-b:7001"] }
+routes:
+  - name: openai
+    path: /openai
+    preset: openai
+`,
+    () => undefined,
+  );
+  assert.equal(flags[0], "--allow-net=api.openai.com,node-a:7000,node-b:7001,0.0.0.0");
+});

@@ -3,7 +3,8 @@
  * Deploy's own, or a URL). Counters are read and written under a versionstamp check, so two
  * instances never both take the last unit; each write carries `expireIn`, and the window is
  * part of the key because KV expires lazily (an ended window may still be read) and `sum`
- * would drop the expiry.
+ * would drop the expiry. A window's members are one key each under the window's prefix, so
+ * noting one is a single write and listing them one range read.
  *
  * @module
  */
@@ -11,7 +12,9 @@ import {
   bucketOf,
   bucketStarts,
   type LimitStore,
+  membersLimit,
   newSlotId,
+  type Reachable,
   type Reservation,
   type RouteCounts,
   type WindowCount,
@@ -39,7 +42,7 @@ function backoff(attempt: number): Promise<void> {
 }
 
 /** Counters in Deno KV. */
-export class KvStore implements LimitStore {
+export class KvStore implements LimitStore, Reachable {
   readonly #path?: string;
   #kv?: Promise<KvLike>;
 
@@ -197,6 +200,37 @@ export class KvStore implements LimitStore {
       await backoff(attempt);
     }
     throw new StoreContention();
+  }
+
+  async note(set: string, member: string, windowMs: number): Promise<void> {
+    const { start, resetMs } = windowOf(windowMs);
+    const id = ["keyward", "members", set, start, member];
+    const kv = await this.#open();
+    // A member is noted on each of its requests: read first, so only its first one writes.
+    if ((await kv.get<number>(id)).value !== null) return;
+    await kv.set(id, 1, { expireIn: resetMs + 1_000 });
+  }
+
+  async members(set: string, windowMs: number, limit?: number): Promise<string[]> {
+    const most = membersLimit(limit);
+    if (most === 0) return [];
+    const { start } = windowOf(windowMs);
+    const kv = await this.#open();
+    const members: string[] = [];
+    const entries = kv.list<number>({ prefix: ["keyward", "members", set, start] }, {
+      limit: most,
+    });
+    for await (const entry of entries) members.push(String(entry.key[entry.key.length - 1]));
+    return members;
+  }
+
+  /** Answers when the database does (for a remote KV behind the fail-fast wrapper). */
+  async ping(): Promise<void> {
+    await (await this.#open()).get(["keyward", "ping"]);
+  }
+
+  unreachable(error: unknown): boolean {
+    return !(error instanceof StoreContention);
   }
 
   async close(): Promise<void> {

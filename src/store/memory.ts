@@ -6,6 +6,8 @@
 import {
   bucketStarts,
   type LimitStore,
+  MEMBERS_CAP,
+  membersLimit,
   type Reservation,
   type RouteCounts,
   type WindowCount,
@@ -20,6 +22,8 @@ export class MemoryStore implements LimitStore {
   #sweepAt = 1024;
   readonly #routes = new Map<string, RouteCounts & { end: number }>();
   #routeSweepAt = 1024;
+  readonly #sets = new Map<string, { members: Set<string>; end: number }>();
+  #setSweepAt = 1024;
 
   add(key: string, amount: number, windowMs: number): Promise<WindowCount> {
     return Promise.resolve(this.#add(key, amount, windowMs));
@@ -115,7 +119,32 @@ export class MemoryStore implements LimitStore {
     return Promise.resolve(true);
   }
 
+  note(set: string, member: string, windowMs: number): Promise<void> {
+    const now = Date.now();
+    const { start } = windowOf(windowMs, now);
+    const id = `${set}@${start}`;
+    let entry = this.#sets.get(id);
+    if (!entry) {
+      if (this.#sets.size >= this.#setSweepAt) {
+        for (const [key, old] of this.#sets) if (old.end <= now) this.#sets.delete(key);
+        this.#setSweepAt = Math.max(1024, this.#sets.size * 2);
+      }
+      entry = { members: new Set(), end: start + windowMs };
+      this.#sets.set(id, entry);
+    }
+    if (entry.members.size < MEMBERS_CAP) entry.members.add(member);
+    return Promise.resolve();
+  }
+
+  members(set: string, windowMs: number, limit?: number): Promise<string[]> {
+    const { start } = windowOf(windowMs);
+    const members = this.#sets.get(`${set}@${start}`)?.members;
+    if (!members) return Promise.resolve([]);
+    return Promise.resolve([...members].slice(0, membersLimit(limit)));
+  }
+
   close(): Promise<void> {
+    this.#sets.clear();
     this.#claims.clear();
     this.#windows.clear();
     this.#slots.clear();

@@ -1,74 +1,162 @@
 /**
- * The Redis store: one round trip per operation, each a Lua script so the check and the
- * change are atomic across every gateway instance. Window counters carry the window in their
- * key and expire with it.
+ * The Redis store, on one server or a Redis Cluster: one round trip per operation, each a Lua
+ * script over one key so the check and the change are atomic across every gateway instance.
+ * Window counters carry the window in their key and expire with it. Key names are the same on
+ * a server and on a cluster, each with a hash tag that keeps one route and client (or one
+ * route) on one slot: see redis_keys.ts.
+ *
+ * The client is tuned to find out fast that Redis is gone, and to be back soon after it
+ * returns: connections and commands time out after a second, a lost connection is tried again
+ * at once and then at least every 200 ms, and a command cut off by a lost connection fails
+ * rather than being sent again after the reconnection (its request was already refused). The store reports losing and regaining
+ * its connection to {@linkcode FailFastStore} (open_store.ts wraps it in one), which refuses
+ * operations at once while Redis is known to be down.
  *
  * @module
  */
-import type { Redis } from "ioredis";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
 import {
   bucketOf,
   bucketStarts,
   type LimitStore,
+  MEMBERS_CAP,
+  membersLimit,
   newSlotId,
+  type Reachable,
   type Reservation,
   type RouteCounts,
+  type StoreWatcher,
   type WindowCount,
   windowOf,
 } from "./store.ts";
-import { RESERVE, SETTLE } from "./redis_scripts.ts";
+import { ACQUIRE, ADD, ADD_ROUTE, NOTE, RESERVE, SETTLE } from "./redis_scripts.ts";
+import { redisKey } from "./redis_keys.ts";
 
-const ADD = `
-local n = redis.call('INCRBY', KEYS[1], ARGV[1])
-if n == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return n`;
-// Slots are members of a sorted set scored by when they were taken, so a slot whose
-// instance died is dropped once it is older than the TTL, without touching live ones.
-const ACQUIRE = `
-local now = redis.call('TIME')
-local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms - tonumber(ARGV[2]))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], ms, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
+/** Where the Redis store connects: one server's URL, or the startup nodes of a cluster. */
+export type RedisTarget = string | { cluster: readonly string[] };
 
-// A route's bucket is a hash of its three counters, expiring with the bucket.
-const ADD_ROUTE = `
-redis.call('HINCRBY', KEYS[1], 'requests', ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'errors', ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1`;
+/** Replies that mean Redis cannot serve now, though it answered. */
+const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|READONLY)\b/;
+
+/** Options of every connection: what makes a lost Redis show at once (see the module doc). */
+const CONNECTION: RedisOptions = {
+  connectTimeout: 1_000,
+  commandTimeout: 1_000,
+  // The offline queue holds commands only until the connection is made (or, with the store
+  // down, the probe's PING): the fail-fast wrapper sends nothing else while Redis is away.
+  maxRetriesPerRequest: 1,
+  // At once after a drop (a server or proxy closing an idle connection costs next to
+  // nothing), then every 50 ms more, up to every 200 ms while Redis stays away.
+  retryStrategy: (times: number) => Math.min((times - 1) * 50, 200),
+  autoResendUnfulfilledCommands: false,
+};
 
 /** Counters in Redis, shared by every instance that points at it. */
-export class RedisStore implements LimitStore {
-  readonly #url: string;
-  #client?: Promise<Redis>;
+export class RedisStore implements LimitStore, Reachable {
+  readonly #target: RedisTarget;
+  #client?: Promise<Redis | Cluster>;
+  /** The client whose connection is watched; none once closed. */
+  #live?: Redis | Cluster;
+  #watcher?: StoreWatcher;
 
-  constructor(url: string) {
-    this.#url = url;
+  /**
+   * A store on `target`: a `redis://` or `rediss://` URL, or `{ cluster: [url, ...] }`.
+   * Nothing connects until the first operation.
+   *
+   * @example
+   * ```ts
+   * import { RedisStore } from "./redis.ts";
+   *
+   * const one = new RedisStore("redis://127.0.0.1:6379");
+   * const cluster = new RedisStore({ cluster: ["redis://127.0.0.1:7000"] });
+   * await one.close();
+   * await cluster.close();
+   * ```
+   */
+  constructor(target: RedisTarget) {
+    this.#target = target;
   }
 
   /** The client, loaded on first use: gateways without Redis never load its module. */
-  #redis(): Promise<Redis> {
-    return this.#client ??= import("ioredis").then(({ Redis }) => {
-      const redis = new Redis(this.#url, {
-        // Fail fast rather than hold requests while Redis is away; the limiter answers 503.
-        maxRetriesPerRequest: 1,
-        connectTimeout: 2_000,
-        commandTimeout: 2_000,
-        keyPrefix: "keyward:",
-      });
+  #redis(): Promise<Redis | Cluster> {
+    return this.#client ??= import("ioredis").then(({ Redis, Cluster }) => {
+      const target = this.#target;
+      const client = typeof target === "string"
+        ? new Redis(target, CONNECTION)
+        : new Cluster([...target.cluster], {
+          redisOptions: { ...CONNECTION, ...credentials(target.cluster[0]) },
+          // Nodes reconnect as a single server does; the cluster as a whole likewise.
+          clusterNodeRetryStrategy: CONNECTION.retryStrategy,
+          clusterRetryStrategy: () => 200,
+          slotsRefreshTimeout: 1_000,
+        });
       // Connection errors surface on the commands that need the connection.
-      redis.on("error", () => {});
-      return redis;
+      client.on("error", () => {});
+      this.#live = client;
+      this.#watchConnection(client);
+      return client;
     });
+  }
+
+  /** Tells the watcher when `client` loses or regains its connection (a cluster: any node's). */
+  #watchConnection(client: Redis | Cluster) {
+    const lost = () => {
+      if (this.#live === client) this.#watcher?.lost(new Error("The connection to Redis was lost"));
+    };
+    const back = () => {
+      if (this.#live === client) this.#watcher?.back();
+    };
+    client.on("close", lost);
+    client.on("ready", back);
+    if (typeof this.#target === "string") return;
+    const cluster = client as Cluster;
+    cluster.on("+node", (node: Redis) => {
+      node.on("close", () => {
+        // A node the cluster dropped on purpose (no longer holding slots) is not a loss.
+        if (cluster.nodes().includes(node)) lost();
+      });
+      node.on("ready", back);
+    });
+  }
+
+  watch(watcher: StoreWatcher): void {
+    this.#watcher = watcher;
+  }
+
+  unreachable(error: unknown): boolean {
+    if (!(error instanceof Error)) return true;
+    if (error.name !== "ReplyError") return true;
+    return UNAVAILABLE_REPLY.test(error.message);
+  }
+
+  /** Answers when Redis does: every master that holds slots, on a cluster. */
+  async ping(): Promise<void> {
+    const client = await this.#redis();
+    if (typeof this.#target === "string") {
+      await client.ping();
+      return;
+    }
+    const cluster = client as Cluster;
+    const masters = new Set<string>();
+    for (const owners of cluster.slots) if (owners?.[0]) masters.add(owners[0]);
+    if (masters.size === 0) {
+      await cluster.ping(); // not ready yet: answered once it is
+      return;
+    }
+    const nodes = new Map(
+      cluster.nodes("master").map((node) => [`${node.options.host}:${node.options.port}`, node]),
+    );
+    const missing = [...masters].filter((key) => !nodes.has(key));
+    if (missing.length) {
+      cluster.refreshSlotsCache();
+      throw new Error(`Redis Cluster node ${missing[0]} is not connected`);
+    }
+    await Promise.all([...masters].map((key) => nodes.get(key)!.ping()));
   }
 
   async add(key: string, amount: number, windowMs: number): Promise<WindowCount> {
     const { start, resetMs } = windowOf(windowMs);
-    const id = `${key}@${start}`;
+    const id = redisKey(key, `@${start}`);
     const redis = await this.#redis();
     const count = amount === 0
       ? Number(await redis.get(id) ?? 0)
@@ -83,12 +171,12 @@ export class RedisStore implements LimitStore {
   async acquire(key: string, max: number, ttlMs: number): Promise<string | undefined> {
     const slot = newSlotId();
     const redis = await this.#redis();
-    const taken = await redis.eval(ACQUIRE, 1, `slots:${key}`, max, ttlMs, slot);
+    const taken = await redis.eval(ACQUIRE, 1, redisKey(key, ":slots"), max, ttlMs, slot);
     return Number(taken) === 1 ? slot : undefined;
   }
 
   async release(key: string, slot: string): Promise<void> {
-    await (await this.#redis()).zrem(`slots:${key}`, slot);
+    await (await this.#redis()).zrem(redisKey(key, ":slots"), slot);
   }
 
   async addRouteCounts(
@@ -120,6 +208,7 @@ export class RedisStore implements LimitStore {
     now = Date.now(),
   ): Promise<RouteCounts[]> {
     const redis = await this.#redis();
+    // One route's buckets share its hash tag, so the pipeline is one node's on a cluster.
     const pipeline = redis.pipeline();
     const starts = bucketStarts(bucketMs, buckets, now);
     for (const start of starts) {
@@ -145,7 +234,7 @@ export class RedisStore implements LimitStore {
     const [ok, count] = await redis.eval(
       RESERVE,
       1,
-      `${key}@${start}`,
+      redisKey(key, `@${start}`),
       amount,
       limit,
       windowMs + 1_000,
@@ -155,18 +244,41 @@ export class RedisStore implements LimitStore {
 
   async settle(key: string, delta: number, _windowMs: number, window: number): Promise<void> {
     if (delta === 0) return;
-    await (await this.#redis()).eval(SETTLE, 1, `${key}@${window}`, delta);
+    await (await this.#redis()).eval(SETTLE, 1, redisKey(key, `@${window}`), delta);
   }
 
   async claim(key: string, ttlMs: number): Promise<boolean> {
     const redis = await this.#redis();
-    return await redis.set(`claim:${key}`, "1", "PX", Math.max(1, ttlMs), "NX") === "OK";
+    const set = await redis.set(redisKey(key, ":claim"), "1", "PX", Math.max(1, ttlMs), "NX");
+    return set === "OK";
+  }
+
+  async note(set: string, member: string, windowMs: number): Promise<void> {
+    const { start, resetMs } = windowOf(windowMs);
+    const redis = await this.#redis();
+    await redis.eval(NOTE, 1, membersKey(set, start), member, MEMBERS_CAP, resetMs + 1_000);
+  }
+
+  async members(set: string, windowMs: number, limit?: number): Promise<string[]> {
+    const most = membersLimit(limit);
+    if (most === 0) return [];
+    const { start } = windowOf(windowMs);
+    // A set holds at most MEMBERS_CAP members, so reading it whole is bounded.
+    const members = await (await this.#redis()).smembers(membersKey(set, start));
+    return members.length > most ? members.slice(0, most) : members;
   }
 
   async close(): Promise<void> {
     if (!this.#client) return;
-    const redis = await this.#client;
+    const client = this.#client;
     this.#client = undefined;
+    this.#live = undefined;
+    let redis: Redis | Cluster;
+    try {
+      redis = await client;
+    } catch {
+      return;
+    }
     try {
       await redis.quit();
     } catch {
@@ -175,6 +287,21 @@ export class RedisStore implements LimitStore {
   }
 }
 
+/** The user, password and TLS of a cluster's first URL, for every node it discovers. */
+function credentials(url: string | undefined): RedisOptions {
+  if (!url) return {};
+  const parsed = new URL(url);
+  const options: RedisOptions = {};
+  if (parsed.username) options.username = decodeURIComponent(parsed.username);
+  if (parsed.password) options.password = decodeURIComponent(parsed.password);
+  if (parsed.protocol === "rediss:") options.tls = {};
+  return options;
+}
+
 function routeKey(route: string, bucketMs: number, start: number): string {
-  return `route:${route}:${bucketMs}@${start}`;
+  return redisKey(`stats:${route}`, `:${bucketMs}@${start}`);
+}
+
+function membersKey(set: string, start: number): string {
+  return redisKey(set, `:members@${start}`);
 }

@@ -1,8 +1,13 @@
 /**
- * The counter store behind limits: fixed-window counters (requests, tokens) and in-flight
- * slots (concurrency), kept in process memory, Deno KV or Redis. Every operation is atomic in
- * its store, so a limit of N holds at N across every gateway sharing the store. The factory
- * that picks one is in open_store.ts.
+ * The counter store behind limits: fixed-window counters (requests, tokens, spend) and
+ * in-flight slots (concurrency), kept in process memory, Deno KV, Redis or a Redis Cluster.
+ * Every operation is atomic in its store, so a limit of N holds at N across every gateway
+ * sharing the store. The factory that picks one is in open_store.ts.
+ *
+ * Keys are named `kind:scope` (`tokens:openai:alice`, `clients:openai`): a Redis store puts
+ * every key of one scope on one cluster slot (see redis_keys.ts), so name the keys of one
+ * route and client with the same scope. Amounts are integers up to 2^53 (spend is counted in
+ * units of 1e-8 USD); every store keeps them exact.
  *
  * @module
  */
@@ -66,8 +71,100 @@ export interface LimitStore {
    * until it expires (single-use tokens).
    */
   claim(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Records `member` (a client id) in `set` for the current window of `windowMs`; a member
+   * noted twice is kept once. Memory and Redis keep at most {@linkcode MEMBERS_CAP} members
+   * a window (those noted once it is full are not recorded); Deno KV keeps one small key per
+   * member, expiring with the window. One atomic round trip, cheap enough to call on every
+   * request.
+   */
+  note(set: string, member: string, windowMs: number): Promise<void>;
+  /**
+   * The members of `set` noted in the current window of `windowMs`, at most `limit`
+   * ({@linkcode MEMBERS_CAP} by default and at most), in no particular order.
+   */
+  members(set: string, windowMs: number, limit?: number): Promise<string[]>;
   /** Closes connections and files. */
   close(): Promise<void>;
+}
+
+/**
+ * The most members a window of a set keeps (and lists): see {@linkcode LimitStore.note}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemoryStore } from "./memory.ts";
+ * import { MEMBERS_CAP } from "./store.ts";
+ *
+ * const store = new MemoryStore();
+ * for (let i = 0; i < MEMBERS_CAP + 5; i++) await store.note("clients:openai", `c${i}`, 60_000);
+ * assert.equal((await store.members("clients:openai", 60_000)).length, MEMBERS_CAP);
+ * ```
+ */
+export const MEMBERS_CAP = 1_000;
+
+/**
+ * How many members a listing returns for a requested `limit`: 0 to {@linkcode MEMBERS_CAP}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MEMBERS_CAP, membersLimit } from "./store.ts";
+ *
+ * assert.equal(membersLimit(), MEMBERS_CAP);
+ * assert.equal(membersLimit(10), 10);
+ * assert.equal(membersLimit(1e9), MEMBERS_CAP);
+ * ```
+ */
+export function membersLimit(limit = MEMBERS_CAP): number {
+  return Math.max(0, Math.min(MEMBERS_CAP, Math.floor(limit)));
+}
+
+/**
+ * What a store that can be down (a server, a remote database) tells the fail-fast wrapper
+ * (`FailFastStore`, fail_fast.ts), so that requests need not each find out by waiting.
+ *
+ * @example
+ * ```ts
+ * import { FailFastStore } from "./fail_fast.ts";
+ * import { MemoryStore } from "./memory.ts";
+ * import type { Reachable } from "./store.ts";
+ *
+ * class AlwaysThere extends MemoryStore implements Reachable {
+ *   ping() {
+ *     return Promise.resolve();
+ *   }
+ *   unreachable(error: unknown) {
+ *     return (error as Error).name === "ConnectionLost";
+ *   }
+ * }
+ * const store = new FailFastStore(new AlwaysThere());
+ * await store.add("requests:openai:alice", 1, 60_000);
+ * await store.close();
+ * ```
+ */
+export interface Reachable {
+  /** Resolves when the store answers (a Redis PING); rejects or hangs when it does not. */
+  ping(): Promise<void>;
+  /**
+   * True when `error`, thrown by an operation, says the store could not be reached (a lost
+   * connection, a timeout), not that it answered with an error.
+   */
+  unreachable(error: unknown): boolean;
+  /**
+   * Registers `watcher`: the store calls `lost` when its connection drops (so operations in
+   * flight need not wait for their timeout) and `back` when it connects again.
+   */
+  watch?(watcher: StoreWatcher): void;
+}
+
+/** What {@linkcode Reachable.watch} calls. */
+export interface StoreWatcher {
+  /** The connection dropped (or could not be made). */
+  lost(cause?: unknown): void;
+  /** The connection is back. */
+  back(): void;
 }
 
 /** What a route served in one time bucket (for the status page). */

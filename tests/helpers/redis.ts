@@ -8,6 +8,10 @@
 export interface RedisServer {
   /** `redis://127.0.0.1:PORT`. */
   url: string;
+  /** Its port (to start another on, once this one is gone). */
+  port: number;
+  /** Kills the server at once (SIGKILL), as a crash would; its data is gone. */
+  kill(): Promise<void>;
   /** Stops the server. */
   stop(): Promise<void>;
 }
@@ -19,9 +23,11 @@ function freePort(): number {
   return port;
 }
 
-/** Starts `redis-server` (Debian's package; `.ci/run` installs it) and waits until it answers. */
-export async function startRedis(): Promise<RedisServer> {
-  const port = freePort();
+/**
+ * Starts `redis-server` (Debian's package; `.ci/run` installs it) on `port` (a free one by
+ * default) and waits until it answers.
+ */
+export async function startRedis(port = freePort()): Promise<RedisServer> {
   const child = new Deno.Command("redis-server", {
     args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
     stdout: "null",
@@ -47,11 +53,16 @@ export async function startRedis(): Promise<RedisServer> {
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+  let exited = false;
+  const end = async (signal: Deno.Signal) => {
+    if (!exited) child.kill(signal);
+    exited = true;
+    await child.status;
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
+    port,
+    kill: () => end("SIGKILL"),
+    stop: () => end("SIGTERM"),
   };
 }

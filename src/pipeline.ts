@@ -158,7 +158,7 @@ export async function routeLine(
     )
     .then(allowStage(route.allow, route.name))
     .maybe(rules.pathStage, () => rules.pathStage!)
-    .then(limitsStage(route.name, limits, store, queued))
+    .then(limitsStage(route.name, limits, store, queued, config.server?.admin !== undefined))
     .then(bodyStage({
       rules: rules.rules,
       modelRules: rules.modelRules,

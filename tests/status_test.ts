@@ -126,17 +126,17 @@ Deno.test("status page: routes, key health, per-route traffic from the shared st
     }
     assert.notEqual(chatRoute.keys[0].id, chatRoute.keys[1].id, "the digest tells keys apart");
     assert.deepEqual(chatRoute.queue, { length: 0, expected_wait_ms: 0 });
-    assert.deepEqual(chatRoute.stats.hour.total, { requests: 6, errors: 2, tokens: 40 });
-    assert.deepEqual(chatRoute.stats.day.total, { requests: 6, errors: 2, tokens: 40 });
+    assert.deepEqual(chatRoute.stats.hour.total, { requests: 6, errors: 2, tokens: 40, spend_usd: 0 });
+    assert.deepEqual(chatRoute.stats.day.total, { requests: 6, errors: 2, tokens: 40, spend_usd: 0 });
     assert.equal(chatRoute.stats.hour.points.length, 12);
     assert.equal(chatRoute.stats.day.points.length, 24);
-    assert.deepEqual(chatRoute.stats.hour.points.at(-1), { requests: 6, errors: 2, tokens: 40 });
+    assert.deepEqual(chatRoute.stats.hour.points.at(-1), { requests: 6, errors: 2, tokens: 40, spend_usd: 0 });
 
     assert.equal(inference.mode, "target");
     assert.deepEqual(inference.hosts, [mock.host]);
     assert.deepEqual(inference.allow, ["POST /apps/run"]);
     assert.equal(unset.keys_missing, 1);
-    assert.deepEqual(unset.stats.hour.total, { requests: 1, errors: 1, tokens: 0 });
+    assert.deepEqual(unset.stats.hour.total, { requests: 1, errors: 1, tokens: 0, spend_usd: 0 });
     assert.equal(report.clients, undefined, "no client usage without the admin token");
 
     // A client's own token is not the admin token.

@@ -14,7 +14,7 @@ import type { Exchange } from "../exchange.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
 import type { Stage } from "../stage.ts";
 import type { LimitStore } from "../store/store.ts";
-import { type LimitPlan, planFor, type RouteLimits } from "./plan.ts";
+import { type LimitPlan, memberWindow, planFor, type RouteLimits } from "./plan.ts";
 
 /** What the limits stage publishes. */
 export type PlanVariables = { plan: LimitPlan };
@@ -79,15 +79,20 @@ export function limitsStage(
   limits: RouteLimits,
   store: LimitStore,
   queued = false,
+  noteClients = false,
 ): Stage<ClientVariables, PlanVariables> {
   if (!limits.counted) {
     // Nothing to count: the plan is all (its body cap, its budgets).
     return (x, next) => next({ plan: planFor(limits, x.client.id, x.client.authenticated) });
   }
   const ceiling = limits.ceiling;
+  // Who called in the window, for the status page's admin view (only a gateway with one).
+  const members = noteClients ? memberWindow(limits) : 0;
+  const clients = `clients:${route}`;
   return async (x, next) => {
     const client = x.client.id;
     const plan = planFor(limits, client, x.client.authenticated);
+    if (members) void store.note(clients, client, members).catch(() => {});
     const id = `${route}:${client}`;
     let headers: Record<string, string> | undefined;
     try {

@@ -109,3 +109,25 @@ export function compileLimits(
 export function planFor(limits: RouteLimits, client: string, authenticated: boolean): LimitPlan {
   return (authenticated && limits.byClient.get(client)) || limits.base;
 }
+
+/**
+ * The window in which a route notes who calls it (for the admin view): its longest limit's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileLimits, memberWindow } from "./plan.ts";
+ *
+ * const limits = compileLimits({ requests: { limit: 60, windowMs: 60_000 }, tokens: { limit: 1000, windowMs: 86_400_000 } }, []);
+ * assert.equal(memberWindow(limits), 86_400_000);
+ * ```
+ */
+export function memberWindow(limits: RouteLimits): number {
+  let longest = 60_000;
+  for (const plan of [limits.base, ...limits.byClient.values(), limits.ceiling ?? {}]) {
+    for (const rate of [plan.requests, plan.tokens, plan.spend]) {
+      if (rate && rate.windowMs > longest) longest = rate.windowMs;
+    }
+  }
+  return longest;
+}

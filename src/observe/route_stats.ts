@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { UNITS_PER_USD } from "../config/units.ts";
 import { platform } from "../platform/mod.ts";
 import type { RequestRecord } from "./log.ts";
 import type { LimitStore, RouteCounts } from "../store/store.ts";
@@ -26,6 +27,18 @@ export const SERIES: readonly SeriesShape[] = [
   { name: "day", bucketMs: 60 * 60_000, buckets: 24 },
 ];
 
+/** What a route served in one bucket, as the status page shows it (spend in dollars). */
+export interface SeriesPoint {
+  /** Requests answered. */
+  requests: number;
+  /** Of those, answered with a status of 400 or more. */
+  errors: number;
+  /** Upstream-reported tokens. */
+  tokens: number;
+  /** Dollars charged. */
+  spend_usd: number;
+}
+
 /** A route's series as the status page shows them. */
 export interface RouteSeries {
   /** Bucket width in milliseconds. */
@@ -33,9 +46,13 @@ export interface RouteSeries {
   /** When the first bucket starts (ISO time). */
   from: string;
   /** One entry per bucket, oldest first. */
-  points: RouteCounts[];
+  points: SeriesPoint[];
   /** The sum over the series. */
-  total: RouteCounts;
+  total: SeriesPoint;
+}
+
+function point({ requests, errors, tokens, spend }: RouteCounts): SeriesPoint {
+  return { requests, errors, tokens, spend_usd: spend / UNITS_PER_USD };
 }
 
 const FLUSH_MS = 1000;
@@ -59,12 +76,13 @@ export class RouteStats {
     if (route === undefined) return;
     let counts = this.#pending.get(route);
     if (!counts) {
-      counts = { requests: 0, errors: 0, tokens: 0 };
+      counts = { requests: 0, errors: 0, tokens: 0, spend: 0 };
       this.#pending.set(route, counts);
     }
     counts.requests++;
     if (record.status >= 400) counts.errors++;
     counts.tokens += record.tokens?.total ?? 0;
+    if (record.cost_usd !== undefined) counts.spend += Math.round(record.cost_usd * UNITS_PER_USD);
     if (!platform.batchOutput) return void this.flush();
     if (this.#timer !== undefined) return;
     this.#since = Date.now();
@@ -98,14 +116,20 @@ export class RouteStats {
     const out: Record<string, RouteSeries> = {};
     for (const { name, bucketMs, buckets } of SERIES) {
       const points = await this.#store.readRouteCounts(route, bucketMs, buckets, now);
-      const total = { requests: 0, errors: 0, tokens: 0 };
+      const total = { requests: 0, errors: 0, tokens: 0, spend: 0 };
       for (const p of points) {
         total.requests += p.requests;
         total.errors += p.errors;
         total.tokens += p.tokens;
+        total.spend += p.spend;
       }
       const first = now - (now % bucketMs) - (buckets - 1) * bucketMs;
-      out[name] = { bucket_ms: bucketMs, from: new Date(first).toISOString(), points, total };
+      out[name] = {
+        bucket_ms: bucketMs,
+        from: new Date(first).toISOString(),
+        points: points.map(point),
+        total: point(total),
+      };
     }
     return out;
   }

@@ -10,11 +10,12 @@
 import type { QueueSnapshot } from "../queue/queue.ts";
 import { equalDigests, presentedToken } from "../auth/token.ts";
 import { sha256 } from "../auth/sha256.ts";
-import type { ClientConfig, LimitsConfig } from "../config/types.ts";
-import type { Rate } from "../config/units.ts";
+import type { ClientConfig, RouteLimitsConfig } from "../config/types.ts";
+import { type Rate, UNITS_PER_USD } from "../config/units.ts";
+import { formatUsd } from "../money/usd.ts";
 import { type KeyView, routeKeys } from "../keys/status.ts";
 import type { KeySource } from "../keys/source.ts";
-import { compileLimits, planFor } from "../limits/plan.ts";
+import { compileLimits, memberWindow, planFor } from "../limits/plan.ts";
 import type { LimitStore } from "../store/store.ts";
 import { type RouteSeries, RouteStats } from "./route_stats.ts";
 
@@ -43,21 +44,29 @@ export interface RouteStatus {
    * arriving now would wait; zero for routes without a queue.
    */
   queue: { length: number; expected_wait_ms: number };
-  /** Requests, errors and tokens over the last hour and day. */
+  /** Requests, errors, tokens and spend over the last hour and day. */
   stats: Record<string, RouteSeries>;
+  /** The route's ceiling over all its clients (`limits.route`), as it stands. */
+  ceiling?: LimitUsage;
+}
+
+/** Where a client, or a route as a whole, stands against each of its limits. */
+export interface LimitUsage {
+  /** Requests in the current window. */
+  requests?: Usage;
+  /** Tokens in the current window. */
+  tokens?: Usage;
+  /** Dollars in the current window. */
+  spend?: Usage;
 }
 
 /** One client's standing on one route (admin view). */
-export interface ClientRouteUsage {
+export interface ClientRouteUsage extends LimitUsage {
   /** The route. */
   route: string;
-  /** Requests in the current window, the limit and what remains. */
-  requests?: Usage;
-  /** Tokens in the current window, the budget and what remains. */
-  tokens?: Usage;
 }
 
-/** A counter against its limit. */
+/** A counter against its limit (dollars for spend). */
 export interface Usage {
   /** Used in the current window. */
   used: number;
@@ -79,7 +88,10 @@ export interface StatusReport {
   uptime_s: number;
   /** Every route, in config order. */
   routes: RouteStatus[];
-  /** Each configured client's usage per limited route; only for the admin token. */
+  /**
+   * Every client that made requests in the window on a limited route, and every configured
+   * client, with its usage per limited route; only for the admin token.
+   */
   clients?: { id: string; routes: ClientRouteUsage[] }[];
 }
 
@@ -90,7 +102,7 @@ export interface StatusRoute {
   /** Its path on the gateway. */
   readonly path: string;
   /** The route as written (its limits). */
-  readonly config: { readonly limits?: LimitsConfig };
+  readonly config: { readonly limits?: RouteLimitsConfig };
   /** The upstream base URL, in path mode. */
   readonly upstream?: URL;
   /** The target settings, in target mode. */
@@ -141,10 +153,22 @@ export function rateText({ limit, windowMs }: Rate): string {
   return `${limit}/${count === 1 ? "" : count}${unit}`;
 }
 
-function limitsText(limits: LimitsConfig | undefined): Record<string, string> {
+/** A spend rate as written in routes.yaml: `$2/day`. */
+function spendText({ limit, windowMs }: Rate): string {
+  const rate = rateText({ limit: 1, windowMs });
+  return `${formatUsd(limit)}${rate.slice(rate.indexOf("/"))}`;
+}
+
+function limitsText(limits: RouteLimitsConfig | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (limits?.requests) out.requests = rateText(limits.requests);
   if (limits?.tokens) out.tokens = rateText(limits.tokens);
+  if (limits?.spend) out.spend = spendText(limits.spend);
+  const ceiling = limits?.route;
+  if (ceiling?.requests) out["route requests"] = rateText(ceiling.requests);
+  if (ceiling?.concurrent) out["route concurrent"] = String(ceiling.concurrent);
+  if (ceiling?.tokens) out["route tokens"] = rateText(ceiling.tokens);
+  if (ceiling?.spend) out["route spend"] = spendText(ceiling.spend);
   if (limits?.concurrent) out.concurrent = String(limits.concurrent);
   if (limits?.body !== undefined) out.body = `${limits.body} bytes`;
   return out;
@@ -207,23 +231,46 @@ export function compileStatus(options: StatusOptions): StatusSource {
       keys_missing: route.keys?.missing.length ?? 0,
       queue: queueOf(route.name),
       stats: await stats.read(route.name),
+      ...(ceilingOf(route)
+        ? { ceiling: await standing(options.store, route.name, ceilingOf(route)!) }
+        : {}),
     };
   };
+  const ceilingOf = (route: StatusRoute) => limits.find(([r]) => r === route)?.[1].ceiling;
 
-  const clientUsage = async (client: ClientConfig) => {
+  /** A client's standing on each route that limits it. */
+  const clientUsage = async (id: string) => {
     const routes: ClientRouteUsage[] = [];
     for (const [route, routeLimits] of limits) {
-      const plan = planFor(routeLimits, client.id, true);
-      if (!plan.requests && !plan.tokens) continue;
-      const id = `${route.name}:${client.id}`;
-      const entry: ClientRouteUsage = { route: route.name };
-      if (plan.requests) {
-        entry.requests = await usage(options.store, `requests:${id}`, plan.requests);
-      }
-      if (plan.tokens) entry.tokens = await usage(options.store, `tokens:${id}`, plan.tokens);
-      routes.push(entry);
+      const plan = planFor(routeLimits, id, true);
+      if (!plan.requests && !plan.tokens && !plan.spend) continue;
+      routes.push({
+        route: route.name,
+        ...await standing(options.store, `${route.name}:${id}`, plan),
+      });
     }
-    return { id: client.id, routes };
+    return { id, routes };
+  };
+
+  /** The configured clients, then everyone else who made requests in the window. */
+  const everyone = async (): Promise<string[]> => {
+    const ids = new Set(options.clients.map((client) => client.id));
+    for (const [route, routeLimits] of limits) {
+      if (!routeLimits.counted) continue;
+      try {
+        for (
+          const id of await options.store.members(
+            `clients:${route.name}`,
+            memberWindow(routeLimits),
+          )
+        ) {
+          ids.add(id);
+        }
+      } catch {
+        // the store is down: the configured clients still show
+      }
+    }
+    return [...ids];
   };
 
   return {
@@ -240,19 +287,33 @@ export function compileStatus(options: StatusOptions): StatusSource {
         uptime_s: Math.floor((now - started) / 1000),
         routes: await Promise.all(options.routes.map(routeStatus)),
       };
-      if (isAdmin) report.clients = await Promise.all(options.clients.map(clientUsage));
+      if (isAdmin) report.clients = await Promise.all((await everyone()).map(clientUsage));
       return report;
     },
   };
 }
 
-async function usage(store: LimitStore, key: string, rate: Rate): Promise<Usage> {
+/** Where `scope` (`route:client`, or a route) stands against each of `limits`. */
+async function standing(
+  store: LimitStore,
+  scope: string,
+  limits: { requests?: Rate; tokens?: Rate; spend?: Rate },
+): Promise<LimitUsage> {
+  const out: LimitUsage = {};
+  if (limits.requests) out.requests = await usage(store, `requests:${scope}`, limits.requests);
+  if (limits.tokens) out.tokens = await usage(store, `tokens:${scope}`, limits.tokens);
+  if (limits.spend) out.spend = await usage(store, `spend:${scope}`, limits.spend, true);
+  return out;
+}
+
+async function usage(store: LimitStore, key: string, rate: Rate, spend = false): Promise<Usage> {
   const { count, resetMs } = await store.read(key, rate.windowMs);
+  const unit = spend ? UNITS_PER_USD : 1;
   return {
-    used: count,
-    limit: rate.limit,
-    remaining: Math.max(0, rate.limit - count),
+    used: count / unit,
+    limit: rate.limit / unit,
+    remaining: Math.max(0, rate.limit - count) / unit,
     reset_s: Math.ceil(resetMs / 1000),
-    window: rateText(rate),
+    window: spend ? spendText(rate) : rateText(rate),
   };
 }

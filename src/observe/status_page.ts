@@ -7,8 +7,9 @@
  * @module
  */
 import { sha256 } from "../auth/sha256.ts";
-import type { RouteCounts } from "../store/store.ts";
-import type { RouteSeries } from "./route_stats.ts";
+import { UNITS_PER_USD } from "../config/units.ts";
+import { formatUsd } from "../money/usd.ts";
+import type { RouteSeries, SeriesPoint } from "./route_stats.ts";
 import type { RouteStatus, StatusReport, Usage } from "./status.ts";
 
 const STYLE = `
@@ -88,23 +89,25 @@ const HEIGHT = 44;
  */
 export function barChart(
   series: RouteSeries,
-  field: "requests" | "tokens",
+  field: "requests" | "tokens" | "spend_usd",
   label: string,
 ): string {
   const points = series.points;
   const max = Math.max(1, ...points.map((p) => p[field]));
   const step = WIDTH / points.length;
   const bar = Math.max(1, step - 2);
-  const bars = points.map((p: RouteCounts, i) => {
+  const bars = points.map((p: SeriesPoint, i) => {
     const x = (i * step).toFixed(1);
     const h = (p[field] / max) * (HEIGHT - 2);
     const at = new Date(Date.parse(series.from) + i * series.bucket_ms).toISOString().slice(11, 16);
     const title = field === "requests"
       ? `${at} UTC: ${plural(p.requests, "request")}, ${plural(p.errors, "error")}`
-      : `${at} UTC: ${plural(p.tokens, "token")}`;
+      : field === "tokens"
+      ? `${at} UTC: ${plural(p.tokens, "token")}`
+      : `${at} UTC: ${dollars(p.spend_usd)}`;
     let out = `<g><title>${title}</title><rect x="${x}" y="${(HEIGHT - h).toFixed(1)}" ` +
       `width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${
-        field === "requests" ? "#3b7dd8" : "#8a63d2"
+        field === "requests" ? "#3b7dd8" : field === "tokens" ? "#8a63d2" : "#2f9e6b"
       }"/>`;
     if (field === "requests" && p.errors > 0) {
       const e = (p.errors / max) * (HEIGHT - 2);
@@ -115,7 +118,9 @@ export function barChart(
   }).join("");
   const total = field === "requests"
     ? `${plural(series.total.requests, "request")}, ${plural(series.total.errors, "error")}`
-    : plural(series.total.tokens, "token");
+    : field === "tokens"
+    ? plural(series.total.tokens, "token")
+    : dollars(series.total.spend_usd);
   return `<div class="chart"><div>${escapeHtml(label)}: ${total}</div>` +
     `<svg role="img" aria-label="${escapeHtml(label)}" width="${WIDTH}" height="${HEIGHT}" ` +
     `viewBox="0 0 ${WIDTH} ${HEIGHT}" xmlns="http://www.w3.org/2000/svg">` +
@@ -145,26 +150,45 @@ function routeSection(route: RouteStatus): string {
   const charts = ["hour", "day"].map((name) => {
     const series = route.stats[name];
     return barChart(series, "requests", `Last ${name}`) +
-      barChart(series, "tokens", `Tokens, last ${name}`);
+      barChart(series, "tokens", `Tokens, last ${name}`) +
+      (series.total.spend_usd > 0 || route.limits.spend || route.limits["route spend"]
+        ? barChart(series, "spend_usd", `Spend, last ${name}`)
+        : "");
   }).join("");
+  const ceiling = route.ceiling
+    ? `<div>all clients together: ${
+      (["requests", "tokens", "spend"] as const).flatMap((k) =>
+        route.ceiling![k] ? [`${k} ${usageText(route.ceiling![k]!, k === "spend")}`] : []
+      ).join("; ")
+    }</div>`
+    : "";
   return `<section class="route" id="route-${escapeHtml(route.route)}">
 <h2>${escapeHtml(route.route)} <span class="muted">${escapeHtml(route.path)}</span></h2>
 <div>${where}; limits: ${limits || "none"}; queue: ${route.queue.length} waiting, expected wait ${
     Math.round(route.queue.expected_wait_ms / 1000)
   } s</div>
+${ceiling}
 <h3>Allowed</h3><div class="allow">${allow || '<span class="muted">nothing</span>'}</div>
 ${keysTable(route)}
 <h3>Traffic</h3><div class="charts">${charts}</div>
 </section>`;
 }
 
-function usageCell(usage: Usage | undefined): string {
+/** A dollar amount from a report (floating dollars), exactly to the unit. */
+function dollars(usd: number): string {
+  return formatUsd(Math.round(usd * UNITS_PER_USD));
+}
+
+function usageText(usage: Usage, spend: boolean): string {
+  const amount = (n: number) => spend ? dollars(n) : String(n);
+  return `${amount(usage.used)} of ${escapeHtml(usage.window)}, ${amount(usage.remaining)} left` +
+    ` (resets in ${duration(usage.reset_s)})`;
+}
+
+function usageCell(usage: Usage | undefined, spend = false): string {
   if (!usage) return '<td class="muted">-</td>';
   const cls = usage.remaining === 0 ? "bad" : "";
-  return `<td class="${cls}">${usage.used} of ${
-    escapeHtml(usage.window)
-  }, ${usage.remaining} left` +
-    ` (resets in ${duration(usage.reset_s)})</td>`;
+  return `<td class="${cls}">${usageText(usage, spend)}</td>`;
 }
 
 function clientsSection(report: StatusReport): string {
@@ -177,15 +201,15 @@ function clientsSection(report: StatusReport): string {
   }
   const rows = report.clients.flatMap((client) =>
     client.routes.length === 0
-      ? [`<tr><td>${escapeHtml(client.id)}</td><td colspan="3" class="muted">no limits</td></tr>`]
+      ? [`<tr><td>${escapeHtml(client.id)}</td><td colspan="4" class="muted">no limits</td></tr>`]
       : client.routes.map((r) =>
         `<tr><td>${escapeHtml(client.id)}</td><td>${escapeHtml(r.route)}</td>${
           usageCell(r.requests)
-        }${usageCell(r.tokens)}</tr>`
+        }${usageCell(r.tokens)}${usageCell(r.spend, true)}</tr>`
       )
   ).join("");
   return `<section id="clients" data-admin="true"><h2>Clients</h2>
-<table><tr><th>client</th><th>route</th><th>requests</th><th>tokens</th></tr>${rows}</table></section>`;
+<table><tr><th>client</th><th>route</th><th>requests</th><th>tokens</th><th>spend</th></tr>${rows}</table></section>`;
 }
 
 /** Renders the status report as a whole HTML document. */

@@ -127,6 +127,7 @@ export class KvStore implements LimitStore, Reachable {
         requests: (n?.requests ?? 0) + counts.requests,
         errors: (n?.errors ?? 0) + counts.errors,
         tokens: (n?.tokens ?? 0) + counts.tokens,
+        spend: (n?.spend ?? 0) + counts.spend,
       }),
     );
   }
@@ -146,6 +147,7 @@ export class KvStore implements LimitStore, Reachable {
       requests: value?.requests ?? 0,
       errors: value?.errors ?? 0,
       tokens: value?.tokens ?? 0,
+      spend: value?.spend ?? 0,
     }));
   }
 

@@ -60,12 +60,19 @@ export class MemoryStore implements LimitStore {
     let entry = this.#routes.get(id);
     if (!entry) {
       if (this.#routes.size >= this.#routeSweepAt) this.#sweepRoutes(Date.now());
-      entry = { requests: 0, errors: 0, tokens: 0, end: start + Math.max(keepMs, bucketMs) };
+      entry = {
+        requests: 0,
+        errors: 0,
+        tokens: 0,
+        spend: 0,
+        end: start + Math.max(keepMs, bucketMs),
+      };
       this.#routes.set(id, entry);
     }
     entry.requests += counts.requests;
     entry.errors += counts.errors;
     entry.tokens += counts.tokens;
+    entry.spend += counts.spend;
     return Promise.resolve();
   }
 
@@ -82,6 +89,7 @@ export class MemoryStore implements LimitStore {
           requests: entry?.requests ?? 0,
           errors: entry?.errors ?? 0,
           tokens: entry?.tokens ?? 0,
+          spend: entry?.spend ?? 0,
         };
       }),
     );

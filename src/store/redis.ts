@@ -189,7 +189,7 @@ export class RedisStore implements LimitStore, Reachable {
     const { start, keepFor: keep } = bucketOf(at, bucketMs, keepMs);
     if (keep <= 0) return;
     const redis = await this.#redis();
-    const { requests, errors, tokens } = counts;
+    const { requests, errors, tokens, spend } = counts;
     await redis.eval(
       ADD_ROUTE,
       1,
@@ -198,6 +198,7 @@ export class RedisStore implements LimitStore, Reachable {
       errors,
       tokens,
       keep,
+      spend,
     );
   }
 
@@ -212,14 +213,16 @@ export class RedisStore implements LimitStore, Reachable {
     const pipeline = redis.pipeline();
     const starts = bucketStarts(bucketMs, buckets, now);
     for (const start of starts) {
-      pipeline.hmget(routeKey(route, bucketMs, start), "requests", "errors", "tokens");
+      pipeline.hmget(routeKey(route, bucketMs, start), "requests", "errors", "tokens", "spend");
     }
     const results = (await pipeline.exec()) ?? [];
     return starts.map((_, i) => {
       const [error, values] = results[i] ?? [null, []];
       if (error) throw error;
-      const [requests, errors, tokens] = (values as (string | null)[]).map((v) => Number(v ?? 0));
-      return { requests, errors, tokens };
+      const [requests, errors, tokens, spend] = (values as (string | null)[]).map((v) =>
+        Number(v ?? 0)
+      );
+      return { requests, errors, tokens, spend };
     });
   }
 

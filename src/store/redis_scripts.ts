@@ -85,8 +85,8 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
 /**
- * KEYS[1] a route's bucket; ARGV requests, errors, tokens, TTL in ms. A bucket is a hash of
- * the three counters, expiring with the bucket.
+ * KEYS[1] a route's bucket; ARGV requests, errors, tokens, TTL in ms, spend. A bucket is a hash
+ * of the four counters, expiring with the bucket.
  *
  * @example
  * ```ts
@@ -100,6 +100,7 @@ export const ADD_ROUTE = `
 redis.call('HINCRBY', KEYS[1], 'requests', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'errors', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[3])
+if ARGV[5] ~= '0' then redis.call('HINCRBY', KEYS[1], 'spend', ARGV[5]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 

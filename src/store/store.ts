@@ -175,6 +175,8 @@ export interface RouteCounts {
   errors: number;
   /** Upstream-reported tokens. */
   tokens: number;
+  /** Dollars charged, in units of 1e-8 USD (on routes that count dollars). */
+  spend: number;
 }
 
 /** The starts of the last `buckets` buckets of `bucketMs` up to the one holding `now`. */

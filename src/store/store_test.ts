@@ -80,20 +80,20 @@ async function routeCountsContract(store: LimitStore) {
   const now = Date.now();
   const at = (bucketsAgo: number) => now - bucketsAgo * minute;
   assert.deepEqual(await store.readRouteCounts("chat", minute, 3, now), [
-    { requests: 0, errors: 0, tokens: 0 },
-    { requests: 0, errors: 0, tokens: 0 },
-    { requests: 0, errors: 0, tokens: 0 },
+    { requests: 0, errors: 0, tokens: 0, spend: 0 },
+    { requests: 0, errors: 0, tokens: 0, spend: 0 },
+    { requests: 0, errors: 0, tokens: 0, spend: 0 },
   ]);
   await store.addRouteCounts(
     "chat",
-    { requests: 2, errors: 1, tokens: 30 },
+    { requests: 2, errors: 1, tokens: 30, spend: 0 },
     minute,
     5 * minute,
     at(2),
   );
   await store.addRouteCounts(
     "chat",
-    { requests: 1, errors: 0, tokens: 5 },
+    { requests: 1, errors: 0, tokens: 5, spend: 0 },
     minute,
     5 * minute,
     at(0),
@@ -105,7 +105,7 @@ async function routeCountsContract(store: LimitStore) {
       () =>
         store.addRouteCounts(
           "chat",
-          { requests: 1, errors: 1, tokens: 2 },
+          { requests: 1, errors: 1, tokens: 2, spend: 0 },
           minute,
           5 * minute,
           now,
@@ -114,7 +114,7 @@ async function routeCountsContract(store: LimitStore) {
   );
   await store.addRouteCounts(
     "other",
-    { requests: 7, errors: 7, tokens: 7 },
+    { requests: 7, errors: 7, tokens: 7, spend: 0 },
     minute,
     5 * minute,
     now,
@@ -122,19 +122,23 @@ async function routeCountsContract(store: LimitStore) {
   // Another bucket size is another series.
   await store.addRouteCounts(
     "chat",
-    { requests: 9, errors: 9, tokens: 9 },
+    { requests: 9, errors: 9, tokens: 9, spend: 0 },
     5 * minute,
     minute,
     now,
   );
   assert.deepEqual(await store.readRouteCounts("chat", minute, 4, now), [
-    { requests: 0, errors: 0, tokens: 0 },
-    { requests: 2, errors: 1, tokens: 30 },
-    { requests: 0, errors: 0, tokens: 0 },
-    { requests: 21, errors: 20, tokens: 45 },
+    { requests: 0, errors: 0, tokens: 0, spend: 0 },
+    { requests: 2, errors: 1, tokens: 30, spend: 0 },
+    { requests: 0, errors: 0, tokens: 0, spend: 0 },
+    { requests: 21, errors: 20, tokens: 45, spend: 0 },
   ]);
   const [other] = await store.readRouteCounts("other", minute, 1, now);
-  assert.deepEqual(other, { requests: 7, errors: 7, tokens: 7 }, "routes do not share counters");
+  assert.deepEqual(
+    other,
+    { requests: 7, errors: 7, tokens: 7, spend: 0 },
+    "routes do not share counters",
+  );
   await store.close();
 }
 
@@ -293,7 +297,12 @@ Deno.test("Redis Cluster store: the same contract on a 3-node cluster, and a cli
     await store.add("requests:chat:alice", 1, day);
     const slot = await store.acquire("concurrent:chat:alice", 2, 60_000);
     await store.claim("once:chat:alice", 60_000);
-    await store.addRouteCounts("chat", { requests: 1, errors: 0, tokens: 3 }, 60_000, day);
+    await store.addRouteCounts(
+      "chat",
+      { requests: 1, errors: 0, tokens: 3, spend: 0 },
+      60_000,
+      day,
+    );
     await store.note("clients:chat", "alice", day);
     const names = [
       redisKey("tokens:chat:alice", `@${reserved.window}`),

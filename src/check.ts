@@ -5,12 +5,14 @@
  * @module
  */
 import { ConfigError, loadConfigFile } from "./config/load.ts";
-import type { LimitsConfig } from "./config/types.ts";
-import type { Rate } from "./config/units.ts";
+import type { Config, RouteLimitsConfig } from "./config/types.ts";
+import { rateText } from "./config/units.ts";
+import { originOf } from "./money/price_list.ts";
+import { loadPrices, type PriceBook } from "./money/prices.ts";
+import { formatUsd, spendRateText } from "./money/usd.ts";
 import type { KeyReaders } from "./keys/source.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
-import type { ClientConfig } from "./config/types.ts";
 import { compileLimits } from "./limits/plan.ts";
 import { budgetClamp } from "./budget/reserve.ts";
 
@@ -64,8 +66,9 @@ export async function checkConfig(path: string, readers?: KeyReaders): Promise<C
     `quiet clients are dropped after: header ${duration(timeouts.header)}, ` +
       `body ${duration(timeouts.body)}, idle ${duration(timeouts.idle)}`,
   );
-  lines.push(...budgetNotes(routes, loaded.config.clients ?? []));
-  const warnings: string[] = [];
+  const budgets = await budgetNotes(loaded.config, routes, path, loaded.locate);
+  lines.push(...budgets.notes);
+  const warnings: string[] = [...budgets.warnings];
   routes.forEach((route, i) => {
     for (const missing of route.keys?.missing ?? []) {
       const at = loaded.locate(route.config.key ? ["routes", i, "key"] : ["routes", i]);
@@ -121,17 +124,6 @@ function authName(auth: unknown): string {
   return Object.keys(auth as object)[0] ?? "none";
 }
 
-const WINDOWS: [number, string][] = [[86_400_000, "day"], [3_600_000, "hour"], [60_000, "min"], [
-  1000,
-  "s",
-]];
-
-function rate({ limit, windowMs }: Rate): string {
-  const [ms, unit] = WINDOWS.find(([ms]) => windowMs % ms === 0) ?? [1000, "s"];
-  const count = windowMs / ms;
-  return `${limit}/${count === 1 ? "" : count}${unit}`;
-}
-
 function duration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
@@ -143,28 +135,75 @@ function size(bytes: number): string {
   return `${bytes}b`;
 }
 
-/** How each route with a token budget reserves, and the output clamp it gets by default. */
-function budgetNotes(routes: readonly CompiledRoute[], clients: readonly ClientConfig[]): string[] {
+/**
+ * How each route with a budget in tokens or dollars reserves, the output clamp it gets by
+ * default, and on a route that counts dollars, the price of each model its `body.models`
+ * allows (a model without one is a warning: its requests get 400).
+ */
+async function budgetNotes(
+  config: Config,
+  routes: readonly CompiledRoute[],
+  file: string,
+  locate: Locate,
+): Promise<{ notes: string[]; warnings: string[] }> {
   const notes: string[] = [];
-  for (const route of routes) {
-    const limits = compileLimits(route.config.limits, clients, route.usage !== undefined);
-    if (!limits.tokens) continue;
+  const warnings: string[] = [];
+  let book: PriceBook | undefined;
+  for (const [i, route] of routes.entries()) {
+    const limits = compileLimits(
+      route.config.limits,
+      config.clients ?? [],
+      route.usage !== undefined,
+    );
+    if (!limits.tokens && !limits.spend) continue;
     const own = route.config.body?.max_tokens;
     const clamp = budgetClamp(own, limits);
+    const what = limits.spend ? (limits.tokens ? "tokens and dollars" : "dollars") : "tokens";
     notes.push(
-      `route ${route.name}: token budget reserves each request's body bytes + ${clamp} output ` +
+      `route ${route.name}: its budgets in ${what} reserve each request's input as the ` +
+        `provider counts it + ${clamp} output tokens ` +
         (own === undefined
-          ? `tokens (max_tokens clamped to ${clamp} by default; set body.max_tokens to change)`
-          : "tokens (body.max_tokens)"),
+          ? `(max_tokens clamped to ${clamp} by default; set body.max_tokens to change)`
+          : "(body.max_tokens)"),
     );
+    if (!limits.spend) continue;
+    book ??= await loadPrices(config.prices);
+    for (const [j, model] of (route.config.body?.models ?? []).entries()) {
+      const price = book.lookup(model);
+      if (!price) {
+        const at = locate(["routes", i, "body", "models", j]);
+        warnings.push(
+          `warning: ${file}:${at.line}:${at.col} route ${route.name}: model ${model} has no ` +
+            "price; its requests get 400 (add it under prices:)",
+        );
+        continue;
+      }
+      const kinds = (["input", "cached_input", "output"] as const).map((kind) =>
+        `${kind} ${formatUsd(Number(price.prices[kind].base))}`
+      );
+      notes.push(
+        `  ${model}: USD per 1M tokens ${kinds.join(", ")} (${originOf(price, book, file)})`,
+      );
+    }
   }
-  return notes.length ? ["", ...notes] : [];
+  return { notes: notes.length ? ["", ...notes] : [], warnings };
 }
 
-function limitsSummary(limits: LimitsConfig | undefined): string {
+function limitsSummary(limits: RouteLimitsConfig | undefined): string {
   const parts: string[] = [];
-  if (limits?.requests) parts.push(`${rate(limits.requests)} requests`);
-  if (limits?.tokens) parts.push(`${rate(limits.tokens)} tokens`);
+  if (limits?.requests) parts.push(`${rateText(limits.requests)} requests`);
+  if (limits?.tokens) parts.push(`${rateText(limits.tokens)} tokens`);
+  if (limits?.spend) parts.push(`${spendRateText(limits.spend)} spend`);
+  const ceiling = limits?.route;
+  if (ceiling) {
+    const all = [
+      ceiling.requests && `${rateText(ceiling.requests)} requests`,
+      ceiling.concurrent && `${ceiling.concurrent} in flight`,
+      ceiling.tokens && `${rateText(ceiling.tokens)} tokens`,
+      ceiling.spend && `${spendRateText(ceiling.spend)} spend`,
+    ].filter(Boolean);
+    if (all.length) parts.push(`route: ${all.join(", ")}`);
+  }
   if (limits?.concurrent) parts.push(`${limits.concurrent} in flight`);
   if (limits?.body !== undefined) parts.push(`body ${size(limits.body)}`);
   if (limits?.queue !== undefined) parts.push(`queue ${duration(limits.queue)}`);

@@ -117,6 +117,31 @@ export function parseRate(text: string): Rate {
   return { limit: Number(match[1]), windowMs };
 }
 
+const WINDOWS: [number, string][] = [
+  [86_400_000, "day"],
+  [3_600_000, "hour"],
+  [60_000, "min"],
+  [1000, "s"],
+];
+
+/**
+ * A rate as routes.yaml writes it: `60/min`, `100/2hour`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rateText } from "./units.ts";
+ *
+ * assert.equal(rateText({ limit: 60, windowMs: 60_000 }), "60/min");
+ * assert.equal(rateText({ limit: 100, windowMs: 7_200_000 }), "100/2hour");
+ * ```
+ */
+export function rateText({ limit, windowMs }: Rate): string {
+  const [ms, unit] = WINDOWS.find(([ms]) => windowMs % ms === 0) ?? [1000, "s"];
+  const count = windowMs / ms;
+  return `${limit}/${count === 1 ? "" : count}${unit}`;
+}
+
 /** Units (of 1e-8 USD) in one US dollar. */
 export const UNITS_PER_USD = 100_000_000;
 

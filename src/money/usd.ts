@@ -6,6 +6,8 @@
  * @module
  */
 
+import { type Rate, rateText } from "../config/units.ts";
+
 /** Which way {@linkcode formatUsd} rounds an amount it shortens. */
 export type Rounding = "up" | "down";
 
@@ -58,4 +60,20 @@ export function formatUsd(units: number | bigint, round?: Rounding): string {
   const whole = digits.slice(0, -8);
   const decimals = digits.slice(-8, places - 8 || undefined).replace(/0+$/, "");
   return `${sign}$${whole}.${decimals.padEnd(round ? places : 2, "0")}`;
+}
+
+/**
+ * A spend rate as routes.yaml writes it: `$2.00/day`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { spendRateText } from "./usd.ts";
+ *
+ * assert.equal(spendRateText({ limit: 5_000_000, windowMs: 3_600_000 }), "$0.05/hour");
+ * ```
+ */
+export function spendRateText({ limit, windowMs }: Rate): string {
+  const rate = rateText({ limit: 1, windowMs });
+  return `${formatUsd(limit)}${rate.slice(rate.indexOf("/"))}`;
 }

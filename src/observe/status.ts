@@ -11,8 +11,8 @@ import type { QueueSnapshot } from "../queue/queue.ts";
 import { equalDigests, presentedToken } from "../auth/token.ts";
 import { sha256 } from "../auth/sha256.ts";
 import type { ClientConfig, RouteLimitsConfig } from "../config/types.ts";
-import { type Rate, UNITS_PER_USD } from "../config/units.ts";
-import { formatUsd } from "../money/usd.ts";
+import { type Rate, rateText, UNITS_PER_USD } from "../config/units.ts";
+import { spendRateText } from "../money/usd.ts";
 import { type KeyView, routeKeys } from "../keys/status.ts";
 import type { KeySource } from "../keys/source.ts";
 import { compileLimits, memberWindow, planFor } from "../limits/plan.ts";
@@ -139,36 +139,16 @@ export interface StatusSource {
   report(admin: boolean): Promise<StatusReport>;
 }
 
-const WINDOWS: [number, string][] = [
-  [86_400_000, "day"],
-  [3_600_000, "hour"],
-  [60_000, "min"],
-  [1000, "s"],
-];
-
-/** A rate as written in routes.yaml: `60/min`, `100/2hour`. */
-export function rateText({ limit, windowMs }: Rate): string {
-  const [ms, unit] = WINDOWS.find(([ms]) => windowMs % ms === 0) ?? [1000, "s"];
-  const count = windowMs / ms;
-  return `${limit}/${count === 1 ? "" : count}${unit}`;
-}
-
-/** A spend rate as written in routes.yaml: `$2/day`. */
-function spendText({ limit, windowMs }: Rate): string {
-  const rate = rateText({ limit: 1, windowMs });
-  return `${formatUsd(limit)}${rate.slice(rate.indexOf("/"))}`;
-}
-
 function limitsText(limits: RouteLimitsConfig | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (limits?.requests) out.requests = rateText(limits.requests);
   if (limits?.tokens) out.tokens = rateText(limits.tokens);
-  if (limits?.spend) out.spend = spendText(limits.spend);
+  if (limits?.spend) out.spend = spendRateText(limits.spend);
   const ceiling = limits?.route;
   if (ceiling?.requests) out["route requests"] = rateText(ceiling.requests);
   if (ceiling?.concurrent) out["route concurrent"] = String(ceiling.concurrent);
   if (ceiling?.tokens) out["route tokens"] = rateText(ceiling.tokens);
-  if (ceiling?.spend) out["route spend"] = spendText(ceiling.spend);
+  if (ceiling?.spend) out["route spend"] = spendRateText(ceiling.spend);
   if (limits?.concurrent) out.concurrent = String(limits.concurrent);
   if (limits?.body !== undefined) out.body = `${limits.body} bytes`;
   return out;
@@ -314,6 +294,6 @@ async function usage(store: LimitStore, key: string, rate: Rate, spend = false):
     limit: rate.limit / unit,
     remaining: Math.max(0, rate.limit - count) / unit,
     reset_s: Math.ceil(resetMs / 1000),
-    window: spend ? spendText(rate) : rateText(rate),
+    window: spend ? spendRateText(rate) : rateText(rate),
   };
 }

@@ -11,13 +11,11 @@
  * @module
  */
 import { flags } from "./src/cli_flags.ts";
-import { ConfigError } from "./src/config/load.ts";
-import { checkConfig } from "./src/check.ts";
+import { ConfigError } from "./src/config/issues.ts";
 import { configJsonSchema } from "./src/config/schema.ts";
 import { serve } from "./src/server.ts";
-import { lockedGrants } from "./src/server/permissions.ts";
-import { MintError, mintToken } from "./src/auth/mint.ts";
-import { parseTokenArgs, TOKEN_USAGE } from "./src/auth/mint_args.ts";
+// `check` (with the `yaml` package behind --permissions) and `token` (jose) are imported when
+// they run, so serving starts without them.
 
 const USAGE = `keyward: a gateway that keeps AI API keys on the server
 
@@ -103,6 +101,8 @@ export function parseArgs(argv: readonly string[]): Args {
 
 /** `keyward token ...`: prints one client token. */
 async function token(argv: readonly string[]): Promise<number> {
+  const { parseTokenArgs, TOKEN_USAGE } = await import("./src/auth/mint_args.ts");
+  const { MintError, mintToken } = await import("./src/auth/mint.ts");
   let options;
   try {
     options = parseTokenArgs(argv);
@@ -142,6 +142,7 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(JSON.stringify(configJsonSchema(), null, 2));
       return 0;
     case "check": {
+      const { checkConfig } = await import("./src/check.ts");
       const result = await checkConfig(args.config);
       if (!result.ok) {
         console.error(result.report);
@@ -149,7 +150,9 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       console.log(result.report);
       if (args.permissions) {
-        console.log(`\n${describeGrants(args.config, await Deno.readTextFile(args.config))}`);
+        const { lockedGrants } = await import("./src/server/permissions.ts");
+        const text = await Deno.readTextFile(args.config);
+        console.log(`\n${describeGrants(args.config, text, lockedGrants)}`);
       }
       return 0;
     }
@@ -174,7 +177,11 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 /** What `check --permissions` prints: the grants of a binary locked to `path`. */
-function describeGrants(path: string, text: string): string {
+function describeGrants(
+  path: string,
+  text: string,
+  lockedGrants: typeof import("./src/server/permissions.ts").lockedGrants,
+): string {
   const env = (name: string) => {
     try {
       return Deno.env.get(name);

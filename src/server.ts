@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { ConfigError, loadConfigFile, type LoadedConfig } from "./config/load.ts";
+import { ConfigError, type LoadedConfig } from "./config/issues.ts";
+import { loadConfigFile } from "./config/load_file.ts";
 import { buildGateway, type BuildOptions, type BuiltGateway } from "./gateway.ts";
 import { logEvent } from "./observe/log.ts";
 import { parseDuration } from "./config/units.ts";
@@ -90,11 +91,6 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     timeouts: resolveTimeouts(loaded.config.server?.timeouts),
   }, (request, info) => gateway.app.fetch(request, info));
   const addr = server.addr;
-  logEvent("listening", {
-    hostname: addr.hostname,
-    port: addr.port,
-    routes: gateway.routes.length,
-  });
 
   const reload = async (): Promise<boolean> => {
     let next: LoadedConfig;
@@ -159,6 +155,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     }
   }
   if (options.watch !== false) cleanups.push(watchFile(options.configPath, reload));
+  // Last, so whoever waits for this line finds the file watched and the signals handled.
+  logEvent("listening", {
+    hostname: addr.hostname,
+    port: addr.port,
+    routes: gateway.routes.length,
+  });
 
   return {
     addr,

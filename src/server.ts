@@ -18,7 +18,6 @@ import { resolveTimeouts } from "./config/timeouts.ts";
 import { serveHttp } from "./server/http.ts";
 import { checkStoreAccess } from "./server/store_access.ts";
 import { listenSignal } from "./server/signals.ts";
-import { dirname, resolve } from "node:path";
 
 /** Options for {@linkcode serve}. */
 export interface ServeOptions extends BuildOptions {
@@ -177,7 +176,7 @@ function watchFile(path: string, reload: () => Promise<boolean>): () => void {
   let target: string;
   try {
     target = Deno.realPathSync(path);
-    watcher = Deno.watchFs(dirname(target), { recursive: false });
+    watcher = Deno.watchFs(folderOf(target), { recursive: false });
   } catch (error) {
     logEvent("watch_unavailable", {
       file: path,
@@ -190,7 +189,7 @@ function watchFile(path: string, reload: () => Promise<boolean>): () => void {
   (async () => {
     try {
       for await (const event of watcher) {
-        if (event.kind === "access" || !event.paths.some((p) => resolve(p) === target)) continue;
+        if (event.kind === "access" || !event.paths.some((p) => samePath(p, target))) continue;
         // Editors write in several steps; reload once the file has settled.
         clearTimeout(timer);
         timer = setTimeout(() => void reload(), parseDuration("100ms"));
@@ -207,4 +206,23 @@ function watchFile(path: string, reload: () => Promise<boolean>): () => void {
       // closed already
     }
   };
+}
+
+// Plain string work rather than node:path, whose first import costs the Node compatibility
+// layer's start-up (about 15 ms) before the server can answer.
+
+/** The folder of an absolute path, POSIX or Windows (`/a/b` -> `/a`, `C:\a` -> `C:\`). */
+function folderOf(path: string): string {
+  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  if (cut < 0) return ".";
+  const folder = path.slice(0, cut);
+  // The root keeps its separator: "/" and "C:\".
+  return folder === "" || /^[A-Za-z]:$/.test(folder) ? path.slice(0, cut + 1) : folder;
+}
+
+/** Whether a watcher's event path names the file (both absolute, as the watcher joins them). */
+function samePath(path: string, target: string): boolean {
+  if (path === target) return true;
+  const plain = (p: string) => p.replaceAll("\\", "/").replace(/\/+$/, "");
+  return plain(path) === plain(target);
 }

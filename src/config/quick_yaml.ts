@@ -53,7 +53,7 @@ export interface QuickDocument {
  * (a marker to js-yaml, text to `yaml`), document end markers, byte order marks, and lines of
  * 1,000 characters or more (`yaml` refuses implicit keys over 1,024).
  */
-const UNUSUAL_TEXT = /\r(?!\n)|^ *\t|^[ \t]+(?:---|\.\.\.)|^\.\.\.|\uFEFF|^.{1000}/m;
+const UNUSUAL_TEXT = /\r(?!\n)|^ *\t|^[ \t]+(?:---|\.\.\.)|^\.\.\.|\uFEFF|[^\n]{1000}/m;
 
 /** Thrown inside to give up; never escapes this module. */
 class GiveUp extends Error {}

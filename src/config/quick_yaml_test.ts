@@ -216,10 +216,14 @@ export const PIECES = [
   "\n\n",
   "\\ ",
   '"\n',
+  "\u2028",
+  "\u0085",
+  "\x7F",
+  "\u00A0",
 ];
 
 Deno.test("mutated configs: whatever the quick way reads, the yaml package reads the same", () => {
-  const seeds = ORDINARY.slice(0, 14);
+  const seeds = [...ORDINARY, ...UNUSUAL];
   const next = random(20_261_205);
   let quick = 0;
   const runs = 3000;

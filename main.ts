@@ -157,7 +157,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case "serve": {
       const { serve } = await import("./src/server.ts");
-      const { ConfigError } = await import("./src/config/load.ts");
+      const { ConfigError } = await import("./src/config/issues.ts");
       try {
         const server = await serve({
           configPath: args.config,

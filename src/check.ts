@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { ConfigError, loadConfigFile } from "./config/load.ts";
+import { ConfigError } from "./config/issues.ts";
+import { loadConfigFile } from "./config/load_file.ts";
 import type { LimitsConfig } from "./config/types.ts";
 import type { Rate } from "./config/units.ts";
 import type { KeyReaders } from "./keys/source.ts";

@@ -142,10 +142,11 @@ async function prices(argv: readonly string[]): Promise<number> {
   }
   let overrides;
   if (args.config) {
-    const { ConfigError, loadConfigFile } = await import("./src/config/load.ts");
+    const { ConfigError } = await import("./src/config/issues.ts");
+    const { loadConfigFile } = await import("./src/config/load_file.ts");
     try {
       const { config } = await loadConfigFile(args.config);
-      overrides = (config as { prices?: Record<string, PriceConfig> }).prices;
+      overrides = config.prices;
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       console.error(error.message);
@@ -213,7 +214,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case "serve": {
       const { serve } = await import("./src/server.ts");
-      const { ConfigError } = await import("./src/config/load.ts");
+      const { ConfigError } = await import("./src/config/issues.ts");
       try {
         const server = await serve({
           configPath: args.config,

@@ -43,7 +43,7 @@ export type {
   TargetSettings,
   TimeoutsConfig,
 } from "./src/config/types.ts";
-export { ConfigError } from "./src/config/load.ts";
-export type { ConfigIssue } from "./src/config/load.ts";
+export { ConfigError } from "./src/config/issues.ts";
+export type { ConfigIssue } from "./src/config/issues.ts";
 export type { RequestRecord } from "./src/observe/log.ts";
 export type { Rate } from "./src/config/units.ts";

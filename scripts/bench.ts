@@ -6,10 +6,11 @@
  * keyward runs as one process, as two processes sharing the port (`--reuse-port`), with
  * 1,000 routes, and metering usage as the presets do; the inference.sh and fal SDK proxies
  * (Express on Node) run as peers where Node is installed. Then the lab (`bench/lab.ts`): SSE delay per event, 256 MB each way,
- * 2,000 held streams.
+ * 2,000 held streams. First of all, on a quiet machine, startup (`bench/startup.ts`): spawn to
+ * the first `/healthz` of a bare `Deno.serve` and of `main.ts` on the shipped routes.yaml.
  *
- * Options: `--quick` (one round, 200 held streams), `--rounds N` (5), `--seconds N` (3),
- * `--connections N`, `--skip-lab`.
+ * Options: `--quick` (one round, 200 held streams, 5 startup runs), `--rounds N` (5),
+ * `--seconds N` (3), `--connections N`, `--startup-runs N` (15), `--skip-lab`.
  *
  * @module
  */
@@ -26,6 +27,7 @@ import { measureCpu } from "./bench/cpu.ts";
 import { benchTokenHeaders, budgetConfig, clusterStore } from "./bench/budget.ts";
 import { startRedis } from "../tests/helpers/redis.ts";
 import { startRedisCluster } from "../tests/helpers/redis_cluster.ts";
+import { formatStartup, measureStartup } from "./bench/startup.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -35,12 +37,17 @@ const { values } = parseArgs({
     seconds: { type: "string" },
     connections: { type: "string", default: "50" },
     "skip-lab": { type: "boolean", default: false },
+    "startup-runs": { type: "string" },
   },
 });
 // More short rounds rather than a few long ones: the medians shrug off a slow moment.
 const rounds = Number(values.rounds ?? (values.quick ? 1 : 5));
 const seconds = Number(values.seconds ?? 3);
 const connections = Number(values.connections);
+const startupRuns = Number(values["startup-runs"] ?? (values.quick ? 5 : 15));
+
+// Before anything else runs: startup is timed against a bare Deno.serve, in alternation.
+const startup = await measureStartup(startupRuns, undefined, (line) => console.error(line));
 
 const dir = await Deno.makeTempDir({ prefix: "keyward-bench-" });
 const mockPort = freePort();
@@ -270,7 +277,8 @@ try {
   };
   console.log(
     `\nstartup to first served request: ${keyward.startupMs.toFixed(0)} ms (1 route), ` +
-      `${keyward1000.startupMs.toFixed(0)} ms (1,000 routes)`,
+      `${keyward1000.startupMs.toFixed(0)} ms (1,000 routes), once each under load; ` +
+      `side by side with a bare Deno.serve (shipped routes.yaml):\n\n${formatStartup(startup)}\n`,
   );
   const routes = ratio("keyward, 1,000 routes|json", "keyward|json");
   console.log(`1,000 routes vs 1: ${((1 - routes) * 100).toFixed(1)}% fewer requests/s`);

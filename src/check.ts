@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { ConfigError, loadConfigFile } from "./config/load.ts";
+import { ConfigError } from "./config/issues.ts";
+import { loadConfigFile } from "./config/load_file.ts";
 import type { Config, RouteLimitsConfig } from "./config/types.ts";
 import { rateText } from "./config/units.ts";
 import { originOf } from "./money/price_list.ts";

@@ -3,15 +3,10 @@
  *
  * @module
  */
-import {
-  type EnvLookup,
-  loadConfigFile,
-  loadConfigText,
-  type LoadedConfig,
-} from "./config/load.ts";
+import { ConfigError, type EnvLookup, type LoadedConfig } from "./config/issues.ts";
+import { loadConfigFile, loadConfigSource } from "./config/load_file.ts";
 import { type Config, ConfigSchema } from "./config/schema.ts";
 import { buildGateway, type BuildOptions, type GatewayHooks } from "./gateway.ts";
-import { ConfigError } from "./config/load.ts";
 import type { ConnInfo } from "./auth/client_ip.ts";
 import { incoherent } from "./config/coherence.ts";
 import { defaultUpstream } from "./proxy/upstream.ts";
@@ -57,7 +52,7 @@ async function load(input: GatewayInput, env?: EnvLookup): Promise<LoadedConfig>
   if (input instanceof URL) return await loadConfigFile(decodeURIComponent(input.pathname), env);
   if (typeof input === "string") {
     return looksLikeYaml(input)
-      ? loadConfigText(input, undefined, env)
+      ? await loadConfigSource(input, undefined, env)
       : await loadConfigFile(input, env);
   }
   const result = ConfigSchema.safeParse(input);

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { ConfigError, loadConfigFile, type LoadedConfig } from "./config/load.ts";
+import { ConfigError, type LoadedConfig } from "./config/issues.ts";
+import { loadConfigFile } from "./config/load_file.ts";
 import { buildGateway, type BuildOptions, type BuiltGateway } from "./gateway.ts";
 import { logEvent } from "./observe/log.ts";
 import { parseDuration } from "./config/units.ts";
@@ -17,7 +18,6 @@ import { resolveTimeouts } from "./config/timeouts.ts";
 import { serveHttp } from "./server/http.ts";
 import { checkStoreAccess } from "./server/store_access.ts";
 import { listenSignal } from "./server/signals.ts";
-import { dirname, resolve } from "node:path";
 
 /** Options for {@linkcode serve}. */
 export interface ServeOptions extends BuildOptions {
@@ -102,11 +102,6 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     timeouts: resolveTimeouts(loaded.config.server?.timeouts),
   }, (request, info) => gateway.app.fetch(request, info));
   const addr = server.addr;
-  logEvent("listening", {
-    hostname: addr.hostname,
-    port: addr.port,
-    routes: gateway.routes.length,
-  });
 
   const reload = async (): Promise<boolean> => {
     let next: LoadedConfig;
@@ -171,6 +166,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     }
   }
   if (options.watch !== false) cleanups.push(watchFile(options.configPath, reload));
+  // Last, so whoever waits for this line finds the file watched and the signals handled.
+  logEvent("listening", {
+    hostname: addr.hostname,
+    port: addr.port,
+    routes: gateway.routes.length,
+  });
 
   return {
     addr,
@@ -187,7 +188,7 @@ function watchFile(path: string, reload: () => Promise<boolean>): () => void {
   let target: string;
   try {
     target = Deno.realPathSync(path);
-    watcher = Deno.watchFs(dirname(target), { recursive: false });
+    watcher = Deno.watchFs(folderOf(target), { recursive: false });
   } catch (error) {
     logEvent("watch_unavailable", {
       file: path,
@@ -200,7 +201,7 @@ function watchFile(path: string, reload: () => Promise<boolean>): () => void {
   (async () => {
     try {
       for await (const event of watcher) {
-        if (event.kind === "access" || !event.paths.some((p) => resolve(p) === target)) continue;
+        if (event.kind === "access" || !event.paths.some((p) => samePath(p, target))) continue;
         // Editors write in several steps; reload once the file has settled.
         clearTimeout(timer);
         timer = setTimeout(() => void reload(), parseDuration("100ms"));
@@ -217,4 +218,23 @@ function watchFile(path: string, reload: () => Promise<boolean>): () => void {
       // closed already
     }
   };
+}
+
+// Plain string work rather than node:path, whose first import costs the Node compatibility
+// layer's start-up (about 15 ms) before the server can answer.
+
+/** The folder of an absolute path, POSIX or Windows (`/a/b` -> `/a`, `C:\a` -> `C:\`). */
+function folderOf(path: string): string {
+  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  if (cut < 0) return ".";
+  const folder = path.slice(0, cut);
+  // The root keeps its separator: "/" and "C:\".
+  return folder === "" || /^[A-Za-z]:$/.test(folder) ? path.slice(0, cut + 1) : folder;
+}
+
+/** Whether a watcher's event path names the file (both absolute, as the watcher joins them). */
+function samePath(path: string, target: string): boolean {
+  if (path === target) return true;
+  const plain = (p: string) => p.replaceAll("\\", "/").replace(/\/+$/, "");
+  return plain(path) === plain(target);
 }

@@ -3,75 +3,31 @@
  * interpolation, then the zod schema. Every problem becomes a {@linkcode ConfigIssue} that
  * prints as `FILE:LINE:COL message`.
  *
+ * A valid config of ordinary YAML takes the quick way (quick_load.ts, no `yaml` package);
+ * everything else, and every error, is read here with the `yaml` package, which knows each
+ * node's position. The server loads through load_file.ts, which imports this module only
+ * when the quick way gives up.
+ *
  * @module
  */
 import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import type { z } from "zod";
-import { type Config, ConfigSchema } from "./schema.ts";
+import { ConfigSchema } from "./schema.ts";
 import { knownKeysAt, suggest } from "./suggest.ts";
 import { incoherent } from "./coherence.ts";
-import { platform } from "../platform/mod.ts";
+import {
+  ConfigError,
+  type ConfigIssue,
+  defaultEnv,
+  type EnvLookup,
+  formatIssue,
+  type LoadedConfig,
+} from "./issues.ts";
+import { interpolate as interpolateText, plainValue } from "./interpolate.ts";
+import { quickLoad } from "./quick_load.ts";
 
-/** One problem found in a config file, with its position (1-based). */
-export interface ConfigIssue {
-  /** The file the problem is in (or `<inline>`). */
-  file: string;
-  /** 1-based line. */
-  line: number;
-  /** 1-based column. */
-  col: number;
-  /** What is wrong, capitalised, no trailing period. */
-  message: string;
-}
-
-/** Formats an issue as `FILE:LINE:COL message`. */
-export function formatIssue(issue: ConfigIssue): string {
-  return `${issue.file}:${issue.line}:${issue.col} ${issue.message}`;
-}
-
-/**
- * Thrown when a config cannot be used; `issues` holds every problem found.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { ConfigError, loadConfigText } from "./load.ts";
- *
- * assert.throws(() => loadConfigText("routes: []", "routes.yaml"), (error) => {
- *   assert.ok(error instanceof ConfigError);
- *   assert.equal(error.issues[0].line, 1); // error.message: "routes.yaml:1:9 routes: ..."
- *   return true;
- * });
- * ```
- */
-export class ConfigError extends Error {
-  /** Every problem found, in file order. */
-  readonly issues: ConfigIssue[];
-
-  /** Creates the error from its issues; the message lists each as `FILE:LINE:COL message`. */
-  constructor(issues: ConfigIssue[]) {
-    super(issues.map(formatIssue).join("\n"));
-    this.name = "ConfigError";
-    this.issues = issues;
-  }
-}
-
-/** A validated config together with a way to point back into its source. */
-export interface LoadedConfig {
-  /** The validated config. */
-  config: Config;
-  /** The file name the config came from (or `<inline>`). */
-  file: string;
-  /** The position of the value at a path, for later checks that want to report a line. */
-  locate(path: readonly PropertyKey[]): { line: number; col: number };
-}
-
-/** Reads environment variables; injectable so tests and libraries need no real env. */
-export type EnvLookup = (name: string) => string | undefined;
-
-const defaultEnv: EnvLookup = (name) => platform.env(name);
-
-const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{/g;
+export { ConfigError, formatIssue } from "./issues.ts";
+export type { ConfigIssue, EnvLookup, LoadedConfig } from "./issues.ts";
 
 /**
  * Parses and validates routes.yaml text.
@@ -94,29 +50,31 @@ export function loadConfigText(
   file = "<inline>",
   env: EnvLookup = defaultEnv,
 ): LoadedConfig {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number) => lines.linePos(offset);
-  const issues: ConfigIssue[] = [];
-  for (const error of [...doc.errors, ...doc.warnings]) {
-    const { line, col } = at(error.pos[0]);
-    issues.push({ file, line, col, message: firstLine(error.message) });
-  }
-  if (doc.errors.length > 0) throw new ConfigError(issues);
-  issues.length = 0;
+  return quickLoad(text, file, env) ?? loadWithYaml(text, file, env);
+}
 
-  interpolate(doc, env, (offset, message) => issues.push({ file, ...at(offset), message }));
+/**
+ * {@linkcode loadConfigText} with the `yaml` package alone: what the quick way falls back to.
+ *
+ * @throws {ConfigError} with every problem found
+ */
+export function loadWithYaml(
+  text: string,
+  file = "<inline>",
+  env: EnvLookup = defaultEnv,
+): LoadedConfig {
+  const reading = readWithYaml(text, env);
+  const { doc, at, locateOffset } = reading;
+  const issues: ConfigIssue[] = [];
+  const report = ({ offset, message }: { offset: number; message: string }) =>
+    issues.push({ file, ...at(offset), message });
+  if (reading.errors) {
+    reading.problems.forEach(report);
+    throw new ConfigError(issues);
+  }
+  reading.unset.forEach(report);
   if (issues.length > 0) throw new ConfigError(issues);
 
-  const locateOffset = (path: readonly PropertyKey[]): number => {
-    for (let depth = path.length; depth >= 0; depth--) {
-      const node = doc.getIn(path.slice(0, depth) as unknown[], true) as
-        | { range?: [number, number, number] }
-        | undefined;
-      if (node?.range) return node.range[0];
-    }
-    return 0;
-  };
   const locate = (path: readonly PropertyKey[]) => at(locateOffset(path));
 
   const raw = doc.toJS() ?? {};
@@ -139,21 +97,46 @@ export function loadConfigText(
   return { config: result.data, file, locate };
 }
 
+/** The `yaml` package's reading of routes.yaml text, before the schema. */
+export interface YamlReading {
+  /** The document, `${VAR}`s interpolated. */
+  doc: Document;
+  /** Whether the YAML has errors (then `problems` lists them, warnings after). */
+  errors: boolean;
+  /** Parse errors and warnings, by offset. */
+  problems: { offset: number; message: string }[];
+  /** Unset variables without a default, by offset. */
+  unset: { offset: number; message: string }[];
+  /** Line and column of an offset. */
+  at(offset: number): { line: number; col: number };
+  /** The offset of the deepest node on a path that exists (0 when none does). */
+  locateOffset(path: readonly PropertyKey[]): number;
+}
+
 /**
- * Reads and validates a routes.yaml file.
- *
- * @throws {ConfigError} when the file cannot be read or is invalid
+ * Parses YAML 1.2 (core schema, duplicate keys refused) with positions, and interpolates
+ * `${VAR}`s in every scalar unless the YAML has errors.
  */
-export async function loadConfigFile(path: string, env?: EnvLookup): Promise<LoadedConfig> {
-  let text: string;
-  try {
-    text = await platform.readTextFile(path);
-  } catch (error) {
-    throw new ConfigError([
-      { file: path, line: 1, col: 1, message: `Cannot read config: ${(error as Error).message}` },
-    ]);
-  }
-  return loadConfigText(text, path, env);
+export function readWithYaml(text: string, env: EnvLookup): YamlReading {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems = [...doc.errors, ...doc.warnings].map((error) => ({
+    offset: error.pos[0],
+    message: firstLine(error.message),
+  }));
+  const errors = doc.errors.length > 0;
+  const unset: { offset: number; message: string }[] = [];
+  if (!errors) interpolate(doc, env, (offset, message) => unset.push({ offset, message }));
+  const locateOffset = (path: readonly PropertyKey[]): number => {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = doc.getIn(path.slice(0, depth) as unknown[], true) as
+        | { range?: [number, number, number] }
+        | undefined;
+      if (node?.range) return node.range[0];
+    }
+    return 0;
+  };
+  return { doc, errors, problems, unset, at: lines.linePos, locateOffset };
 }
 
 function interpolate(
@@ -165,24 +148,11 @@ function interpolate(
     Scalar(_key, node) {
       if (typeof node.value !== "string" || !node.value.includes("${")) return;
       const offset = node.range?.[0] ?? 0;
-      const value = node.value.replace(VARIABLE, (match, name?: string, fallback?: string) => {
-        if (match === "$${") return "${";
-        const value = env(name!);
-        if (value !== undefined && value !== "") return value;
-        if (fallback !== undefined) return fallback;
-        report(offset, `Environment variable ${name} is not set (use \${${name}:-default})`);
-        return "";
-      });
+      const value = interpolateText(node.value, env, (message) => report(offset, message));
       // An unquoted `port: ${PORT:-8080}` is a number, as it would be written out.
       node.value = node.type === "PLAIN" ? plainValue(value) : value;
     },
   });
-}
-
-function plainValue(text: string): string | number | boolean {
-  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
-  if (text === "true" || text === "false") return text === "true";
-  return text;
 }
 
 function describeIssue(

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ConfigError, type LoadedConfig } from "../config/load.ts";
+import { ConfigError, type LoadedConfig } from "../config/issues.ts";
 
 /**
  * Throws a {@linkcode ConfigError} at `store.path` when the config keeps its counters in a

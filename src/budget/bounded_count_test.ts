@@ -130,11 +130,15 @@ Deno.test("boundedCount: adversarial 100 KB inputs each count in under 20 ms", (
   for (const [encoding, exact] of encodings) {
     exact("warm up");
     for (const [name, text] of Object.entries(cases)) {
-      const start = performance.now();
-      const tokens = boundedCount(text, exact, performance.now() + 5);
-      const ms = performance.now() - start;
+      // the least of three runs: the work is bounded, a busy machine's scheduler is not
+      let ms = Infinity;
+      for (let run = 0; run < 3; run++) {
+        const start = performance.now();
+        const tokens = boundedCount(text, exact, performance.now() + 5);
+        ms = Math.min(ms, performance.now() - start);
+        assert.ok(tokens > 0 && tokens <= utf8Length(text), `${encoding} ${name}: ${tokens}`);
+      }
       assert.ok(ms < 20, `${encoding} ${name}: ${ms.toFixed(1)} ms`);
-      assert.ok(tokens > 0 && tokens <= utf8Length(text), `${encoding} ${name}: ${tokens}`);
     }
   }
 });

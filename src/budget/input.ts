@@ -126,6 +126,12 @@ function endpointOf(format: UsageFormat, path: string): Endpoint {
   return "other";
 }
 
+/** The output cap in whole tokens (a cap that is not a number bounds nothing). */
+function outputCap(context: BoundContext): number {
+  const cap = context.outputCap;
+  return Number.isNaN(cap) ? Infinity : Math.max(0, Math.ceil(cap));
+}
+
 /** The bound of a body that cannot be read: its bytes and the output cap. */
 function byBytes(endpoint: Endpoint, bytes: number, cap: number, model?: string): RequestBound {
   return {
@@ -177,8 +183,15 @@ function compute(
     ? (text: string) => boundedCount(text, exact ?? undefined, deadline)
     : nfkcBound;
   const t = new Tally(count);
-  const shape = walk(endpoint, body, t, model, context);
-  const cap = Math.max(0, Math.ceil(context.outputCap));
+  let shape: OutputShape;
+  try {
+    shape = walk(endpoint, body, t, model, context);
+  } catch {
+    // nested past the stack, say: the input is not known, the output is at most the cap
+    t.unbound("a body that could not be walked");
+    shape = { times: 1, extra: 0, audio: false, image: false };
+  }
+  const cap = outputCap(context);
   const output = cap * shape.times + (shape.times > 0 ? shape.extra : 0);
   const input: InputBound = { text: t.text, audio: t.audio };
   if (t.cacheWrite) input.cacheWrite = t.cacheWrite;
@@ -228,7 +241,7 @@ export function boundRequest(
       tokens: 0,
     };
   }
-  const cap = Math.max(0, Math.ceil(context.outputCap));
+  const cap = outputCap(context);
   if (endpoint === "other") {
     return byBytes(endpoint, body.byteLength, cap, context.model ?? pathModel);
   }

@@ -523,3 +523,20 @@ Deno.test("boundRequest: adversarial 100 KB prompts are bounded in under 20 ms",
   });
   assert.equal(expanded.input.text, 10 + 5 + 33);
 });
+
+Deno.test("boundRequest: a body nested past the stack is unbounded, never an exception", async () => {
+  const deep = "[".repeat(200_000) + "]".repeat(200_000);
+  const body = `{"model":"claude-sonnet-4-5","messages":[],"metadata":${deep}}`;
+  const b = await bound(body, { format: "anthropic", path: MESSAGES, outputCap: 10 });
+  assert.equal(b.output.tokens, 10);
+  if (b.input.text !== encoder.encode(body).length) {
+    // parsed, then too deep to walk
+    assert.equal(b.input.unbounded, true);
+  }
+  const nan = await bound({ model: "gpt-4o", messages: [] }, {
+    format: "openai",
+    path: CHAT,
+    outputCap: NaN,
+  });
+  assert.equal(nan.output.tokens, Infinity);
+});

@@ -44,9 +44,13 @@ Deno.test("nfkcBound: 100 KB that NFKC expands elevenfold is bounded in a few mi
     const text of ["\uFDFA".repeat(33_333), "\u3392".repeat(33_333), "\u00e9\u0323".repeat(25_000)]
   ) {
     nfkcBound(text.slice(0, 100));
-    const start = performance.now();
-    const bound = nfkcBound(text);
-    assert.ok(performance.now() - start < 20);
-    assert.ok(bound >= utf8Length(text.normalize("NFKC")));
+    let ms = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const start = performance.now();
+      const bound = nfkcBound(text);
+      ms = Math.min(ms, performance.now() - start);
+      assert.ok(bound >= utf8Length(text.normalize("NFKC")));
+    }
+    assert.ok(ms < 20, `${ms.toFixed(1)} ms`);
   }
 });

@@ -1,10 +1,11 @@
 /**
  * The worst case of a request, tight and sound: the most input and output tokens the
  * provider can bill for it, read from its JSON body. Text is counted as the provider counts
- * it (OpenAI's tokenizer exactly, in bounded time; Anthropic's and Gemini's by a bound on
- * bytes), with each provider's message framing and tool prompts; images, document pages and
- * seconds of audio at their documented maxima, never by their base64 length; the output is
- * the cap the body rules left in the body, times the completions asked for.
+ * it (OpenAI's tokenizer exactly, in bounded time; Anthropic's, Gemini's and any model whose
+ * tokenizer is not known by a bound on bytes), with each provider's message framing and
+ * tool prompts; images, document pages and seconds of audio at their documented maxima,
+ * never by their base64 length; the output is the cap the body rules left in the body,
+ * times the completions asked for.
  *
  * When the body names input whose size it does not show (a file id, a stored response, a
  * built-in tool that fetches content, media of unknown length), the bound says so
@@ -171,17 +172,23 @@ function walk(
   }
 }
 
+/**
+ * Computes the bound, counting text with `exact` (an OpenAI encoding's counter, through the
+ * bounded counter; `null` when it cannot be loaded: bytes, which bound a BPE that does not
+ * normalise) or, without one, the NFKC byte bound (Anthropic, Gemini, and models of unknown
+ * tokenizer behind an OpenAI-shaped API, which may normalise as SentencePiece models do).
+ */
 function compute(
   endpoint: Endpoint,
   body: Json,
   context: BoundContext,
   model: string | undefined,
-  exact: Counter | null | undefined,
+  exact?: Counter | null,
 ): RequestBound {
   const deadline = performance.now() + (context.deadlineMs ?? DEFAULT_DEADLINE_MS);
-  const count = context.format === "openai"
-    ? (text: string) => boundedCount(text, exact ?? undefined, deadline)
-    : nfkcBound;
+  const count = exact === undefined
+    ? nfkcBound
+    : (text: string) => boundedCount(text, exact ?? undefined, deadline);
   const t = new Tally(count);
   let shape: OutputShape;
   try {
@@ -254,9 +261,8 @@ export function boundRequest(
   const json = object(parsed);
   if (!json) return byBytes(endpoint, body.byteLength, cap, context.model ?? pathModel);
   const model = context.model ?? (typeof json.model === "string" ? json.model : pathModel);
-  if (context.format !== "openai") return compute(endpoint, json, context, model, undefined);
-  const encoding = encodingFor(model);
-  if (!encoding) return compute(endpoint, json, context, model, null);
+  const encoding = context.format === "openai" ? encodingFor(model) : undefined;
+  if (!encoding) return compute(endpoint, json, context, model);
   const exact = counterFor(encoding);
   if (exact !== undefined) return compute(endpoint, json, context, model, exact);
   return loadEncoding(encoding).then((loaded) => compute(endpoint, json, context, model, loaded));

@@ -146,6 +146,11 @@ export async function routeLine(
   const queue = queued ? await import("./queue/queue_stage.ts") : undefined;
   const budget = budgeted || jwt ? await import("./budget/budget.ts") : undefined;
   const pricing = budget ? await context.pricing() : undefined;
+  const bounds = budget && route.usage ? await import("./budget/input.ts") : undefined;
+  // The tokenizer loads in the background from now on (a budgeted OpenAI route needs it).
+  if (bounds && budgeted) {
+    void (await import("./budget/tokenize.ts")).prepareTokenizer(route.usage!, own.body?.models);
+  }
 
   return new Line()
     .then(resolveStage(route))
@@ -183,6 +188,7 @@ export async function routeLine(
         ceiling: limits.ceiling,
         watch: context.watch,
         pricing,
+        bound: bounds?.boundRequest,
       }))
     .then(keyStage(route, hooks.resolveKey))
     .end(forwardHandler({ ...route, pool, kinds: limits.spend || jwt }, context.fetch));

@@ -54,8 +54,9 @@ routes:${route("openai", "openai", "openai", "\n    body: { max_tokens: 50 }")}$
       "openai-budget",
       "openai",
       "openai",
-      // Each call reserves its bytes and its 10-token cap (~105), then settles to the 20 used.
-      "\n    body: { max_tokens: 10 }\n    limits: { tokens: 140/min }",
+      // Each call reserves its prompt as the tokenizer counts it (under 20 tokens) and its
+      // 10-token cap, then settles to the 20 used: three fit in 70, a fourth never does.
+      "\n    body: { max_tokens: 10 }\n    limits: { tokens: 70/min }",
     )
   }${route("anthropic", "anthropic", "anthropic", "\n    body: { max_tokens: 50 }")}${
     route("gemini", "gemini", "gemini", "\n    body: { max_tokens: 50 }")
@@ -204,7 +205,7 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
     await t.step("openai: models on a form; budgets charge usage; refused calls stay home", () => {
       assert.deepEqual(openai.models_route, { allowed: "hello from the audio", other: 403 });
       // Two calls settle to 20 tokens each; the third's reservation no longer fits in 140.
-      assert.deepEqual(openai.budget, ["reached", "reached", 429, 429]);
+      assert.deepEqual(openai.budget, ["reached", "reached", "reached", 429]);
       assert.deepEqual(openai.refused, { files: 403, batches: 403, fineTuning: 403, admin: 403 });
       const paths = mock.requests.filter((r) => r.provider === "openai").map((r) => r.path);
       assert.ok(!paths.some((p) => /files|batches|fine_tuning|organization/.test(p)), `${paths}`);

@@ -126,11 +126,26 @@ Deno.test("status page: routes, key health, per-route traffic from the shared st
     }
     assert.notEqual(chatRoute.keys[0].id, chatRoute.keys[1].id, "the digest tells keys apart");
     assert.deepEqual(chatRoute.queue, { length: 0, expected_wait_ms: 0 });
-    assert.deepEqual(chatRoute.stats.hour.total, { requests: 6, errors: 2, tokens: 40, spend_usd: 0 });
-    assert.deepEqual(chatRoute.stats.day.total, { requests: 6, errors: 2, tokens: 40, spend_usd: 0 });
+    assert.deepEqual(chatRoute.stats.hour.total, {
+      requests: 6,
+      errors: 2,
+      tokens: 40,
+      spend_usd: 0,
+    });
+    assert.deepEqual(chatRoute.stats.day.total, {
+      requests: 6,
+      errors: 2,
+      tokens: 40,
+      spend_usd: 0,
+    });
     assert.equal(chatRoute.stats.hour.points.length, 12);
     assert.equal(chatRoute.stats.day.points.length, 24);
-    assert.deepEqual(chatRoute.stats.hour.points.at(-1), { requests: 6, errors: 2, tokens: 40, spend_usd: 0 });
+    assert.deepEqual(chatRoute.stats.hour.points.at(-1), {
+      requests: 6,
+      errors: 2,
+      tokens: 40,
+      spend_usd: 0,
+    });
 
     assert.equal(inference.mode, "target");
     assert.deepEqual(inference.hosts, [mock.host]);

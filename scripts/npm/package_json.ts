@@ -14,6 +14,7 @@ export const RUNTIME_DEPENDENCIES: readonly string[] = [
   "yaml",
   "jose",
   "ioredis",
+  "gpt-tokenizer",
 ];
 
 /** The part of deno.json the package is made from. */

@@ -35,8 +35,18 @@ Deno.test("route stats: requests, errors and tokens per route, written before th
   assert.equal(chat.hour.points.length, 12);
   assert.equal(chat.hour.bucket_ms, 5 * 60_000);
   assert.equal(chat.day.points.length, 24);
-  assert.deepEqual((await stats.read("other")).hour.total, { requests: 1, errors: 0, tokens: 3, spend_usd: 0 });
+  assert.deepEqual((await stats.read("other")).hour.total, {
+    requests: 1,
+    errors: 0,
+    tokens: 3,
+    spend_usd: 0,
+  });
   // Read again: counted once.
-  assert.deepEqual((await stats.read("chat")).hour.total, { requests: 3, errors: 2, tokens: 12, spend_usd: 0 });
+  assert.deepEqual((await stats.read("chat")).hour.total, {
+    requests: 3,
+    errors: 2,
+    tokens: 12,
+    spend_usd: 0,
+  });
   await store.close();
 });

@@ -99,7 +99,7 @@ await runSteps({
       ),
     };
   },
-  // A token budget of 30 a minute: each answer reports 20 tokens.
+  // A token budget of 70 a minute: each answer reports 20 tokens.
   budget: async () => {
     const limited = new OpenAI({ apiKey: token, baseURL: `${base}/openai-budget/v1`, maxRetries: 0 });
     const statuses = [];

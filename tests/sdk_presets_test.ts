@@ -58,7 +58,16 @@ routes:${route("openai", "openai", "openai", "\n    body: { max_tokens: 50 }")}$
       // 10-token cap, then settles to the 20 used: three fit in 70, a fourth never does.
       "\n    body: { max_tokens: 10 }\n    limits: { tokens: 70/min }",
     )
-  }${route("anthropic", "anthropic", "anthropic", "\n    body: { max_tokens: 50 }")}${
+  }${
+    // A budget of 1,000 tokens for streams of 300 at most that each use 20 (Gemini: 16).
+    ["openai", "anthropic", "gemini"].map((provider) =>
+      route(
+        `${provider}-streams`,
+        provider,
+        provider,
+        '\n    limits: { tokens: 1000/hour }\n    headers: { x-budget-streams: "1" }',
+      )
+    ).join("")}${route("anthropic", "anthropic", "anthropic", "\n    body: { max_tokens: 50 }")}${
     route("gemini", "gemini", "gemini", "\n    body: { max_tokens: 50 }")
   }
   - name: fal
@@ -140,10 +149,14 @@ const ANTHROPIC_SDK = /^Anthropic\/JS /;
 const GENAI_SDK = /^google-genai-sdk\//;
 const AI_SDK = /ai-sdk-provider-utils\//;
 
-/** The bodies an SDK (by its user agent) sent to `provider` paths matching `path`, in order. */
+/**
+ * The bodies an SDK (by its user agent) sent to `provider` paths matching `path`, in order
+ * (not those of the budget-stream routes, which clamp to their budget).
+ */
 function bodiesOf(mock: ProviderMock, provider: string, path: RegExp, agent: RegExp) {
   return mock.requests.filter((r) =>
-    r.provider === provider && path.test(r.path) && agent.test(r.headers["user-agent"] ?? "")
+    r.provider === provider && path.test(r.path) &&
+    agent.test(r.headers["user-agent"] ?? "") && !r.headers["x-budget-streams"]
   ).map((r) => r.body ?? {});
 }
 
@@ -204,7 +217,7 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
 
     await t.step("openai: models on a form; budgets charge usage; refused calls stay home", () => {
       assert.deepEqual(openai.models_route, { allowed: "hello from the audio", other: 403 });
-      // Two calls settle to 20 tokens each; the third's reservation no longer fits in 140.
+      // Three calls settle to 20 tokens each; the fourth's reservation no longer fits in 70.
       assert.deepEqual(openai.budget, ["reached", "reached", "reached", 429]);
       assert.deepEqual(openai.refused, { files: 403, batches: 403, fineTuning: 403, admin: 403 });
       const paths = mock.requests.filter((r) => r.provider === "openai").map((r) => r.path);
@@ -212,6 +225,42 @@ Deno.test("SDKs under Node through their presets: calls, streams, keys, usage, c
       const charged = gateway!.logs.filter((r) => r.route === "openai" && r.status === 200);
       assert.ok(charged.some((r) => r.tokens?.total === 20), "chat usage is metered");
     });
+
+    await t.step(
+      "every SDK's streams pass a 1,000-token budget until the next could not fit, charged what each used",
+      () => {
+        const used = { openai: 20, anthropic: 20, gemini: 16 };
+        for (
+          const [provider, result] of [
+            ["openai", openai.budget_streams],
+            ["anthropic", anthropic.budget_streams],
+            ["gemini", genai.budget_streams],
+          ] as const
+        ) {
+          const label = `${provider}: ${JSON.stringify(result)}`;
+          assert.equal(result.status, 429, label);
+          const [, worst, left] = (/up to (\d+) tokens; (\d+) left/.exec(result.message) ?? [])
+            .map(Number);
+          // Each stream reserved its prompt as counted (not its JSON bytes) and the 250 clamp...
+          assert.ok(worst <= 250 + 30, label);
+          // ...and was charged what it used, never more.
+          const charged = gateway!.logs.filter((r) =>
+            r.route === `${provider}-streams` && r.status === 200
+          );
+          assert.equal(charged.length, result.passed, label);
+          for (const record of charged) {
+            assert.equal(record.tokens?.total, used[provider], label);
+            assert.equal(record.tokens_estimated, undefined, label);
+          }
+          // The refused one could not fit beside what the others used (at most one of them
+          // still being settled when it came); the one before it did fit.
+          const settled = 1000 - result.passed * used[provider];
+          assert.ok(left === settled || left === settled + used[provider] - worst, label);
+          assert.ok(worst > left, label);
+          assert.ok(worst <= settled + used[provider], label);
+        }
+      },
+    );
 
     await t.step("anthropic: messages, stream, count, models; cap only on messages", () => {
       assert.equal(anthropic.message, hello);

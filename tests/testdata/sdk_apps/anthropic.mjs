@@ -1,5 +1,5 @@
 import Anthropic from "@anthropic-ai/sdk";
-import { ack, base, runSteps, statusOf, token } from "./common.mjs";
+import { ack, base, runSteps, statusOf, streamUntilRefused, token } from "./common.mjs";
 
 // The client also names a workspace: it may not reach the provider.
 const client = new Anthropic({
@@ -36,4 +36,13 @@ await runSteps({
     files: await statusOf(() => client.beta.files.list()),
     admin: await statusOf(() => client.get("/v1/organizations/api_keys")),
   }),
+  // Streams of 300 tokens at most through a budget of 1,000 (each uses 20).
+  budget_streams: async () => {
+    const limited = new Anthropic({ apiKey: token, baseURL: `${base}/anthropic-streams`, maxRetries: 0 });
+    return await streamUntilRefused(async () => {
+      const stream = limited.messages.stream({ model, max_tokens: 300, messages });
+      for await (const _ of stream) { /* read it all */ }
+      await stream.finalMessage();
+    });
+  },
 });

@@ -33,3 +33,23 @@ export async function runSteps(steps) {
   }
   console.log(JSON.stringify(out));
 }
+
+/**
+ * Streams through a budgeted route until the gateway refuses (at most `most` calls): how many
+ * streams went through, and the refusal's message (what the next one could use, what is left).
+ */
+export async function streamUntilRefused(stream, most = 80) {
+  let passed = 0;
+  for (let i = 0; i < most; i++) {
+    try {
+      await stream();
+      passed++;
+      // The SDK is done at the stream's last event; the gateway settles at its last byte.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    } catch (error) {
+      const status = error?.status ?? error?.statusCode ?? error?.response?.status;
+      return { passed, status, message: String(error?.message ?? error) };
+    }
+  }
+  return { passed, status: "never refused" };
+}

@@ -1,5 +1,5 @@
 import { GoogleGenAI } from "@google/genai";
-import { ack, base, runSteps, statusOf, token } from "./common.mjs";
+import { ack, base, runSteps, statusOf, streamUntilRefused, token } from "./common.mjs";
 
 // The client also names a project to bill: it may not reach the provider.
 const ai = new GoogleGenAI({
@@ -46,4 +46,16 @@ await runSteps({
     caches: await statusOf(() => ai.caches.list()),
     batches: await statusOf(() => ai.batches.list()),
   }),
+  // Streams of 300 tokens at most through a budget of 1,000 (each uses 16).
+  budget_streams: async () => {
+    const limited = new GoogleGenAI({ apiKey: token, httpOptions: { baseUrl: `${base}/gemini-streams` } });
+    return await streamUntilRefused(async () => {
+      const stream = await limited.models.generateContentStream({
+        model,
+        contents: "Hi",
+        config: { maxOutputTokens: 300 },
+      });
+      for await (const _ of stream) { /* read it all */ }
+    });
+  },
 });

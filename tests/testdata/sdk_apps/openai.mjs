@@ -1,5 +1,5 @@
 import OpenAI, { toFile } from "openai";
-import { ack, base, runSteps, statusOf, token } from "./common.mjs";
+import { ack, base, runSteps, statusOf, streamUntilRefused, token } from "./common.mjs";
 
 // The client also names an organization and a project: neither may reach the provider.
 const client = new OpenAI({
@@ -109,5 +109,18 @@ await runSteps({
       );
     }
     return statuses;
+  },
+  // Streams of 300 tokens at most through a budget of 1,000 (each uses 20).
+  budget_streams: async () => {
+    const limited = new OpenAI({ apiKey: token, baseURL: `${base}/openai-streams/v1`, maxRetries: 0 });
+    return await streamUntilRefused(async () => {
+      const stream = await limited.chat.completions.create({
+        model: "gpt-4o-mini",
+        messages,
+        stream: true,
+        max_tokens: 300,
+      });
+      for await (const _ of stream) { /* read it all */ }
+    });
   },
 });

@@ -75,6 +75,15 @@ const budgetCluster = await startKeyward(
   dir,
   budgetConfig(mockPort, "budget", clusterStore(redisCluster.urls)),
 );
+const spend = await startKeyward(dir, budgetConfig(mockPort, "spend"));
+const spendRedis = await startKeyward(
+  dir,
+  budgetConfig(mockPort, "spend", `{ kind: redis, url: "${redis.url}" }`),
+);
+const spendCluster = await startKeyward(
+  dir,
+  budgetConfig(mockPort, "spend", clusterStore(redisCluster.urls)),
+);
 const tokenAuth = await startKeyward(dir, budgetConfig(mockPort, "token"));
 const tokenHeaders = await benchTokenHeaders();
 const processes: KeywardProcess[] = [
@@ -86,6 +95,9 @@ const processes: KeywardProcess[] = [
   budget,
   budgetRedis,
   budgetCluster,
+  spend,
+  spendRedis,
+  spendCluster,
   tokenAuth,
 ];
 const bare = await startBareProxy(freePort(), `http://127.0.0.1:${mockPort}`);
@@ -177,6 +189,24 @@ try {
       pids: [budgetCluster.pid],
     },
     {
+      name: "keyward, spend budget (memory)",
+      base: `${spend.url}/openai`,
+      workloads: ["json"],
+      pids: [spend.pid],
+    },
+    {
+      name: "keyward, spend budget (redis)",
+      base: `${spendRedis.url}/openai`,
+      workloads: ["json"],
+      pids: [spendRedis.pid],
+    },
+    {
+      name: "keyward, spend budget (redis cluster)",
+      base: `${spendCluster.url}/openai`,
+      workloads: ["json"],
+      pids: [spendCluster.pid],
+    },
+    {
       name: "keyward, token auth",
       base: `${tokenAuth.url}/openai`,
       workloads: ["json"],
@@ -246,6 +276,9 @@ try {
   rss["keyward, token budget (memory)"] = await peakRssMb(budget.pid);
   rss["keyward, token budget (redis)"] = await peakRssMb(budgetRedis.pid);
   rss["keyward, token budget (redis cluster)"] = await peakRssMb(budgetCluster.pid);
+  rss["keyward, spend budget (memory)"] = await peakRssMb(spend.pid);
+  rss["keyward, spend budget (redis)"] = await peakRssMb(spendRedis.pid);
+  rss["keyward, spend budget (redis cluster)"] = await peakRssMb(spendCluster.pid);
   rss["keyward, token auth"] = await peakRssMb(tokenAuth.pid);
   const rows: Row[] = [];
   for (const [key, runs] of results) {
@@ -294,6 +327,14 @@ try {
         extra("keyward, token budget (redis cluster)", "keyward, usage + clamp")
       } (redis cluster, gateway side); ` +
       `token auth: +${extra("keyward, token auth", "keyward")} CPU µs/req`,
+  );
+  console.log(
+    `spend budget: +${extra("keyward, spend budget (memory)", "keyward, usage + clamp")} ` +
+      `CPU µs/req (memory), +${extra("keyward, spend budget (redis)", "keyward, usage + clamp")} ` +
+      `(redis), +${extra("keyward, spend budget (redis cluster)", "keyward, usage + clamp")} ` +
+      `(redis cluster); prices over tokens: ${
+        extra("keyward, spend budget (memory)", "keyward, token budget (memory)")
+      } CPU µs/req`,
   );
   for (const peer of peers) {
     if (!results.has(`${peer.name}|json`)) continue;

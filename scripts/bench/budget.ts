@@ -2,8 +2,10 @@
  * Bench routes for what budgets and client tokens cost: the same `/openai` route to the mock,
  * with usage metered and `max_tokens` clamped (the work a budget route does anyway), then with a
  * token budget reserved and settled in the store on top, and a route whose clients carry a
- * minted token. The token budget runs on the memory store, one Redis and a 3-node Redis Cluster.
- * Compare "clamp only" with "token budget" for the reservation's cost, and
+ * minted token. The token budget runs on the memory store, one Redis and a 3-node Redis Cluster;
+ * so does a dollar budget (the same reservation, priced by model). Compare "clamp only" with
+ * "token budget" for the reservation's cost (the request's bound, the tokenizer included), "token
+ * budget" with "spend budget" for the prices', and
  * "keyward" (plain) with "token auth" for the verification's.
  *
  * @module
@@ -14,7 +16,7 @@ import { mintToken } from "../../mod.ts";
 export const BENCH_TOKEN_SECRET = "bench-secret-of-at-least-32-characters";
 
 /** What a budget bench process serves. */
-export type BudgetKind = "clamp" | "budget" | "token";
+export type BudgetKind = "clamp" | "budget" | "spend" | "token";
 
 /** routes.yaml for one budget bench process; `store` is the store section (memory if unset). */
 export function budgetConfig(mockPort: number, kind: BudgetKind, store?: string): string {
@@ -33,6 +35,7 @@ export function budgetConfig(mockPort: number, kind: BudgetKind, store?: string)
   lines.push("    usage: openai", "    body: { max_tokens: 1024 }");
   // Far more than a bench spends: every request reserves and settles, none is refused.
   if (kind === "budget") lines.push("    limits: { tokens: 1000000000000/day }");
+  if (kind === "spend") lines.push("    limits: { spend: $1000000/day }");
   return lines.join("\n") + "\n";
 }
 

@@ -12,7 +12,6 @@
  * @module
  */
 import { flags } from "./src/cli_flags.ts";
-import type { PriceConfig } from "./src/money/prices.ts";
 
 // Each command loads what it needs when it runs: serving never loads the checker, the schema
 // printer or the token minter, so the gateway answers sooner.

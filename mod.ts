@@ -25,8 +25,10 @@ export type { KeyReaders } from "./src/keys/source.ts";
 export type { ConnInfo } from "./src/auth/client_ip.ts";
 export type { LimitStore, Reservation, RouteCounts, WindowCount } from "./src/store/store.ts";
 export type { LogSink } from "./src/observe/log.ts";
+export type { UsageKind } from "./src/config/usage_kinds.ts";
 export type {
   AdminConfig,
+  AlertsConfig,
   AuthConfig,
   BodyRulesConfig,
   ClientConfig,
@@ -37,7 +39,10 @@ export type {
   KeyConfig,
   KeyOrigin,
   LimitsConfig,
+  PriceConfig,
+  RouteCeilingConfig,
   RouteConfig,
+  RouteLimitsConfig,
   ServerConfig,
   StoreConfig,
   TargetSettings,

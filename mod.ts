@@ -25,6 +25,7 @@ export type { KeyReaders } from "./src/keys/source.ts";
 export type { ConnInfo } from "./src/auth/client_ip.ts";
 export type { LimitStore, Reservation, RouteCounts, WindowCount } from "./src/store/store.ts";
 export type { LogSink } from "./src/observe/log.ts";
+export { USAGE_KINDS } from "./src/config/usage_kinds.ts";
 export type { UsageKind } from "./src/config/usage_kinds.ts";
 export type {
   AdminConfig,

@@ -76,8 +76,11 @@ export interface LineContext {
   fetch?: typeof fetch;
   /** Hears each budget's standing after a change (`server.alerts`). */
   watch?: BudgetWatch;
-  /** The prices the gateway charges at (loaded on first use: only routes with budgets ask). */
-  pricing: () => Promise<Pricing>;
+  /**
+   * The prices the gateway charges at, loaded on first use (only routes with budgets or client
+   * tokens ask, and one of those needs it).
+   */
+  pricing?: () => Promise<Pricing>;
 }
 
 /**
@@ -145,7 +148,8 @@ export async function routeLine(
   const pool = route.keys && route.keys.keys.length > 1 ? route.keys : undefined;
   const queue = queued ? await import("./queue/queue_stage.ts") : undefined;
   const budget = budgeted || jwt ? await import("./budget/budget.ts") : undefined;
-  const pricing = budget ? await context.pricing() : undefined;
+  if (budget && !context.pricing) throw new Error(`Route ${route.name} has budgets but no prices`);
+  const pricing = budget ? await context.pricing!() : undefined;
   const bounds = budget && route.usage ? await import("./budget/input.ts") : undefined;
   // The tokenizer loads in the background from now on (a budgeted OpenAI route needs it).
   if (bounds && budgeted) {

@@ -121,8 +121,8 @@ Deno.test("clients' own limits override the route's for them only", async () => 
 
 Deno.test("limits.tokens: a stream's reservation settles to its usage when it ends, without holding a byte back", async () => {
   const mock = await startMockUpstream();
-  // Each request reserves its body's bytes plus the clamp of 100 (about 230 tokens), so
-  // without settling the second would not fit in 400. Each streamed answer reports 10.
+  // Each request reserves its prompt as counted plus the clamp of 100 (about 110 tokens), so
+  // without settling the fourth would not fit in 400. Each streamed answer reports 10.
   const gateway = await startGateway(
     openai(mock.url, "    limits: { tokens: 400/hour }\n    body: { max_tokens: 100 }\n"),
     ENV,
@@ -147,14 +147,13 @@ Deno.test("limits.tokens: a stream's reservation settles to its usage when it en
     assert.deepEqual(sent.stream_options, { include_usage: true });
     assert.equal(sent.max_completion_tokens, 100);
     assert.deepEqual(gateway.logs.slice(0, 3).map((l) => l.tokens?.total), [10, 10, 10]);
-    // A request whose worst case does not fit is refused before the upstream.
+    // A request whose worst case does not fit is refused before the upstream: 300 words of
+    // two tokens each and the clamp of 100 are more than the 370 left.
+    const words = Array.from({ length: 300 }, (_, i) => `w${i}`).join(" ");
     const big = await fetch(`${gateway.url}/openai/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "gpt-4o-mini",
-        messages: [{ role: "user", content: "x".repeat(400) }],
-      }),
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: words }] }),
     });
     assert.equal(big.status, 429);
     assert.ok(Number(big.headers.get("retry-after")) >= 1);

@@ -10,7 +10,9 @@
  * the first `/healthz` of a bare `Deno.serve` and of `main.ts` on the shipped routes.yaml.
  *
  * Options: `--quick` (one round, 200 held streams, 5 startup runs), `--rounds N` (5),
- * `--seconds N` (3), `--connections N`, `--startup-runs N` (15), `--skip-lab`.
+ * `--seconds N` (3), `--connections N`, `--startup-runs N` (15), `--skip-lab`, and
+ * `--baseline DIR`: another checkout of keyward (the commit before a change) run side by side
+ * with this one, moments apart in every round, with ratios.
  *
  * @module
  */
@@ -27,7 +29,12 @@ import { measureCpu } from "./bench/cpu.ts";
 import { benchTokenHeaders, budgetConfig, clusterStore } from "./bench/budget.ts";
 import { startRedis } from "../tests/helpers/redis.ts";
 import { startRedisCluster } from "../tests/helpers/redis_cluster.ts";
-import { formatStartup, measureStartup } from "./bench/startup.ts";
+import {
+  baselineTargets,
+  formatStartup,
+  measureStartup,
+  STARTUP_TARGETS,
+} from "./bench/startup.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -38,8 +45,12 @@ const { values } = parseArgs({
     connections: { type: "string", default: "50" },
     "skip-lab": { type: "boolean", default: false },
     "startup-runs": { type: "string" },
+    baseline: { type: "string" },
   },
 });
+/** Another checkout to compare against, and how its rows are named. */
+const baseline = values.baseline ? Deno.realPathSync(values.baseline) : undefined;
+const BASE = "baseline";
 // More short rounds rather than a few long ones: the medians shrug off a slow moment.
 const rounds = Number(values.rounds ?? (values.quick ? 1 : 5));
 const seconds = Number(values.seconds ?? 3);
@@ -47,7 +58,11 @@ const connections = Number(values.connections);
 const startupRuns = Number(values["startup-runs"] ?? (values.quick ? 5 : 15));
 
 // Before anything else runs: startup is timed against a bare Deno.serve, in alternation.
-const startup = await measureStartup(startupRuns, undefined, (line) => console.error(line));
+const startup = await measureStartup(
+  startupRuns,
+  baseline ? [...STARTUP_TARGETS, ...baselineTargets(baseline, BASE)] : undefined,
+  (line) => console.error(line),
+);
 
 const dir = await Deno.makeTempDir({ prefix: "keyward-bench-" });
 const mockPort = freePort();
@@ -57,7 +72,16 @@ const lab = await startLabUpstream();
 const nginx = await startNginx(`${dir}/proxy`, proxyServer(proxyPort, mockPort, lab.port));
 const keyward = await startKeyward(dir, benchConfig(mockPort, 0, false, lab.port));
 const keyward1000 = await startKeyward(dir, benchConfig(mockPort, 999));
+// The same processes from the baseline checkout, when one is given.
+const baseKeyward = baseline
+  ? await startKeyward(dir, benchConfig(mockPort, 0, false, lab.port), {
+    main: `${baseline}/main.ts`,
+  })
+  : undefined;
 const metered = await startKeyward(dir, benchConfig(mockPort, 0, true));
+const baseMetered = baseline
+  ? await startKeyward(dir, benchConfig(mockPort, 0, true), { main: `${baseline}/main.ts` })
+  : undefined;
 const sharedPort = freePort();
 const workers = [
   await startKeyward(dir, benchConfig(mockPort), { port: sharedPort, args: ["--reuse-port"] }),
@@ -87,6 +111,8 @@ const spendCluster = await startKeyward(
 const tokenAuth = await startKeyward(dir, budgetConfig(mockPort, "token"));
 const tokenHeaders = await benchTokenHeaders();
 const processes: KeywardProcess[] = [
+  ...(baseKeyward ? [baseKeyward] : []),
+  ...(baseMetered ? [baseMetered] : []),
   keyward,
   keyward1000,
   metered,
@@ -132,6 +158,14 @@ try {
       pids: nginxWorkers,
     },
     { name: "keyward", base: `${keyward.url}/lab`, workloads: ["stream"], pids: [keyward.pid] },
+    ...(baseKeyward
+      ? [{
+        name: `keyward (${BASE})`,
+        base: `${baseKeyward.url}/lab`,
+        workloads: ["stream"],
+        pids: [baseKeyward.pid],
+      }]
+      : []),
     {
       name: "Deno.serve + fetch, no checks",
       base: bare.url,
@@ -144,6 +178,14 @@ try {
       workloads: ["json", "sse"],
       pids: [keyward.pid],
     },
+    ...(baseKeyward
+      ? [{
+        name: `keyward (${BASE})`,
+        base: `${baseKeyward.url}/openai`,
+        workloads: ["json", "sse"],
+        pids: [baseKeyward.pid],
+      }]
+      : []),
     // Right after keyward, so each round compares the two a moment apart.
     {
       name: "keyward, 1,000 routes",
@@ -163,6 +205,14 @@ try {
       workloads: ["json", "sse"],
       pids: [metered.pid],
     },
+    ...(baseMetered
+      ? [{
+        name: `keyward, usage metered (${BASE})`,
+        base: `${baseMetered.url}/openai`,
+        workloads: ["json", "sse"],
+        pids: [baseMetered.pid],
+      }]
+      : []),
     // What a token budget and a client token cost on top of the same route.
     {
       name: "keyward, usage + clamp",
@@ -269,6 +319,10 @@ try {
     "keyward, 1,000 routes": await peakRssMb(keyward1000.pid),
     "keyward, 2 workers": (await peakRssMb(workers[0].pid)) + (await peakRssMb(workers[1].pid)),
     "keyward, usage metered": await peakRssMb(metered.pid),
+    ...(baseKeyward ? { [`keyward (${BASE})`]: await peakRssMb(baseKeyward.pid) } : {}),
+    ...(baseMetered
+      ? { [`keyward, usage metered (${BASE})`]: await peakRssMb(baseMetered.pid) }
+      : {}),
     "Deno.serve + fetch, no checks": await peakRssMb(bare.pid),
   };
   for (const peer of peers) rss[peer.name] = await peakRssMb(peer.pid);
@@ -336,6 +390,28 @@ try {
         extra("keyward, spend budget (memory)", "keyward, token budget (memory)")
       } CPU µs/req`,
   );
+  if (baseline) {
+    // This checkout against the baseline, each round's own ratio: both ran moments apart.
+    const lines = [`\nagainst the ${BASE} (${baseline}):`];
+    for (
+      const [name, workloads] of [
+        ["keyward", ["json", "sse", "stream"]],
+        ["keyward, usage metered", ["json", "sse"]],
+      ] as const
+    ) {
+      for (const workload of workloads) {
+        const key = `${name}|${workload}`;
+        const base = `${name} (${BASE})|${workload}`;
+        if (!results.has(key) || !results.has(base)) continue;
+        const cpuOf = (k: string) => median((results.get(k) ?? []).map((r) => r.cpuUs ?? NaN));
+        lines.push(
+          `  ${name}, ${workload}: ${ratio(key, base).toFixed(2)}x requests/s; CPU ` +
+            `${cpuOf(base).toFixed(1)} -> ${cpuOf(key).toFixed(1)} µs/req`,
+        );
+      }
+    }
+    console.log(lines.join("\n"));
+  }
   for (const peer of peers) {
     if (!results.has(`${peer.name}|json`)) continue;
     const times = ratio("keyward|json", `${peer.name}|json`);
@@ -345,7 +421,12 @@ try {
   processes.length = 0;
   for (const peer of peers.splice(0)) await peer.stop();
   if (!values["skip-lab"]) {
-    console.log("\n" + formatLab(await runLab(dir, { streams: values.quick ? 200 : 2000 })));
+    const streams = values.quick ? 200 : 2000;
+    console.log("\n" + formatLab(await runLab(dir, { streams })));
+    if (baseline) {
+      const base = await runLab(dir, { streams, main: `${baseline}/main.ts` });
+      console.log(`\n${BASE}:\n${formatLab(base)}`);
+    }
   }
 } finally {
   for (const process of processes) await process.stop();

@@ -68,6 +68,8 @@ export function benchConfig(
 
 /** Where and how to start keyward. */
 export interface StartOptions {
+  /** The `main.ts` to run (this checkout's by default; another's for a baseline). */
+  main?: string;
   /** Port to listen on (a free one by default). */
   port?: number;
   /** Extra `serve` arguments, e.g. `--reuse-port`. */
@@ -91,7 +93,7 @@ export async function startKeyward(
       "--allow-env",
       "--allow-read",
       "--allow-sys=hostname",
-      MAIN,
+      options.main ?? MAIN,
       "serve",
       "--config",
       config,

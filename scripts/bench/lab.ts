@@ -57,7 +57,10 @@ async function sseDelays(base: string, streams: number, events: number): Promise
  * Runs the lab measurements. `streams` is the number of SSE streams held at once (2,000 in a
  * full run).
  */
-export async function runLab(dir: string, options: { streams: number }): Promise<LabResult> {
+export async function runLab(
+  dir: string,
+  options: { streams: number; main?: string },
+): Promise<LabResult> {
   const lab = await startLabUpstream();
   let keyward: KeywardProcess | undefined;
   try {
@@ -70,6 +73,7 @@ export async function runLab(dir: string, options: { streams: number }): Promise
     key: { env: BENCH_KEY }
     allow: ["GET /**", "POST /**"]
 `,
+      { main: options.main },
     );
     const via = `${keyward.url}/lab`;
 

@@ -29,6 +29,20 @@ export interface StartupTarget {
   name: string;
   /** `deno` arguments, with `{port}` standing for the port it must listen on. */
   args: string[];
+  /** Where it runs (this checkout by default: `main.ts` serves its routes.yaml). */
+  cwd?: string;
+}
+
+/**
+ * The keyward targets of another checkout at `dir` (a baseline to compare against), named
+ * with `label`.
+ */
+export function baselineTargets(dir: string, label: string): StartupTarget[] {
+  return [{
+    name: `keyward, -A (${label})`,
+    args: ["run", "-A", "main.ts", "--port", "{port}"],
+    cwd: dir,
+  }];
 }
 
 /** The three the bench compares: the hello world, then keyward as `-A` and as `deno task start`. */
@@ -78,7 +92,7 @@ export async function timeToHealthy(
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: target.args.map((arg) => arg === "{port}" ? String(port) : arg),
-    cwd: ROOT,
+    cwd: target.cwd ?? ROOT,
     env,
     clearEnv: true,
     stdin: "null",

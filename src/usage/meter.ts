@@ -161,26 +161,7 @@ export function usageOf(
   const object = value as Json;
   if (format === "gemini") {
     const meta = object.usageMetadata as Json | undefined;
-    if (!meta) return interactionUsage(object, kinds);
-    const input = num(meta.promptTokenCount) + num(meta.toolUsePromptTokenCount);
-    const output = num(meta.candidatesTokenCount) + num(meta.thoughtsTokenCount);
-    const usage: Partial<Usage> = {
-      input,
-      output,
-      total: num(meta.totalTokenCount) || input + output,
-    };
-    if (kinds) {
-      usage.kinds = geminiKinds(
-        input,
-        num(meta.cachedContentTokenCount),
-        num(meta.candidatesTokenCount),
-        num(meta.thoughtsTokenCount),
-        [meta.promptTokensDetails, meta.toolUsePromptTokensDetails],
-        meta.cacheTokensDetails,
-        meta.candidatesTokensDetails,
-      );
-    }
-    return usage;
+    return meta ? geminiUsage(meta, GENERATE_FIELDS, kinds) : interactionUsage(object, kinds);
   }
   const usage = (object.usage ??
     (object.message as Json | undefined)?.usage ??
@@ -206,35 +187,81 @@ export function usageOf(
   return result;
 }
 
+/** Where one of Gemini's two usage shapes keeps each count. */
+interface GeminiFields {
+  input: string;
+  toolInput: string;
+  cached: string;
+  output: string;
+  thoughts: string;
+  total: string;
+  inputList: string;
+  toolInputList: string;
+  cacheList: string;
+  outputList: string;
+}
+
+/** `generateContent`'s `usageMetadata`. */
+const GENERATE_FIELDS: GeminiFields = {
+  input: "promptTokenCount",
+  toolInput: "toolUsePromptTokenCount",
+  cached: "cachedContentTokenCount",
+  output: "candidatesTokenCount",
+  thoughts: "thoughtsTokenCount",
+  total: "totalTokenCount",
+  inputList: "promptTokensDetails",
+  toolInputList: "toolUsePromptTokensDetails",
+  cacheList: "cacheTokensDetails",
+  outputList: "candidatesTokensDetails",
+};
+
+/** The Interactions API's `usage`. */
+const INTERACTION_FIELDS: GeminiFields = {
+  input: "total_input_tokens",
+  toolInput: "total_tool_use_tokens",
+  cached: "total_cached_tokens",
+  output: "total_output_tokens",
+  thoughts: "total_thought_tokens",
+  total: "total_tokens",
+  inputList: "input_tokens_by_modality",
+  toolInputList: "tool_use_tokens_by_modality",
+  cacheList: "cached_tokens_by_modality",
+  outputList: "output_tokens_by_modality",
+};
+
+/** Gemini bills tool results as input and thought tokens as output. */
+function geminiUsage(usage: Json, fields: GeminiFields, kinds: boolean): Partial<Usage> {
+  const input = num(usage[fields.input]) + num(usage[fields.toolInput]);
+  const output = num(usage[fields.output]) + num(usage[fields.thoughts]);
+  const result: Partial<Usage> = {
+    input,
+    output,
+    total: num(usage[fields.total]) || input + output,
+  };
+  if (kinds) {
+    result.kinds = geminiKinds(
+      input,
+      num(usage[fields.cached]),
+      num(usage[fields.output]),
+      num(usage[fields.thoughts]),
+      [usage[fields.inputList], usage[fields.toolInputList]],
+      usage[fields.cacheList],
+      usage[fields.outputList],
+    );
+  }
+  return result;
+}
+
 /**
  * Gemini Interactions report `usage.total_*`, in the body and in stream events (the last in
- * `interaction.completed`'s `interaction`); tool results are billed as input and thought
- * tokens as output.
+ * `interaction.completed`'s `interaction`).
  */
 function interactionUsage(object: Json, kinds: boolean): Partial<Usage> | undefined {
   const usage = (object.usage ?? (object.interaction as Json | undefined)?.usage) as
     | Json
     | undefined;
   if (!usage || typeof usage !== "object" || !("total_input_tokens" in usage)) return undefined;
-  const input = num(usage.total_input_tokens) + num(usage.total_tool_use_tokens);
-  const output = num(usage.total_output_tokens) + num(usage.total_thought_tokens);
-  const result: Partial<Usage> = {
-    input,
-    output,
-    total: num(usage.total_tokens) || input + output,
-  };
-  if (kinds) {
-    result.kinds = geminiKinds(
-      input,
-      num(usage.total_cached_tokens),
-      num(usage.total_output_tokens),
-      num(usage.total_thought_tokens),
-      [usage.input_tokens_by_modality, usage.tool_use_tokens_by_modality],
-      usage.cached_tokens_by_modality,
-      usage.output_tokens_by_modality,
-    );
-  }
-  return result;
+  return geminiUsage(usage, INTERACTION_FIELDS, kinds);
 }
 
 /** Sets `kinds[kind]` to `tokens` when there are any. */

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { checkConfig } from "../src/check.ts";
 import { ConfigError, loadConfigText } from "../src/config/load.ts";
 import { loadArgon2id } from "../src/visitors/argon2.ts";
+import { ARGON2_WASM_BASE64 } from "../src/visitors/assets.ts";
 import { visitorKeys } from "../src/visitors/keys.ts";
 import { solves } from "../src/visitors/puzzle.ts";
 import { VisitorTokens } from "../src/visitors/visitor_token.ts";
@@ -278,6 +279,34 @@ Deno.test("visitors: a solved challenge earns a token; replays, forgeries and to
       assert.ok(!text.includes(earned.challenge.split(".")[2]), "a challenge in the logs");
       assert.ok(!text.includes(SECRET));
     });
+  } finally {
+    await gateway.close();
+    await mock.close();
+  }
+});
+
+Deno.test("visitors: GET /keyward/visitor.js is a module a listed page may import, with the WebAssembly in it", async () => {
+  const mock = await startProviderMock();
+  const gateway = await startGateway(config(mock.url, "proof_of_work: { seconds: 1 }"), ENV);
+  try {
+    const script = await send(`${gateway.url}/keyward/visitor.js`, { headers: { origin: APP } });
+    assert.equal(script.status, 200);
+    assert.equal(script.headers["content-type"], "text/javascript; charset=utf-8");
+    assert.equal(script.headers["access-control-allow-origin"], APP);
+    assert.match(script.text, /export function visitorToken/);
+    assert.match(script.text, /export async function visitorFetch/);
+    assert.ok(!script.text.includes("= __KEYWARD_WORKER__;"), "the worker is filled in");
+    assert.ok(!script.text.includes('\\"__ARGON2_WASM__\\"'), "the WebAssembly is filled in");
+    assert.ok(script.text.includes(ARGON2_WASM_BASE64.slice(0, 200)));
+    assert.ok(script.text.length < 80_000, `${script.text.length} bytes`);
+    const again = await send(`${gateway.url}/keyward/visitor.js`, {
+      headers: { "if-none-match": script.headers.etag },
+    });
+    assert.equal(again.status, 304);
+    const unlisted = await send(`${gateway.url}/keyward/visitor.js`, {
+      headers: { origin: "http://evil.test" },
+    });
+    assert.equal(unlisted.status, 403);
   } finally {
     await gateway.close();
     await mock.close();

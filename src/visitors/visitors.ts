@@ -159,8 +159,13 @@ export async function createVisitors(
   let script: Promise<{ text: string; etag: string }> | undefined;
   const buildScript = async () => {
     const { ARGON2_WASM_BASE64, VISITOR_MODULE, VISITOR_WORKER } = await import("./assets.ts");
-    const worker = VISITOR_WORKER.replace("__ARGON2_WASM__", ARGON2_WASM_BASE64);
-    const text = VISITOR_MODULE.replace("__KEYWARD_WORKER__", JSON.stringify(worker));
+    // The slots as the code holds them (their names also appear in comments), filled by a
+    // function so that no `$` in what fills them is read as a replacement pattern.
+    const worker = VISITOR_WORKER.replace('"__ARGON2_WASM__"', () => `"${ARGON2_WASM_BASE64}"`);
+    const text = VISITOR_MODULE.replace(
+      "= __KEYWARD_WORKER__;",
+      () => `= ${JSON.stringify(worker)};`,
+    );
     const digest = new Uint8Array(
       await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
     );

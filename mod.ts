@@ -27,6 +27,7 @@ export type { LimitStore, Reservation, RouteCounts, WindowCount } from "./src/st
 export type { LogSink } from "./src/observe/log.ts";
 export type {
   AdminConfig,
+  AlertsConfig,
   AuthConfig,
   BodyRulesConfig,
   ClientConfig,
@@ -37,11 +38,17 @@ export type {
   KeyConfig,
   KeyOrigin,
   LimitsConfig,
+  PriceConfig,
+  ProofOfWorkConfig,
+  RouteCeilingConfig,
   RouteConfig,
+  RouteLimitsConfig,
   ServerConfig,
   StoreConfig,
   TargetSettings,
   TimeoutsConfig,
+  TurnstileConfig,
+  VisitorsConfig,
 } from "./src/config/types.ts";
 export { ConfigError } from "./src/config/load.ts";
 export type { ConfigIssue } from "./src/config/load.ts";

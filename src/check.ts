@@ -10,10 +10,10 @@ import type { Rate } from "./config/units.ts";
 import type { KeyReaders } from "./keys/source.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
-import type { ClientConfig, Config } from "./config/types.ts";
-import { ATTEMPTS_PER_SECOND } from "./visitors/puzzle.ts";
+import type { ClientConfig } from "./config/types.ts";
 import { compileLimits } from "./limits/plan.ts";
 import { budgetClamp } from "./budget/reserve.ts";
+import { visitorNotes } from "./visitors/check_notes.ts";
 
 /** The outcome of checking a config: a printable report and whether it is usable. */
 export interface CheckResult {
@@ -66,7 +66,6 @@ export async function checkConfig(path: string, readers?: KeyReaders): Promise<C
       `body ${duration(timeouts.body)}, idle ${duration(timeouts.idle)}`,
   );
   lines.push(...budgetNotes(routes, loaded.config.clients ?? []));
-  lines.push(...visitorNotes(loaded.config));
   const warnings: string[] = [];
   routes.forEach((route, i) => {
     for (const missing of route.keys?.missing ?? []) {
@@ -78,16 +77,9 @@ export async function checkConfig(path: string, readers?: KeyReaders): Promise<C
     }
   });
   warnings.push(...credentialWarnings(loaded, path, routes));
-  if (
-    loaded.config.server?.visitors &&
-    !routes.some((route) => (route.config.auth ?? defaultAuth) === "visitor")
-  ) {
-    const at = loaded.locate(["server", "visitors"]);
-    warnings.push(
-      `warning: ${path}:${at.line}:${at.col} server.visitors is set but no route has ` +
-        "auth: visitor; its tokens open nothing",
-    );
-  }
+  const visitors = visitorNotes(loaded.config, path, loaded.locate);
+  lines.push(...visitors.notes);
+  warnings.push(...visitors.warnings);
   if (warnings.length) lines.push("", ...warnings);
   return { ok: true, report: lines.join("\n") };
 }
@@ -148,14 +140,6 @@ function duration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-/** A long duration in its largest whole unit: `1h`, `30m`, `90s`. */
-function life(ms: number): string {
-  for (const [factor, unit] of [[86_400_000, "d"], [3_600_000, "h"], [60_000, "m"]] as const) {
-    if (ms % factor === 0) return `${ms / factor}${unit}`;
-  }
-  return duration(ms);
-}
-
 function size(bytes: number): string {
   for (const [factor, unit] of [[1024 ** 3, "gb"], [1024 ** 2, "mb"], [1024, "kb"]] as const) {
     if (bytes % factor === 0) return `${bytes / factor}${unit}`;
@@ -179,32 +163,6 @@ function budgetNotes(routes: readonly CompiledRoute[], clients: readonly ClientC
     );
   }
   return notes.length ? ["", ...notes] : [];
-}
-
-/** What `server.visitors` hands out, and how. */
-function visitorNotes(config: Config): string[] {
-  const visitors = config.server?.visitors;
-  if (!visitors) return [];
-  const ways: string[] = [];
-  const pow = visitors.proof_of_work;
-  if (pow) {
-    const difficulty = Math.max(1, Math.round(pow.seconds * ATTEMPTS_PER_SECOND));
-    ways.push(
-      `proof of work (argon2id, 1 MiB) at difficulty ${difficulty}, about ${pow.seconds} s ` +
-        "in a browser, rising under bursts",
-    );
-  }
-  if (visitors.turnstile) {
-    ways.push(`a Turnstile answer (siteverify at ${new URL(visitors.turnstile.verify_url).host})`);
-  }
-  const how = ways.join(visitors.earn_with === "both" ? " and " : " or ");
-  return [
-    "",
-    `visitors: ${how}; per_address ${rate(visitors.per_address)} (per IPv4 /24, IPv6 /64); ` +
-    `tokens live ${life(visitors.ttl)}`,
-    `visitors: GET /keyward/visitor/challenge, POST /keyward/visitor/token, ` +
-    "GET /keyward/visitor.js",
-  ];
 }
 
 function limitsSummary(limits: LimitsConfig | undefined): string {

@@ -107,6 +107,8 @@ Deno.test("visitors: a solved challenge earns a token; replays, forgeries and to
       assert.equal(mock.requests.at(-1)?.headers.authorization, `Bearer ${ENV.OPENAI_API_KEY}`);
       const record = gateway.logs.find((r) => r.path === "/openai/v1/chat/completions");
       assert.equal(record?.client, visitorIdOf(earned.token));
+      const earning = gateway.logs.find((r) => r.path === "/keyward/visitor/token");
+      assert.equal(earning?.client, visitorIdOf(earned.token), "the earning is logged");
       assert.match(record?.client ?? "", /^v_[\w-]{22}$/);
     });
 
@@ -601,9 +603,21 @@ Deno.test("visitors: config errors at their line, and what check prints", async 
     const { ok, report } = await checkConfig(`${dir}/routes.yaml`);
     assert.ok(ok, report);
     assert.match(report, /openai .* visitor/);
+    assert.doesNotMatch(report, /no route has auth: visitor/);
     assert.match(
       report,
       /visitors: proof of work \(argon2id, 1 MiB\) at difficulty 3000, about 2 s in a browser, rising under bursts; per_address 10\/hour \(per IPv4 \/24, IPv6 \/64\); tokens live 1h/,
+    );
+    await Deno.writeTextFile(
+      `${dir}/unused.yaml`,
+      `server:\n  visitors:\n    secret: "${SECRET}"\n${
+        route.replace("auth: visitor", "auth: none")
+      }`,
+    );
+    const unused = await checkConfig(`${dir}/unused.yaml`);
+    assert.match(
+      unused.report,
+      /unused\.yaml:3:5 server\.visitors is set but no route has auth: visitor/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -440,7 +440,7 @@ Deno.test("visitors: requests and tokens count per visitor; limits.route caps th
       async () => {
         const [a, b] = [await earnToken(budget.url), await earnToken(budget.url)];
         const statuses: number[] = [];
-        for (let i = 0; i < 8; i++) {
+        for (let i = 0; i < 15; i++) {
           const status = (await chat(budget, a.token)).status;
           statuses.push(status);
           if (status === 429) break;

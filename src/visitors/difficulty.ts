@@ -100,7 +100,9 @@ export class Difficulty {
 
   /** Counts a challenge for `prefix` and answers its difficulty. */
   async issue(prefix: string, now = Date.now()): Promise<number> {
-    const one = { requests: 1, errors: 0, tokens: 0 };
+    // The status page's bucket counters, under keys no route can have (a route name holds no
+    // ":"); every field a store's counts may hold is named (spend among them), nothing counted.
+    const one = { requests: 1, errors: 0, tokens: 0, spend: 0 };
     await Promise.all([
       this.#store.addRouteCounts(key(prefix), one, BUCKET_MS, KEEP_MS, now),
       this.#store.addRouteCounts(key(ALL), one, BUCKET_MS, KEEP_MS, now),

@@ -5,7 +5,8 @@
  * (replayed and forged solutions, tokens carried to another network or page, forged and
  * expired tokens), `per_address`, adaptive difficulty, limits per visitor and for all of them
  * together, Turnstile against a loopback siteverify, and the once-only records and counts on
- * a Redis shared by two instances. The browser side is in visitors_browser_test.ts.
+ * a Redis and a Deno KV file shared by two instances. The browser side is in
+ * visitors_browser_test.ts.
  *
  * @module
  */
@@ -74,7 +75,12 @@ function chat(
 Deno.test("visitors: a solved challenge earns a token; replays, forgeries and tokens carried elsewhere are refused before the upstream", async (t) => {
   const mock = await startProviderMock();
   const gateway = await startGateway(
-    config(mock.url, "proof_of_work: { seconds: 0.05 }\nper_address: 100/hour"),
+    config(
+      mock.url,
+      "proof_of_work: { seconds: 0.05 }\nper_address: 100/hour",
+      "",
+      "  metrics: /metrics\n",
+    ),
     ENV,
   );
   const upstreamCalls = () => mock.requests.length;
@@ -275,11 +281,16 @@ Deno.test("visitors: a solved challenge earns a token; replays, forgeries and to
       },
     );
 
-    await t.step("no token or challenge appears in a log line", () => {
+    await t.step("no token or challenge appears in a log line or a metric label", async () => {
       const text = JSON.stringify(gateway.logs);
       assert.ok(!text.includes(earned.token.split(".")[2]), "a token's signature in the logs");
       assert.ok(!text.includes(earned.challenge.split(".")[2]), "a challenge in the logs");
       assert.ok(!text.includes(SECRET));
+      const metrics = await send(`${gateway.url}/metrics`);
+      assert.match(metrics.text, new RegExp(`client="${visitorIdOf(earned.token)}"`));
+      for (const part of earned.token.split(".").slice(1)) {
+        assert.ok(!metrics.text.includes(part), "a piece of a token in the metrics");
+      }
     });
   } finally {
     await gateway.close();
@@ -539,11 +550,11 @@ Deno.test("visitors: Turnstile instead of or as well as the puzzle, against a lo
   }
 });
 
-Deno.test("visitors: on a Redis shared by two instances, a challenge is good for one token and per_address counts on both", async () => {
-  const redis = await startRedis();
+/** Two instances sharing a store: a challenge is good for one token, per_address counts on both. */
+async function sharedStore(store: string) {
   const mock = await startProviderMock();
   const yaml = config(mock.url, "proof_of_work: { seconds: 0.01 }\nper_address: 3/hour")
-    .replace("store: { kind: memory }", `store: { kind: redis, url: "${redis.url}" }`);
+    .replace("store: { kind: memory }", `store: ${store}`);
   const [a, b] = [await startGateway(yaml, ENV), await startGateway(yaml, ENV)];
   try {
     const earned = await earnToken(a.url);
@@ -564,7 +575,24 @@ Deno.test("visitors: on a Redis shared by two instances, a challenge is good for
     await a.close();
     await b.close();
     await mock.close();
+  }
+}
+
+Deno.test("visitors: on a Redis shared by two instances, a challenge is good for one token and per_address counts on both", async () => {
+  const redis = await startRedis();
+  try {
+    await sharedStore(`{ kind: redis, url: "${redis.url}" }`);
+  } finally {
     await redis.stop();
+  }
+});
+
+Deno.test("visitors: on a Deno KV file shared by two instances, the same", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "keyward-visitors-kv-" });
+  try {
+    await sharedStore(`{ kind: kv, path: ${dir}/limits.kv }`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

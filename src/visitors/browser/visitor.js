@@ -120,6 +120,12 @@ async function earn(home, previous, options) {
       const response = await fetch(new URL("keyward/visitor/challenge", home), fetchOptions);
       if (!response.ok) throw await refusal("visitor challenge", response);
       challenge = await response.json();
+      if (challenge.turnstile === "required" && !options.turnstile) {
+        throw new VisitorError(
+          "visitor challenge: this gateway also needs a Turnstile answer: pass options.turnstile",
+          400,
+        );
+      }
       body.challenge = challenge.challenge;
       body.nonce = await solveChallenge(challenge, options);
     }

@@ -41,6 +41,7 @@ export type {
   KeyOrigin,
   LimitsConfig,
   PriceConfig,
+  ProofOfWorkConfig,
   RouteCeilingConfig,
   RouteConfig,
   RouteLimitsConfig,
@@ -48,6 +49,8 @@ export type {
   StoreConfig,
   TargetSettings,
   TimeoutsConfig,
+  TurnstileConfig,
+  VisitorsConfig,
 } from "./src/config/types.ts";
 export { ConfigError } from "./src/config/issues.ts";
 export type { ConfigIssue } from "./src/config/issues.ts";

@@ -16,6 +16,7 @@ import { type CompiledRoute, compileRoute } from "./route.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
 import { compileLimits } from "./limits/plan.ts";
 import { budgetClamp } from "./budget/reserve.ts";
+import { visitorNotes } from "./visitors/check_notes.ts";
 
 /** The outcome of checking a config: a printable report and whether it is usable. */
 export interface CheckResult {
@@ -80,6 +81,9 @@ export async function checkConfig(path: string, readers?: KeyReaders): Promise<C
     }
   });
   warnings.push(...credentialWarnings(loaded, path, routes));
+  const visitors = visitorNotes(loaded.config, path, loaded.locate);
+  lines.push(...visitors.notes);
+  warnings.push(...visitors.warnings);
   if (warnings.length) lines.push("", ...warnings);
   return { ok: true, report: lines.join("\n") };
 }

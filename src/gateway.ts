@@ -1,7 +1,8 @@
 /**
  * Config in, Hono app out: the wiring. Every request gets an exchange (its id, its log line
- * at the end) and the browser guard; the gateway's own pages answer their paths; every other
- * path goes to its route's line (see `pipeline.ts`), found in a table.
+ * at the end) and the browser guard; the gateway's own pages (and, with `server.visitors`,
+ * the visitor endpoints) answer their paths; every other path goes to its route's line (see
+ * `pipeline.ts`), found in a table.
  *
  * @module
  */
@@ -46,6 +47,12 @@ export interface BuildOptions {
    * {@linkcode BuiltGateway.close} closes it; a store passed here is left open.
    */
   store?: LimitStore;
+  /**
+   * argon2id (`server.visitors`) compiled ahead of time, for runtimes that refuse to compile
+   * WebAssembly from bytes (Cloudflare Workers, Vercel Edge): the `argon2.wasm` of the npm
+   * package `@phi-ag/argon2` as the bundler imports it. Elsewhere the gateway compiles its own.
+   */
+  argon2Wasm?: WebAssembly.Module;
 }
 
 /** The Hono environment of keyward's app: each request's exchange. */
@@ -116,9 +123,19 @@ export async function buildGateway(
   const queues = new QueueBoard();
   const snapshot = () => queues.snapshot();
   const pages = await compilePages(config, { routes, store, queues: snapshot });
+  const trustForwarded = config.server?.trust_forwarded === true;
+  // Visitors' code (and argon2id's WebAssembly) is loaded only for a config with visitors.
+  const visitors = config.server?.visitors
+    ? await (await import("./visitors/visitors.ts")).createVisitors(config.server.visitors, {
+      store,
+      trustForwarded,
+      argon2Wasm: options.argon2Wasm,
+    })
+    : undefined;
   const auth: AuthContext = {
     tokens: compileTokens(config.clients ?? []),
-    trustForwarded: config.server?.trust_forwarded === true,
+    trustForwarded,
+    visitors,
   };
   const context = {
     config,
@@ -168,6 +185,7 @@ export async function buildGateway(
     if (x.streamed) pages.streamOpened();
   });
   pages.mount(app as unknown as Hono);
+  visitors?.mount(app as unknown as Hono);
   // One handler for every route: the table finds a route in time that does not grow with
   // their number, where Hono's router would match every route's pattern.
   app.all("*", (c) => {

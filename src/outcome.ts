@@ -32,6 +32,20 @@ export const OUTCOMES = {
   forward_auth_failed: ["bad_gateway", "the app's session endpoint could not answer"],
   grant_refused: ["forbidden", "a client token's claims leave the request out"],
   grant_used: ["unauthorized", "a single-use token used again"],
+  visitor_refused: ["unauthorized", "a visitor token that is forged or expired"],
+  visitor_elsewhere: ["forbidden", "a visitor token used from another address prefix or origin"],
+  // visitors earning tokens
+  challenge_refused: [
+    "invalid_request",
+    "a visitor challenge that is forged, expired, answered before or not solved",
+  ],
+  challenge_elsewhere: [
+    "forbidden",
+    "a visitor challenge answered from another address prefix or origin",
+  ],
+  visitor_limit: ["rate_limited", "the address prefix has earned its per_address tokens"],
+  turnstile_refused: ["unauthorized", "a Turnstile answer siteverify refused"],
+  turnstile_failed: ["bad_gateway", "siteverify could not be asked"],
   // limits
   request_limit: ["rate_limited", "the request limit of the window is reached"],
   concurrency_limit: ["rate_limited", "the limit of requests in flight is reached"],

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { derivePermissions, RELEASE_PERMISSIONS } from "../src/server/permissions.ts";
+import { loadArgon2id } from "../src/visitors/argon2.ts";
+import { solvePuzzle } from "../src/visitors/puzzle.ts";
 import { startMockUpstream } from "./helpers/mock_upstream.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -10,6 +12,7 @@ Deno.test("the bundled gateway serves with exactly the derived least-privilege p
   const config = `${dir}/routes.yaml`;
   const yaml = `server:
   hostname: 127.0.0.1
+  visitors: { secret: "\${KEYWARD_VISITOR_SECRET}", proof_of_work: { seconds: 0.01 } }
 store: { kind: kv, path: ${dir}/limits.kv }
 routes:
   - name: openai
@@ -27,11 +30,15 @@ routes:
   }).output();
   assert.ok(built.success, new TextDecoder().decode(built.stderr));
 
-  const env = { MOCK_UPSTREAM: mock.url, OPENAI_API_KEY: "sk-server-SECRET" };
+  const env = {
+    MOCK_UPSTREAM: mock.url,
+    OPENAI_API_KEY: "sk-server-SECRET",
+    KEYWARD_VISITOR_SECRET: "a-visitor-secret-of-32-bytes-or-more",
+  };
   const flags = derivePermissions(config, yaml, (name) => env[name as keyof typeof env]);
   assert.deepEqual(flags.slice(0, 2), [
     `--allow-net=${mock.host},127.0.0.1`,
-    "--allow-env=MOCK_UPSTREAM,OPENAI_API_KEY,PORT",
+    "--allow-env=KEYWARD_VISITOR_SECRET,MOCK_UPSTREAM,OPENAI_API_KEY,PORT",
   ]);
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-prompt", ...flags, bundle, "serve", "--config", config, "--port", "0"],
@@ -65,6 +72,18 @@ routes:
       statuses.push(more.status);
     }
     assert.deepEqual(statuses, [200, 429]);
+    // Visitors: argon2id's WebAssembly and the browser module travel inside the bundle.
+    const issued = await (await fetch(`http://127.0.0.1:${port}/keyward/visitor/challenge`))
+      .json();
+    const nonce = solvePuzzle(await loadArgon2id(), issued.challenge, issued.difficulty, 1024, 1);
+    const earned = await fetch(`http://127.0.0.1:${port}/keyward/visitor/token`, {
+      method: "POST",
+      body: JSON.stringify({ challenge: issued.challenge, nonce }),
+    });
+    assert.equal(earned.status, 200, await earned.clone().text());
+    assert.match((await earned.json()).token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const script = await fetch(`http://127.0.0.1:${port}/keyward/visitor.js`);
+    assert.match(await script.text(), /export function visitorToken/);
   } finally {
     child.kill("SIGTERM");
     await child.status;

@@ -1,8 +1,9 @@
 /**
  * The demo a newcomer opens (`deno task demo`), in a real Chromium with no provider keys set:
- * a streamed answer appears within seconds, with the request id and the remaining rate limit;
- * spending the limit shows a readable error; an inference.sh app runs through the target
- * route with its updates. The page's screenshot is kept.
+ * the page earns a visitor token, then a streamed answer appears within seconds, with the
+ * request id and the remaining rate limit; spending the limit shows a readable error; an
+ * inference.sh app runs through the target route with its updates. The page's screenshot is
+ * kept.
  *
  * @module
  */
@@ -24,7 +25,9 @@ Deno.test({
     assert.deepEqual(demo.standIns, ["openai", "inference.sh"]);
     const page = await browser.newPage();
     await page.goto(demo.url);
-    await page.waitForSelector("#send:not([disabled])", { timeout: 10_000 });
+    // The page earns its visitor token (a second of proof of work) before it takes questions.
+    await page.waitForSelector("#send:not([disabled])", { timeout: 30_000 });
+    assert.match(await page.innerText("#visitor"), /^Visitor token earned by proof of work/);
     await page.click("#send");
     // Words arrive 60 ms apart: the first within seconds, then the whole answer.
     await page.waitForFunction(

@@ -119,6 +119,37 @@ Deno.test("clients' own limits override the route's for them only", async () => 
   }
 });
 
+Deno.test("limits.route: a client hammering past its own limit spends none of the route's ceiling", async () => {
+  const mock = await startMockUpstream();
+  const gateway = await startGateway(
+    `clients:
+  - { id: alice, token: alice-token }
+  - { id: bob, token: bob-token }
+` + openai(
+        mock.url,
+        "    auth: token\n    limits: { requests: 2/min, route: { requests: 3/min } }\n",
+      ),
+    ENV,
+  );
+  const call = async (token: string) =>
+    await status(
+      await fetch(`${gateway.url}/openai/v1/models`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    );
+  try {
+    const alice: number[] = [];
+    for (let i = 0; i < 6; i++) alice.push(await call("alice-token"));
+    assert.deepEqual(alice, [200, 200, 429, 429, 429, 429]);
+    // Alice's refused requests took nothing from the route's 3: bob gets the third.
+    assert.deepEqual([await call("bob-token"), await call("bob-token")], [200, 429]);
+    assert.equal(mock.requests.length, 3);
+  } finally {
+    await gateway.close();
+    await mock.close();
+  }
+});
+
 Deno.test("limits.tokens: a stream's reservation settles to its usage when it ends, without holding a byte back", async () => {
   const mock = await startMockUpstream();
   // Each request reserves its prompt as counted plus the clamp of 100 (about 110 tokens), so

@@ -3,6 +3,7 @@
  * Node project, then real Express 5 (with and without compression()) and Hono apps serving it
  * under Node 20 and Bun, each with its key and upstream from process.env and its config
  * from a file path. Every answer is read by a raw client sending Accept-Encoding: gzip.
+ * Visitors earn a token under Node and Bun, argon2id's WebAssembly travelling in the package.
  */
 import assert from "node:assert/strict";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
@@ -25,6 +26,7 @@ async function appFiles(): Promise<Record<string, string>> {
     "edge_entry.mjs",
     "typed_app.ts",
     "tsconfig.json",
+    "visitors_app.mjs",
   ];
   for (const name of names) {
     files[name] = await Deno.readTextFile(APPS + name);
@@ -140,6 +142,7 @@ Deno.test("the npm package serves in real Express and Hono apps under Node 20 an
       "typescript@5.9.3",
       "@types/node@20.19.43",
       "@types/express@5.0.6",
+      "@phi-ag/argon2@0.5.28",
     ],
     await appFiles(),
   );
@@ -175,6 +178,36 @@ Deno.test("the npm package serves in real Express and Hono apps under Node 20 an
       "bun: Hono on Bun.serve",
       () => exercise(bun, ["hono_app.mjs", "routes.yaml"], dir, mock),
     );
+    for (const [runtime, cmd] of [["node", "node"], ["bun", bun]]) {
+      await t.step(`${runtime}: visitors earn a token with argon2id in WebAssembly`, async () => {
+        const out = await new Deno.Command(cmd, {
+          args: ["visitors_app.mjs"],
+          cwd: dir,
+          env: {
+            PATH: Deno.env.get("PATH")!,
+            HOME: dir,
+            MOCK_UPSTREAM: mock.url,
+            KW_NODE_KEY: KEY,
+          },
+          clearEnv: true,
+        }).output();
+        const stderr = new TextDecoder().decode(out.stderr);
+        assert.ok(out.success, stderr);
+        const result = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+        assert.deepEqual(
+          { ...result, tokenCpuMs: undefined },
+          {
+            earned: 200,
+            tokenCpuMs: undefined,
+            chat: 200,
+            answer: "Hello from the mock.",
+            elsewhere: 403,
+            script: 200,
+            module: true,
+          },
+        );
+      });
+    }
     await t.step(
       "web-standard globals only: a Workers-style Hono app",
       () => serveOnWebGlobalsOnly(dir, mock),

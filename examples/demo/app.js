@@ -1,11 +1,14 @@
 // The demo page's script: the openai SDK and @inferencesh/sdk pointed at keyward. No key
-// is anywhere on this page; keyward adds it on the way out.
+// is anywhere on this page; keyward adds it on the way out. The page has no accounts: the
+// openai route takes a visitor token, which visitor.js (served by keyward) earns with a
+// second of proof of work in Web Workers, renews, and adds to every request the SDK makes.
 // (sdk.js is the demo's bundle of the openai and @inferencesh/sdk packages, made at start.)
 const { inference, OpenAI } = await import(new URL("/sdk.js", location.href).href);
 
 const config = JSON.parse(document.getElementById("config").textContent);
 const G = config.gateway;
 const $ = (id) => document.getElementById(id);
+const { visitorFetch, visitorToken } = await import(`${G}/keyward/visitor.js`);
 
 $("mode").textContent = config.standIns.length
   ? `No key set for ${config.standIns.join(" and ")}: keyward talks to a local stand-in provider.`
@@ -13,9 +16,11 @@ $("mode").textContent = config.standIns.length
 $("status-link").href = `${G}/keyward/status`;
 
 // maxRetries 0: show a 429 at once instead of waiting out Retry-After in the SDK.
+// fetch: visitorFetch sends the visitor token (the apiKey is replaced on every request).
 const openai = new OpenAI({
   baseURL: `${G}/openai/v1`,
-  apiKey: "held-by-keyward",
+  apiKey: "visitor",
+  fetch: visitorFetch,
   dangerouslyAllowBrowser: true,
   maxRetries: 0,
 });
@@ -149,6 +154,21 @@ $("run-form").addEventListener("submit", async (event) => {
     showError("run-error", error);
   }
 });
+
+// Earn the visitor token before the first question, so the answer does not wait for it.
+const started = performance.now();
+try {
+  await visitorToken({
+    onProgress: (attempts, difficulty) => {
+      $("visitor").textContent = `Earning a visitor token: ${attempts} of about ${difficulty} ` +
+        "attempts…";
+    },
+  });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  $("visitor").textContent = `Visitor token earned by proof of work in ${seconds} s.`;
+} catch (error) {
+  $("visitor").textContent = `No visitor token: ${error.message}`;
+}
 
 // Ready: the buttons work from now on.
 for (const id of ["send", "burst", "run"]) $(id).disabled = false;

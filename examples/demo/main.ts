@@ -3,11 +3,14 @@
  * whose key is not set) a local stand-in provider, then one URL to open. The app chats with
  * streaming through the `openai` route and runs an inference.sh app through the target route,
  * with the SDKs bundled for the browser here (`deno bundle --platform=browser`); it shows the
- * request id, the remaining rate limit and a readable error when a limit hits.
+ * request id, the remaining rate limit and a readable error when a limit hits. The page has no
+ * accounts: it earns a visitor token with the gateway's `/keyward/visitor.js` (a second of
+ * proof of work) and the `openai` route takes nothing else (`auth: visitor`).
  *
  * With `OPENAI_API_KEY` and `INFERENCE_API_KEY` in the environment it talks to the real
  * providers. `DEMO_PORT` (8080) is keyward's port and `DEMO_PAGE_PORT` (5173) the page's; a
- * port in use is replaced by a free one.
+ * port in use is replaced by a free one. `KEYWARD_VISITOR_SECRET` signs visitor tokens (a
+ * random one for each start when it is not set).
  *
  * @module
  */
@@ -82,10 +85,15 @@ function routes(pageOrigin: string, openai?: StandIn, inference?: StandIn): stri
   return `server:
   cors: { origins: ["${pageOrigin}"], credentials: true }
   status: /keyward/status
+  visitors:
+    secret: \${KEYWARD_VISITOR_SECRET}
+    proof_of_work: { seconds: 1 }
+    per_address: 50/hour
 routes:
   - name: openai
     path: /openai
     preset: openai
+    auth: visitor
 ${openai ? `    upstream: ${openai.url}\n` : ""}    limits: { requests: 10/min, body: 1mb }
     body: { models: [gpt-4o-mini], max_tokens: 400 }
   - name: inference
@@ -148,13 +156,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     (name === "OPENAI_API_KEY" && needOpenai) || (name === "INFERENCE_API_KEY" && needInference)
       ? "stand-in"
       : undefined;
+  // Visitor tokens of a demo need outlive nothing: without a configured secret, a fresh one.
+  const visitorSecret = env("KEYWARD_VISITOR_SECRET") ??
+    Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16)).join("");
+  const settings = (name: string) => name === "KEYWARD_VISITOR_SECRET" ? visitorSecret : undefined;
   let gateway: Gateway | undefined;
   let server: { port: number; close(): Promise<void> } | undefined;
   try {
     gateway = await createGateway(routes(pageOrigin, openai, inference), undefined, {
       log: (record) => log(logLine(record)),
       readers: {
-        env: (name) => env(name) ?? standInKey(name),
+        env: (name) => settings(name) ?? env(name) ?? standInKey(name),
         file: (path) => Deno.readTextFileSync(path),
       },
     });

@@ -15,7 +15,10 @@ import { presentedToken, type TokenMatcher, type TokenReader } from "./token.ts"
 
 /** Who is calling. */
 export interface Client {
-  /** The client id: an address, a token client's id, a JWT `sub`, a session's user. */
+  /**
+   * The client id: an address, a token client's id, a JWT `sub`, a session's user, a
+   * visitor's id.
+   */
   readonly id: string;
   /**
    * True when a route credential proved it (token, JWT, session): such a client gets its own
@@ -37,12 +40,23 @@ export type AuthorizeHook = (
   request: Request,
 ) => string | Response | false | undefined | Promise<string | Response | false | undefined>;
 
+/**
+ * Checks visitor tokens (`auth: visitor`): the visitor it names, or the refusal. Made from
+ * `server.visitors` (see `visitors/visitors.ts`), whose code only a config with visitors loads.
+ */
+export interface VisitorAuth {
+  /** The client a presented visitor token names, or the answer refusing it. */
+  authenticate(x: Exchange, token: string): Promise<Client | Response>;
+}
+
 /** What every route's auth shares, compiled once per config. */
 export interface AuthContext {
   /** Matches `auth: token` credentials against `clients`. */
   tokens: TokenMatcher;
   /** Whether forwarding headers name the client's address. */
   trustForwarded: boolean;
+  /** Checks visitor tokens, when `server.visitors` is set. */
+  visitors?: VisitorAuth;
 }
 
 /** What the auth stage needs of a route. */
@@ -71,8 +85,8 @@ export function isJwt(auth: AuthConfig): boolean {
 type Named = (x: Exchange) => Client | Response | Promise<Client | Response>;
 
 /**
- * Compiles one route's auth into its stage. The JWT verifier and the forward-auth client are
- * loaded only for a config that uses them.
+ * Compiles one route's auth into its stage. The JWT verifier, the forward-auth client and the
+ * visitor token checks are loaded only for a config that uses them.
  *
  * @example
  * ```ts
@@ -143,6 +157,21 @@ async function namer(
       const id = tokens(token);
       if (!id) return x.refuse("unknown_token", "The token is not valid", BEARER);
       return { id, authenticated: true };
+    };
+  }
+  if (auth === "visitor") {
+    const visitors = context.visitors;
+    if (!visitors) throw new Error("auth: visitor needs server.visitors");
+    return (x) => {
+      const token = readToken(x.request.headers);
+      if (!token) {
+        return x.refuse(
+          "no_credentials",
+          "Send a visitor token as Authorization: Bearer <token> (earn one with /keyward/visitor.js)",
+          BEARER,
+        );
+      }
+      return visitors.authenticate(x, token);
     };
   }
   if ("jwt" in auth) {

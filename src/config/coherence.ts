@@ -23,6 +23,12 @@ function checkAuth(auth: AuthConfig | undefined, at: (string | number)[], config
   if (auth === "token" && !config.clients?.length) {
     found.push({ path: at, message: "auth: token needs clients (each with a token)" });
   }
+  if (auth === "visitor" && !config.server?.visitors) {
+    found.push({
+      path: at,
+      message: "auth: visitor needs server.visitors (a secret, and proof_of_work or turnstile)",
+    });
+  }
   if (typeof auth === "object" && "jwt" in auth && auth.jwt.jwks) {
     const url = new URL(auth.jwt.jwks);
     if (url.protocol !== "https:" && !isLoopback(url.hostname)) {
@@ -130,6 +136,23 @@ export function incoherent(config: Config, runtime: RuntimeName = platform.name)
       }
     }
   });
+  const visitors = config.server?.visitors;
+  if (visitors?.earn_with === "both" && !(visitors.proof_of_work && visitors.turnstile)) {
+    found.push({
+      path: ["server", "visitors", "earn_with"],
+      message: "earn_with: both needs proof_of_work and turnstile",
+    });
+  }
+  const verify = visitors?.turnstile?.verify_url;
+  if (verify !== undefined) {
+    const url = new URL(verify);
+    if (url.protocol !== "https:" && !isLoopback(url.hostname)) {
+      found.push({
+        path: ["server", "visitors", "turnstile", "verify_url"],
+        message: "The Turnstile verify_url must use https (http only for loopback hosts)",
+      });
+    }
+  }
   const webhook = config.server?.alerts?.webhook;
   if (webhook !== undefined) {
     const url = new URL(webhook);

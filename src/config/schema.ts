@@ -119,7 +119,7 @@ const ForwardSchema = z.strictObject({
 
 /** A route's (or the server's default) client authentication. */
 const AuthSchema = z.union([
-  z.enum(["none", "token"]),
+  z.enum(["none", "token", "visitor"]),
   z.strictObject({ jwt: JwtSchema }),
   z.strictObject({ forward: ForwardSchema }),
 ]);
@@ -292,6 +292,39 @@ const TimeoutsSchema = z.strictObject({
   ),
 });
 
+/** Where Turnstile answers are checked unless `verify_url` says otherwise. */
+export const TURNSTILE_VERIFY_URL = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
+
+/** `server.visitors`: tokens for visitors without accounts (`auth: visitor`). */
+const VisitorsSchema = z.strictObject({
+  secret: z.string().refine((secret) => new TextEncoder().encode(secret).length >= 32, {
+    message: "Use a secret of 32 bytes or more (e.g. openssl rand -base64 32)",
+  }).describe("signs visitor tokens (HS256), 32 bytes or more"),
+  proof_of_work: z.strictObject({
+    seconds: z.number().gt(0).lte(120)
+      .describe("target solve time in a browser; the base difficulty is seconds × 1500"),
+  }).optional().describe("argon2id proof of work (on unless only turnstile is set)"),
+  turnstile: z.strictObject({
+    secret: z.string().min(1).describe("the Turnstile widget's secret key"),
+    verify_url: z.url({ protocol: /^https?$/ }).default(TURNSTILE_VERIFY_URL)
+      .describe("the siteverify URL (a stand-in in tests)"),
+    hostnames: z.array(z.string().min(1)).min(1).optional()
+      .describe("host names the widget may have run on; any when left out"),
+  }).optional().describe("Cloudflare Turnstile, instead of or as well as the proof of work"),
+  earn_with: z.enum(["either", "both"]).default("either")
+    .describe("with both set: either earns a token, or each token request carries both"),
+  ttl: Duration.refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, {
+    message: "Use a token life between 1m and 7d",
+  }).default(3_600_000).describe("how long a visitor token lives (1h)"),
+  per_address: RateSchema.default({ limit: 20, windowMs: 3_600_000 })
+    .describe("tokens an address prefix (IPv4 /24, IPv6 /64) may earn per window (20/hour)"),
+}).transform((visitors) =>
+  // Neither named: the puzzle at its default.
+  visitors.proof_of_work || visitors.turnstile
+    ? visitors
+    : { ...visitors, proof_of_work: { seconds: 2 } }
+);
+
 /** The `server:` section. */
 const ServerSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
@@ -316,6 +349,8 @@ const ServerSchema = z.strictObject({
     at: z.array(z.number().gt(0).lte(1)).min(1).default([0.8, 1])
       .describe("fractions of a budget that raise a notice, once per window"),
   }).optional().describe("notices when a client's or a route's budget crosses a fraction"),
+  visitors: VisitorsSchema.optional()
+    .describe("tokens for visitors without accounts, earned by proof of work or Turnstile"),
 });
 
 const RedisUrl = z.string().regex(/^rediss?:\/\//, "Use a redis:// or rediss:// URL");

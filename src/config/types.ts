@@ -49,7 +49,12 @@ export interface ForwardAuthConfig {
 }
 
 /** A route's (or the server's default) client authentication. */
-export type AuthConfig = "none" | "token" | { jwt: JwtConfig } | { forward: ForwardAuthConfig };
+export type AuthConfig =
+  | "none"
+  | "token"
+  | "visitor"
+  | { jwt: JwtConfig }
+  | { forward: ForwardAuthConfig };
 
 /** Limits per client. */
 export interface LimitsConfig {
@@ -214,6 +219,43 @@ export interface ServerConfig {
   body_memory?: number;
   /** Budget alerts. */
   alerts?: AlertsConfig;
+  /** Anonymous visitors earning tokens by proof of work or Turnstile (`auth: visitor`). */
+  visitors?: VisitorsConfig;
+}
+
+/** `server.visitors.proof_of_work`: the puzzle a browser solves for a token. */
+export interface ProofOfWorkConfig {
+  /** Target solve time in a browser, in seconds: the base difficulty is `seconds × 1500`. */
+  seconds: number;
+}
+
+/** `server.visitors.turnstile`: Cloudflare Turnstile answers checked with siteverify. */
+export interface TurnstileConfig {
+  /** The widget's secret key. */
+  secret: string;
+  /** The siteverify URL (Cloudflare's by default; a stand-in in tests). */
+  verify_url: string;
+  /** Host names the widget may have run on (siteverify's `hostname`); any when left out. */
+  hostnames?: string[];
+}
+
+/** `server.visitors`: tokens for visitors without accounts. */
+export interface VisitorsConfig {
+  /** Signs visitor tokens (HS256), 32 bytes or more. */
+  secret: string;
+  /** The puzzle; on unless only `turnstile` is set. */
+  proof_of_work?: ProofOfWorkConfig;
+  /** Turnstile, instead of or as well as the puzzle. */
+  turnstile?: TurnstileConfig;
+  /**
+   * With both: `either` (a solved challenge or a Turnstile answer earns a token) or `both`
+   * (each token request carries both).
+   */
+  earn_with: "either" | "both";
+  /** How long a token lives, in milliseconds. */
+  ttl: number;
+  /** Tokens an address prefix (IPv4 /24, IPv6 /64) may earn per window. */
+  per_address: Rate;
 }
 
 /** `server.admin`: a request bearing this token sees every client's usage on the status page. */

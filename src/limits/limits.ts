@@ -96,19 +96,6 @@ export function limitsStage(
     const id = `${route}:${client}`;
     let headers: Record<string, string> | undefined;
     try {
-      if (ceiling?.requests) {
-        const { limit, windowMs } = ceiling.requests;
-        const { count, resetMs } = await store.add(`requests:${route}`, 1, windowMs);
-        if (count > limit) {
-          return x.refuse(
-            "request_limit",
-            `Route ${route} has reached its limit of ${limit} requests per window`,
-            retryAfter(resetMs),
-            undefined,
-            "route",
-          );
-        }
-      }
       if (plan.requests) {
         const { limit, windowMs } = plan.requests;
         const { count, resetMs } = await store.add(`requests:${id}`, 1, windowMs);
@@ -118,6 +105,21 @@ export function limitsStage(
             ...headers,
             ...retryAfter(resetMs),
           });
+        }
+      }
+      // The route's ceiling counts only requests their client's own limit let through: one
+      // client hammering past its own limit cannot spend everyone's ceiling.
+      if (ceiling?.requests) {
+        const { limit, windowMs } = ceiling.requests;
+        const { ok, resetMs } = await store.reserve(`requests:${route}`, 1, limit, windowMs);
+        if (!ok) {
+          return x.refuse(
+            "request_limit",
+            `Route ${route} has reached its limit of ${limit} requests per window`,
+            retryAfter(resetMs),
+            undefined,
+            "route",
+          );
         }
       }
       // With `limits.queue`, the queue stage takes the slot (after the body: it knows a stream).

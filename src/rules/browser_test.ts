@@ -192,7 +192,7 @@ Deno.test("a listed origin is served with the CORS headers it needs; its no-cors
       "access-control-allow-origin": APP,
       "access-control-allow-credentials": "true",
       "access-control-expose-headers":
-        "x-request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy",
+        "x-request-id, x-keyward-visitor, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy",
       vary: "Origin",
     });
   }

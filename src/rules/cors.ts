@@ -15,9 +15,13 @@ const DEFAULT_MAX_AGE_MS = 600_000;
 const METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 /** A preflight's answer depends on the origin and on what it asks for. */
 const PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
-/** Response headers a browser app reads: the request id and the limit headers. */
+/**
+ * Response headers a browser app reads: the request id, the limit headers, and the mark on a
+ * refused visitor token that tells visitor.js to earn a new one.
+ */
 const EXPOSED = [
   "x-request-id",
+  "x-keyward-visitor",
   "retry-after",
   "ratelimit-limit",
   "ratelimit-remaining",

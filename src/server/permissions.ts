@@ -133,6 +133,8 @@ export function lockedGrants(
       if ("forward" in auth) net.add(hostOf(new URL(auth.forward.url)));
     }
   }
+  const turnstile = config.server?.visitors?.turnstile;
+  if (turnstile) net.add(hostOf(new URL(turnstile.verify_url)));
   const write = new Set<string>();
   const store = config.store;
   if (store?.kind === "redis") {

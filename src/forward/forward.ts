@@ -26,6 +26,7 @@ import type { Delivery } from "../proxy/flight.ts";
 import { upstreamHeaders } from "../proxy/headers.ts";
 import { needlesOf, StreamRedactor } from "../proxy/redact.ts";
 import { send, UpstreamFailure } from "../proxy/send.ts";
+import type { ErrorShape } from "../proxy/sse.ts";
 import type { UpstreamVariables } from "../rules/resolve.ts";
 import type { Handler } from "../stage.ts";
 import type { UsageFormat } from "../config/presets/preset.ts";
@@ -47,6 +48,8 @@ export interface ForwardSettings {
   readonly timeoutMs: number;
   /** The route's key pool, when it has several keys. */
   readonly pool?: KeySource;
+  /** The error shape of the last event of an event stream cut short (keyward's by default). */
+  readonly errorShape?: ErrorShape;
 }
 
 /** What the forward handler needs from the stages before it. */
@@ -90,7 +93,7 @@ const MESSAGES = {
  * // with what the stages before it published: where it goes, its body, its key
  * const x = Object.assign(exchange, {
  *   upstream: { url: new URL("https://api.openai.com/v1/models"), path: "/v1/models" },
- *   body: { send: null, declared: false, facts: {}, release() {} },
+ *   body: { send: null, declared: false, generates: false, facts: {}, release() {} },
  *   key: { origin: "env:OPENAI_API_KEY", secret: new Secret("sk-live-123") },
  * });
  * const answer = await forward(x);
@@ -167,6 +170,7 @@ async function attempt(
         ? (status) => status >= 300 || route.queryKey ? new StreamRedactor(needles) : undefined
         : undefined,
       tap: route.usage ? (status, type) => ending.tap(status, type) : undefined,
+      errorShape: route.errorShape,
       done: (delivery) => ending.done(delivery),
     });
     x.ttfbMs = sent.ttfbMs;

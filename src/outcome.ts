@@ -46,6 +46,7 @@ export const OUTCOMES = {
   body_too_large: ["payload_too_large", "a body past the route's cap or the body memory"],
   body_memory_full: ["server_busy", "the body memory is held by other requests"],
   body_refused: ["invalid_request", "a body the body rules refuse"],
+  body_missing: ["invalid_request", "no body where the body rules must read one"],
   body_coding: ["invalid_request", "a body the rules must read sent in a content coding"],
   body_unreadable: ["invalid_request", "a body the client broke off or that could not be read"],
   body_timeout: ["request_timeout", "a body that stopped arriving"],

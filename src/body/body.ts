@@ -293,7 +293,18 @@ export function bodyStage(
     };
   return (x, next) => {
     const request = x.request;
-    if (BODYLESS.has(request.method) || !request.body) return next({ body: NONE });
+    if (BODYLESS.has(request.method)) return next({ body: NONE });
+    if (!request.body || request.headers.get("content-length") === "0") {
+      // No body where the rules need one (a model to check, a field the policy reads): refused
+      // rather than sent on unread.
+      const rules = x.client.grant?.models ? settings.modelRules : settings.rules;
+      if (rules?.plan(request.method, x.upstream.path)?.needsBody) {
+        return Promise.resolve(
+          x.refuse("body_missing", "This endpoint takes a JSON body, and the request has none"),
+        );
+      }
+      if (!request.body) return next({ body: NONE });
+    }
     return withBody(x, next);
   };
 }

@@ -27,8 +27,9 @@
  *   the chat to another agent, which `body.apps` checks like a new chat.
  * - `GET /chats/{id}`, `/status`, `/messages`, `/stream`, `POST /chats/{id}/stop`,
  *   `POST /chats/messages/{id}/cancel`: follow, stop or cancel a chat the visitor holds.
- * - `POST /tools/{id}` (`result`, `action`): answer a client tool call the visitor's own page
- *   runs (a widget, a form).
+ * - `POST /tools/{id}` (`result`, or a widget's `action` and a form's `form_data`): answer a
+ *   client tool call the visitor's own page runs (a widget, a form), as the SDK's
+ *   `submitToolResult(id, resultOrAction)` sends it.
  * - `GET /agents/{namespace}/{name}`: an agent's public info (description, example prompts)
  *   the chat provider shows; checked against `body.apps`. Agent ids (`/agents/{ulid}/...`)
  *   and the routes beside a name (`card`, `versions`, `rules`) never match.
@@ -86,7 +87,7 @@ const fields: FieldPolicy = {
     [`/chats/${ID}/agent`]: { fields: ["agent"], ref: "agent" },
     [`/chats/${ID}/stop`]: { fields: [] },
     [`/chats/messages/${ID}/cancel`]: { fields: [] },
-    [`/tools/${ID}`]: { fields: ["result", "action"] },
+    [`/tools/${ID}`]: { fields: ["result", "action", "form_data"] },
   },
   pathRef: { glob: AGENT_INFO, prefix: "/agents/" },
   maxUpload: 100 * 1024 * 1024,

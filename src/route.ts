@@ -141,7 +141,7 @@ export function compileRoute(
     target: targetConfig ? compileTarget(targetConfig) : undefined,
     targetConfig,
     allowList,
-    allow: compileAllow(allowList),
+    allow: compileAllow(allowList, { head: preset?.head }),
     keyConfig,
     keys: keyConfig ? compileKeySource(keyConfig, readers) : undefined,
     inject: compileInjector(keyConfig ?? {}),

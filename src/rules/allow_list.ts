@@ -77,8 +77,15 @@ function segmentMatcher(segments: readonly AllowSegment[]): (path: string) => bo
 /** Tells whether a method and decoded path are allowed. */
 export type AllowMatcher = (method: string, path: string) => boolean;
 
+/** Options for {@linkcode compileAllow}. */
+export interface AllowOptions {
+  /** Whether a `GET` entry allows `HEAD` too (default true). */
+  head?: boolean;
+}
+
 /**
- * Compiles an allow list. `GET` entries also allow `HEAD`; `*` allows every method.
+ * Compiles an allow list. `GET` entries also allow `HEAD` (unless `head: false`); `*` allows
+ * every method.
  * A trailing slash on the request path matches only an entry that ends in `/` or `**`. Entries
  * without a
  * `{name:REGEX}` segment (built-in shapes included) share one regular expression per method,
@@ -97,11 +104,15 @@ export type AllowMatcher = (method: string, path: string) => boolean;
  * assert.equal(allowed("POST", "/v1/chat/completions/"), false); // a slash the entry lacks
  * ```
  */
-export function compileAllow(entries: readonly string[]): AllowMatcher {
+export function compileAllow(
+  entries: readonly string[],
+  options: AllowOptions = {},
+): AllowMatcher {
   const byMethod = new Map<string, string[][]>();
   const slowByMethod = new Map<string, ((path: string) => boolean)[]>();
+  const head = options.head ?? true;
   for (const entry of entries.map(parseAllowEntry)) {
-    const methods = entry.method === "GET" ? ["GET", "HEAD"] : [entry.method];
+    const methods = entry.method === "GET" && head ? ["GET", "HEAD"] : [entry.method];
     const slow = entry.segments.some((s) => s.kind === "pattern");
     const compiled = slow ? segmentMatcher(entry.segments) : globToSources(entry.segments);
     for (const method of methods) {

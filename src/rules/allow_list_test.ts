@@ -43,6 +43,13 @@ Deno.test("a trailing slash matches an entry that ends in one, or a subtree", ()
   assert.equal(allowed("GET", "//"), false);
 });
 
+Deno.test("head: false keeps HEAD out of GET entries", () => {
+  const allowed = compileAllow(["GET /tasks/{ulid}", "GET /a/**"], { head: false });
+  assert.equal(allowed("GET", `/tasks/${TASK}`), true);
+  assert.equal(allowed("HEAD", `/tasks/${TASK}`), false);
+  assert.equal(allowed("HEAD", "/a/b"), false);
+});
+
 Deno.test("GET allows HEAD, * allows every method, regex characters are literal", () => {
   const allowed = compileAllow(["GET /a.b", "* /any/**"]);
   assert.equal(allowed("HEAD", "/a.b"), true);

@@ -496,6 +496,7 @@ window.result = { openai: await read("/openai/v1/chat/completions"), plain: awai
       assert.deepEqual(
         JSON.parse(last.split("\n").at(-1)!.slice("data: ".length)),
         LAST[name].data,
+        `${name}: ${JSON.stringify(text)} then ${ended}`,
       );
     }
   } finally {

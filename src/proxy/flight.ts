@@ -16,9 +16,9 @@
  *
  * A relayed event stream goes on in whole events; when the upstream breaks it off or goes
  * silent, the half-sent event is dropped, the client gets a final error event (in the error
- * shape the sender names, see `sse.ts`), and then the body is cut: the stream errors, so the
- * server aborts the response without its last chunk and a reader that ignores events sees a
- * network error too, never a clean end.
+ * shape the sender names, see `sse.ts`), and a moment later ({@linkcode CUT_DELAY_MS}, time to
+ * read it) the body is cut: the stream errors, so the server aborts the response without its
+ * last chunk and a reader that ignores events sees a network error too, never a clean end.
  *
  * The flight knows nothing of routes or requests beyond the client's `Request`: when the
  * body has ended it hands a {@linkcode Delivery} to whoever sent it.
@@ -28,6 +28,12 @@
 import type { OutcomeCode } from "../outcome.ts";
 import { cutEvent, type CutReason, type ErrorShape, EventFramer } from "./sse.ts";
 import { unwatch, watch, type Watched } from "./watchdog.ts";
+
+/**
+ * How long an event stream cut short stays open after its last event, so that the client reads
+ * the event before the stream errors (an error drops what a reader has not read yet).
+ */
+export const CUT_DELAY_MS = 200;
 
 /** The abort reason when the upstream is silent for longer than the route's timeout. */
 export class UpstreamTimeout extends Error {
@@ -144,6 +150,7 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
   #scanned = 0;
   #events?: EventFramer;
   #shape: ErrorShape = "keyward";
+  #cutTimer?: ReturnType<typeof setTimeout>;
 
   /**
    * Starts the clock: the upstream has `timeoutMs` to answer; `done` hears how the body
@@ -344,13 +351,20 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
    * dropped), then any body with an error, so that it never looks complete.
    */
   #cut(out: ReadableStreamDefaultController<Uint8Array>, reason: CutReason, cause: unknown): void {
-    // The read waiting for this chunk takes it now, before the stream errors.
-    if (this.#events) this.#send(out, cutEvent(this.#shape, reason));
-    out.error(new StreamCut(reason, { cause }));
+    const error = new StreamCut(reason, { cause });
+    if (!this.#events) {
+      out.error(error);
+      return;
+    }
+    this.#send(out, cutEvent(this.#shape, reason));
+    // A stream that errors drops what its reader has not read yet (a browser's fetch does, as
+    // the streams standard says): the client is given a moment to read the event first.
+    this.#cutTimer = setTimeout(() => out.error(error), CUT_DELAY_MS);
   }
 
   /** Stream source: the client hung up mid-body (or the sender discards the answer). */
   cancel(reason: unknown): void {
+    clearTimeout(this.#cutTimer);
     this.controller.abort(reason);
     this.#reader?.cancel(reason).catch(() => {});
     if (reason === DISCARDED) {

@@ -385,9 +385,15 @@ Deno.test("the inference.sh preset forwards what the SDK's proxy forwards, and r
       "client.agent({ core_app })",
     ]);
 
+    const sources = {
+      policyTests: cases.length,
+      variants: probes.length - cases.length,
+      clientCalls: clientCalls + 1,
+    };
     console.log(
       JSON.stringify({
         ...tally,
+        sources,
         stricterBy: Object.fromEntries([...stricter].map(([k, v]) => [k, v.length])),
       }),
     );

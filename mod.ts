@@ -27,6 +27,7 @@ export type { LimitStore, Reservation, RouteCounts, WindowCount } from "./src/st
 export type { LogSink } from "./src/observe/log.ts";
 export type {
   AdminConfig,
+  AlertsConfig,
   AuthConfig,
   BodyRulesConfig,
   ClientConfig,
@@ -37,7 +38,10 @@ export type {
   KeyConfig,
   KeyOrigin,
   LimitsConfig,
+  PriceConfig,
+  RouteCeilingConfig,
   RouteConfig,
+  RouteLimitsConfig,
   ServerConfig,
   StoreConfig,
   TargetSettings,

@@ -23,6 +23,7 @@ import { QueueBoard } from "./queue/queue.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 import { RouteTable } from "./route_table.ts";
 import { browserGuard } from "./rules/browser.ts";
+import { namesNoHost } from "./rules/host.ts";
 import { openStore } from "./store/open_store.ts";
 import type { LimitStore } from "./store/store.ts";
 
@@ -53,6 +54,12 @@ export interface BuildOptions {
    * package `@phi-ag/argon2` as the bundler imports it. Elsewhere the gateway compiles its own.
    */
   argon2Wasm?: WebAssembly.Module;
+  /**
+   * Answer a request that names no host (no `Host` header) with 400, as HTTP/1.1 asks: for
+   * requests straight from Deno's HTTP server, which takes them. Library hosts parse request
+   * heads themselves, and a `Request` made in code needs no `Host`; off by default.
+   */
+  requireHost?: boolean;
 }
 
 /** The Hono environment of keyward's app: each request's exchange. */
@@ -165,6 +172,7 @@ export async function buildGateway(
     sink(record);
   };
   const guard = browserGuard({ cors: config.server?.cors, pages: pages.paths });
+  const requireHost = options.requireHost === true;
 
   const app: GatewayApp = new Hono<GatewayEnv>();
   app.use(async (c, next) => {
@@ -178,6 +186,12 @@ export async function buildGateway(
       end,
     );
     c.set("exchange", x);
+    if (requireHost && namesNoHost(raw)) {
+      return x.answer(x.refuse(
+        "no_host",
+        "The request names no host: an HTTP/1.1 request must carry a Host header",
+      ));
+    }
     const refused = guard(x);
     if (refused) return x.answer(refused);
     await next();

@@ -16,6 +16,8 @@ export const OUTCOMES = {
   // the browser guard
   browser_no_origin: ["forbidden", "a browser request from another origin that names none"],
   origin_not_allowed: ["forbidden", "a page on an origin the config does not list"],
+  // the request head
+  no_host: ["invalid_request", "a request that names no host (no Host header, no authority)"],
   // routing and paths
   not_found: ["not_found", "no route for the path"],
   bad_path: ["invalid_request", "a path with traversal or encoding tricks"],
@@ -58,6 +60,8 @@ export const OUTCOMES = {
   body_too_large: ["payload_too_large", "a body past the route's cap or the body memory"],
   body_memory_full: ["server_busy", "the body memory is held by other requests"],
   body_refused: ["invalid_request", "a body the body rules refuse"],
+  body_missing: ["invalid_request", "no body where the body rules must read one"],
+  body_coding: ["invalid_request", "a body the rules must read sent in a content coding"],
   body_unreadable: ["invalid_request", "a body the client broke off or that could not be read"],
   body_timeout: ["request_timeout", "a body that stopped arriving"],
   // the key

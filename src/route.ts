@@ -18,6 +18,7 @@ import { compileKeySource, type KeyReaders, type KeySource } from "./keys/source
 import type { GenerateTable } from "./body/rules.ts";
 import { requestDropSet } from "./proxy/headers.ts";
 import { queryDropSet } from "./proxy/query.ts";
+import type { ErrorShape } from "./proxy/sse.ts";
 import { type AllowMatcher, compileAllow } from "./rules/allow_list.ts";
 import { compileTarget, type TargetConfig, type TargetResult } from "./rules/target.ts";
 
@@ -67,6 +68,11 @@ export interface CompiledRoute {
   readonly generate?: GenerateTable;
   /** Extra headers set on every upstream request. */
   readonly headers: readonly [string, string][];
+  /**
+   * The error shape of the last event of a stream cut short: the API the preset speaks
+   * (OpenAI, Anthropic, Gemini), else keyward's own.
+   */
+  readonly errorShape: ErrorShape;
 }
 
 /** Merges a route's key section over its preset's. */
@@ -135,7 +141,7 @@ export function compileRoute(
     target: targetConfig ? compileTarget(targetConfig) : undefined,
     targetConfig,
     allowList,
-    allow: compileAllow(allowList),
+    allow: compileAllow(allowList, { head: preset?.head }),
     keyConfig,
     keys: keyConfig ? compileKeySource(keyConfig, readers) : undefined,
     inject: compileInjector(keyConfig ?? {}),
@@ -154,5 +160,6 @@ export function compileRoute(
     usage: config.usage ?? preset?.usage,
     generate: preset?.generate,
     headers: Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    errorShape: preset?.usage ?? "keyward",
   };
 }

@@ -86,7 +86,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // keyward's own HTTP/1.1 client, unless the caller brings a fetch (see proxy/upstream.ts).
   const client = defaultUpstream();
   const upstreamFetch = options.upstreamFetch ?? client.fetch;
-  const build = { ...options, upstreamFetch };
+  // Deno's server takes a request with no Host: the gateway answers it with 400.
+  const build = { ...options, upstreamFetch, requireHost: options.requireHost ?? true };
   let gateway = await buildGateway(loaded.config, { ...build, store });
   let drainMs = loaded.config.server?.drain ?? DEFAULT_DRAIN_MS;
   const envPort = Deno.env.get("PORT");

@@ -78,3 +78,38 @@ Deno.test("body rules: models, max_tokens clamp and deny patterns, seen from the
     await mock.close();
   }
 });
+
+Deno.test("a generating endpoint whose rules read its body refuses a request without one", async () => {
+  const mock = await startMockUpstream();
+  const gw = await startGateway(
+    `routes:
+  - name: openai
+    path: /openai
+    preset: openai
+    upstream: ${mock.url}
+    key: { env: KEY }
+    body: { models: [gpt-4o-mini] }
+`,
+    { KEY: "sk-x" },
+  );
+  try {
+    const variants: Record<string, string>[] = [
+      {},
+      { "content-length": "0" },
+      { "content-type": "application/json" },
+    ];
+    for (const headers of variants) {
+      const response = await fetch(`${gw.url}/openai/v1/chat/completions`, {
+        method: "POST",
+        headers,
+      });
+      assert.equal(response.status, 400, JSON.stringify(headers));
+      assert.equal((await response.json()).error.type, "invalid_request");
+    }
+    assert.equal(mock.requests.length, 0);
+    assert.ok(gw.logs.every((log) => log.error === "body_missing"), JSON.stringify(gw.logs));
+  } finally {
+    await gw.close();
+    await mock.close();
+  }
+});

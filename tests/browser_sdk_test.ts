@@ -6,7 +6,8 @@
  * with `onUpdate` through the target route (and fails in Chromium under `cors` without
  * `credentials`, as `check` warns); `@fal-ai/client` runs a model through `proxyUrl`; an
  * `EventSource` follows `__inf_target`; a 429 with `Retry-After` and an upstream error are
- * read by the page, and so is the `event: error` that ends a stream the upstream broke off. No
+ * read by the page, and so is the `event: error` that ends a stream the upstream broke off
+ * (after which the response is cut, so the page's reader fails rather than ends). No
  * key appears in any header, body, DOM or console line the browser saw.
  * The status page opens in a tab with its charts, and only listed origins may read it.
  *
@@ -236,7 +237,20 @@ const scenarios = {
     const response = await fetch(G + "/broken/v1/chat/completions", {
       method: "POST", headers: { "content-type": "application/json" }, body: chat(true),
     });
-    const text = await response.text();
+    // Read as hand-written readers do; the stream must not end as if it were complete.
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    let ended = "done";
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+    } catch (failure) {
+      ended = String(failure);
+    }
     let deltas = "";
     let error;
     for (const event of text.split("\\n\\n")) {
@@ -246,8 +260,8 @@ const scenarios = {
       if (lines.includes("event: error")) error = JSON.parse(data).error;
       else deltas += JSON.parse(data).choices[0].delta.content;
     }
-    show("broken", deltas + "\\n" + JSON.stringify(error));
-    return { status: response.status, deltas, error };
+    show("broken", deltas + "\\n" + JSON.stringify(error) + "\\n" + ended);
+    return { status: response.status, deltas, error, ended };
   },
 };
 
@@ -364,6 +378,8 @@ Deno.test({
       assert.equal(result.broken.status, 200, JSON.stringify(result.broken));
       assert.equal(result.broken.deltas, "Hello there");
       assert.equal(result.broken.error?.type, "bad_gateway", JSON.stringify(result.broken));
+      // ...and the response was cut after its error event: the read failed, as behind nginx.
+      assert.match(result.broken.ended, /TypeError/, JSON.stringify(result.broken));
       const log = gateway.logs.find((record) => record.route === "broken");
       assert.equal(log?.error, "upstream_broken");
     });

@@ -377,7 +377,7 @@ Deno.test("every preset sends its key in a header, never in the query string", (
   assert.equal(PRESETS.gemini.key.header, "x-goog-api-key");
 });
 
-// ---- 6. a broken event stream ends with an error event ----
+// ---- 6. a broken event stream ends with an error event, and is then cut ----
 
 const OPENAI_ROUTE = (upstream: string, extra = "") =>
   `routes:
@@ -397,7 +397,7 @@ const CHAT = JSON.stringify({
   messages: [{ role: "user", content: "Tell me a long story" }],
 });
 
-Deno.test("an event stream the upstream breaks off mid-event ends with an SSE error event, logged and metered", async () => {
+Deno.test("an event stream the upstream breaks off mid-event ends with an SSE error event and a cut, logged and metered", async () => {
   await using ctx = await setup(async (conn) => {
     await conn.request();
     await conn.write(
@@ -415,15 +415,30 @@ Deno.test("an event stream the upstream breaks off mid-event ends with an SSE er
     body: CHAT,
   });
   assert.equal(response.status, 200);
-  const text = await within(response.text(), 4000, "the broken stream");
+  // The events that came whole, the error event, and then no clean end: the read fails.
+  const reader = response.body!.getReader();
+  let text = "";
+  await within(
+    assert.rejects(async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value, { stream: true });
+      }
+    }),
+    4000,
+    "the broken stream",
+  );
   const events = text.split("\n\n").filter((event) => event !== "");
   assert.equal(events.length, 3, text);
   assert.equal(events[0] + "\n\n", delta("Once"));
   assert.equal(events[1] + "\n\n", delta(" upon"));
   const [type, data] = events[2].split("\n");
   assert.equal(type, "event: error");
+  // in OpenAI's error shape, on the openai preset
   const error = JSON.parse(data.slice("data: ".length));
-  assert.equal(error.error.type, "bad_gateway");
+  assert.equal(error.error.type, "server_error");
+  assert.equal(error.error.code, "upstream_broken");
   assert.equal(typeof error.error.message, "string");
   await until(() => ctx.gw.logs.length === 1);
   const log = ctx.gw.logs[0];

@@ -453,3 +453,63 @@ Deno.test("an upload declares one file, without a path or uri", async () => {
     await s.close();
   }
 });
+
+Deno.test("a form widget's tool result goes through; a call that needs a body and has none is 400", async () => {
+  const s = await setup();
+  try {
+    const { client, mock } = s;
+    // What `submitToolResult(client, id, { action, form_data })` of @inferencesh/sdk/agent sends
+    // for a form widget: its data as the body, through the client's own http.
+    const form = {
+      action: { type: "form_submit", payload: { city: "Oslo" } },
+      form_data: { city: "Oslo" },
+    };
+    await client.http.request("post", `/tools/${TOOL}`, { data: form });
+    await client.http.request("post", `/tools/${TOOL}`, { data: { action: { type: "approve" } } });
+    assert.deepEqual(
+      mock.requests.map((r) => [r.path, JSON.parse(r.body)]),
+      [[`/tools/${TOOL}`, form], [`/tools/${TOOL}`, { action: { type: "approve" } }]],
+    );
+
+    // Every endpoint whose body the preset reads refuses a request without one, as the SDK's
+    // own proxy does; those that take none go on without.
+    const needs = [
+      "/apps/run",
+      "/agents/run",
+      "/chats",
+      `/chats/${CHAT}/messages`,
+      `/chats/${CHAT}/agent`,
+      `/tools/${TOOL}`,
+      "/files",
+    ];
+    for (const path of needs) {
+      for (const headers of [{}, { "content-length": "0" }] as Record<string, string>[]) {
+        const response = await fetch(`${s.gw.url}/api/inference/proxy`, {
+          method: "POST",
+          headers: { "x-inf-target-url": `${mock.url}${path}`, ...headers },
+        });
+        assert.equal(response.status, 400, `${path} ${JSON.stringify(headers)}`);
+        assert.equal((await response.json()).error.type, "invalid_request");
+      }
+    }
+    assert.equal(mock.requests.length, 2, "no body-less call went on");
+    assert.ok(s.gw.logs.slice(2).every((log) => log.error === "body_missing"));
+    for (
+      const path of [
+        `/tasks/${TASK}/cancel`,
+        `/chats/${CHAT}/stop`,
+        `/chats/messages/${MSG}/cancel`,
+      ]
+    ) {
+      const response = await fetch(`${s.gw.url}/api/inference/proxy`, {
+        method: "POST",
+        headers: { "x-inf-target-url": `${mock.url}${path}` },
+      });
+      assert.equal(response.status, 200, path);
+      await response.body?.cancel();
+    }
+    assert.equal(mock.requests.length, 5);
+  } finally {
+    await s.close();
+  }
+});

@@ -88,7 +88,7 @@ Deno.test("target mode refuses every host it should, and no request leaves", asy
     [`not a url`, 400],
     [`http://127.0.0.1:${p}/apps/..%2fapikeys`, 400],
     [`http://127.0.0.1:${p}/apikeys`, 403],
-    [`http://127.0.0.1:${p}/apps/run/../../apikeys`, 403],
+    [`http://127.0.0.1:${p}/apps/run/../../apikeys`, 400],
   ];
   for (const [target, status] of refused) {
     // Headers cannot carry leading whitespace; those tricks go through the query instead.
@@ -126,4 +126,44 @@ Deno.test("wildcard hosts match subdomains only, and ports must match exactly", 
   assert.equal(check("https://fal.run:8443/x"), true);
   assert.equal(check("https://fal.run/x"), false);
   assert.equal(check("http://api.inference.sh/x"), false);
+});
+
+Deno.test("target mode: what the allow list matched is what the upstream receives, or nothing is sent", async () => {
+  await using ctx = await setup();
+  const base = ctx.mock.url;
+  const task = "t1";
+  const refused: [string, string, number][] = [
+    // a trailing slash the entry lacks: another handler upstream, not this one
+    ["POST", `${base}/apps/run/`, 403],
+    ["GET", `${base}/status/x/`, 403],
+    // dot segments, which the URL parser would resolve before matching
+    ["POST", `${base}/apps/run/.`, 400],
+    ["POST", `${base}/apps/run/%2e`, 400],
+    ["POST", `${base}/apps/./run`, 400],
+    ["POST", `${base}/apps/run/x/..`, 400],
+    ["GET", `${base}/tasks/${task}/%2E/stream`, 400],
+    ["POST", `${base}/apps/run/../../apikeys`, 400],
+    // escaped unreserved characters: matched decoded, sent escaped
+    ["POST", `${base}/%61pps/run`, 400],
+    ["GET", `${base}/tasks/${task}/%73tream`, 400],
+    ["GET", `${base}/status/%7E`, 400],
+  ];
+  for (const [method, target, status] of refused) {
+    const response = await fetch(`${ctx.gw.url}/api/inference/proxy`, {
+      method,
+      headers: { "x-inf-target-url": target },
+      body: method === "POST" ? "{}" : undefined,
+    });
+    assert.equal(response.status, status, `${method} ${target}`);
+    await response.body?.cancel();
+  }
+  assert.deepEqual(ctx.mock.requests.map((r) => `${r.method} ${r.url}`), []);
+
+  // The normal form goes: escapes of reserved characters in upper case.
+  const fine = await fetch(`${ctx.gw.url}/api/inference/proxy`, {
+    headers: { "x-inf-target-url": `${base}/status/a%3ab` },
+  });
+  assert.equal(fine.status, 200);
+  await fine.body?.cancel();
+  assert.deepEqual(ctx.mock.requests.map((r) => r.url), ["/status/a%3Ab"]);
 });

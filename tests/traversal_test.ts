@@ -62,3 +62,36 @@ Deno.test("traversal and encoding tricks are refused on the wire and never forwa
     await mock.close();
   }
 });
+
+Deno.test("path mode: what the allow list matched is what the upstream receives, or nothing is sent", async () => {
+  const mock = await startMockUpstream();
+  const gw = await startGateway(CONFIG(mock.url), { KEY: "sk-x" });
+  try {
+    // A trailing slash the entry lacks can reach another handler upstream (Go's ServeMux takes
+    // "/x/" for a subtree); an escaped unreserved character names the same path only to an
+    // upstream that decodes it: both are refused rather than matched in one form and sent in
+    // another.
+    const refused: [string, string, number][] = [
+      ["POST", "/openai/v1/chat/completions/", 403],
+      ["GET", "/openai/v1/models/gpt-4o/", 403],
+      ["GET", "/openai/v1/%6dodels/gpt-4o", 400],
+      ["GET", "/openai/v1/models/gpt%2D4o", 400],
+      ["GET", "/openai/v1/models/gpt-4o%7E1", 400],
+      ["POST", "/openai/v1/chat/%63ompletions", 400],
+    ];
+    for (const [method, path, status] of refused) {
+      const response = await rawRequest(gw.url, method, path, { "content-length": "0" });
+      assert.equal(response.status, status, `${method} ${path}: ${response.body}`);
+      assert.match(response.body, /"error":\{"type":"/, path);
+    }
+    assert.deepEqual(mock.requests.map((r) => `${r.method} ${r.url}`), []);
+
+    // Escapes of reserved characters stay escaped, in the normal (upper-case) form.
+    const fine = await rawRequest(gw.url, "GET", "/openai/v1/models/gpt-4o%3amini%2Bx");
+    assert.equal(fine.status, 200, fine.body);
+    assert.deepEqual(mock.requests.map((r) => r.url), ["/v1/models/gpt-4o%3Amini%2Bx"]);
+  } finally {
+    await gw.close();
+    await mock.close();
+  }
+});

@@ -71,7 +71,8 @@ export function toRequest(req: NodeRequest, signal: AbortSignal): Request {
 /**
  * Writes a web `Response` to a Node response, chunk by chunk and flushed (through
  * `res.flush()` too, when compression middleware added it), honouring back-pressure; cancels
- * the body when the client hangs up.
+ * the body when the client hangs up. A body that fails mid-stream destroys the socket, so the
+ * response is cut without its last chunk rather than ended.
  */
 export async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
   res.statusCode = response.status;
@@ -88,11 +89,15 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   const reader = response.body.getReader();
   const closed = () => void reader.cancel().catch(() => {});
   res.once("close", closed);
+  // Writes not yet handed to the socket: a cut waits for them (the last is its error event).
+  const writes = new Unsent();
+  let cut = false;
   try {
     while (true) {
       const { done, value } = await reader.read();
       if (done) break;
-      const drained = res.write(value);
+      writes.count++;
+      const drained = res.write(value, writes.sent);
       // compression() (Express, Next's Pages Router) holds bytes in zlib until flushed.
       (res as { flush?: () => void }).flush?.();
       if (!drained) {
@@ -104,10 +109,44 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
       if (res.destroyed) break;
     }
   } catch {
-    // the client went away or the upstream failed mid-stream: nothing more can be sent
+    // The client went away, or the body failed mid-stream (a stream the upstream broke off):
+    // nothing more can be sent, and what was sent must not look complete.
+    cut = true;
   } finally {
     res.off("close", closed);
-    res.end();
+    if (cut && !res.destroyed) {
+      // What was written goes out first; then destroying the socket leaves the response
+      // without its last chunk (or short of its length): the client sees a network error, as
+      // behind nginx, not a clean end.
+      await writes.flushed(CUT_FLUSH_MS);
+      res.destroy();
+    } else if (!cut) res.end();
+  }
+}
+
+/** The longest a cut response waits for its written bytes to reach the socket. */
+const CUT_FLUSH_MS = 1000;
+
+/** Counts a response's writes until the socket has taken them. */
+class Unsent {
+  count = 0;
+  #waiting?: () => void;
+
+  /** The write callback: one more write reached the socket. Bound once. */
+  readonly sent = (): void => {
+    if (--this.count === 0) this.#waiting?.();
+  };
+
+  /** Resolves when every write reached the socket, or after `ms`. */
+  flushed(ms: number): Promise<void> {
+    if (this.count <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#waiting = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 }
 

@@ -3,7 +3,9 @@
  * goes upstream (the client's stream, capped and watched; or the bytes the rules read, edited
  * in place) and what it says (model, output cap, stream).
  *
- * A body the rules read is held whole, so it is bounded twice: by its route's cap
+ * A body the rules read is read as it comes, so it must come without a content coding (the
+ * bytes the rules checked, or rewrote, are the bytes that go, and no upstream decodes them to
+ * another body); and it is held whole, so it is bounded twice: by its route's cap
  * (`limits.body`, else `DEFAULT_RULES_BODY_BYTES`), answered with 413; and by the gateway's
  * budget across all requests (`server.body_memory`), answered with 503 and `Retry-After`. The
  * bytes are scanned, not parsed (see `scan.ts`). Any other body streams through: a small one
@@ -137,6 +139,16 @@ class RequestBody implements BodyView, BodyClock {
   }
 }
 
+/** True when a `Content-Encoding` names any coding but `identity`. */
+function coded(encoding: string | null): boolean {
+  if (encoding === null) return false;
+  for (const coding of encoding.split(",")) {
+    const name = coding.trim().toLowerCase();
+    if (name !== "" && name !== "identity") return true;
+  }
+  return false;
+}
+
 function tooLarge(x: Exchange, cap: number): Response {
   return x.refuse("body_too_large", `The request body is larger than ${cap} bytes`);
 }
@@ -232,6 +244,14 @@ export function bodyStage(
           const what = plan.other === "form" ? "JSON or multipart form bodies" : "JSON bodies";
           return x.refuse("body_refused", `This route takes ${what} only`);
         }
+        // The rules read the bytes as they come; what they send on must not be labelled with a
+        // coding it does not have, nor could an upstream decode the same bytes to another body.
+        if (coded(request.headers.get("content-encoding"))) {
+          return x.refuse(
+            "body_coding",
+            "This route reads request bodies: send them without a Content-Encoding",
+          );
+        }
         const limit = cap ?? DEFAULT_RULES_BODY_BYTES;
         if (declared > limit) return tooLarge(x, limit);
         const length = Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
@@ -273,7 +293,18 @@ export function bodyStage(
     };
   return (x, next) => {
     const request = x.request;
-    if (BODYLESS.has(request.method) || !request.body) return next({ body: NONE });
+    if (BODYLESS.has(request.method)) return next({ body: NONE });
+    if (!request.body || request.headers.get("content-length") === "0") {
+      // No body where the rules need one (a model to check, a field the policy reads): refused
+      // rather than sent on unread.
+      const rules = x.client.grant?.models ? settings.modelRules : settings.rules;
+      if (rules?.plan(request.method, x.upstream.path)?.needsBody) {
+        return Promise.resolve(
+          x.refuse("body_missing", "This endpoint takes a JSON body, and the request has none"),
+        );
+      }
+      if (!request.body) return next({ body: NONE });
+    }
     return withBody(x, next);
   };
 }

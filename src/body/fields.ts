@@ -37,6 +37,8 @@ export interface CompiledFieldPolicy {
   check: (body: Record<string, unknown>, path: string) => BodyRefusal | undefined;
   /** Refuses a `GET` that names an app or agent outside `apps`; undefined without `apps`. */
   pathStage?: Stage<UpstreamVariables>;
+  /** Whether a body sent to `path` must be there: the endpoint takes fields. */
+  needsBody: (path: string) => boolean;
 }
 
 function valueOf(object: Record<string, unknown>, field: string): unknown {
@@ -171,7 +173,9 @@ export function compileFieldPolicy(
       return next();
     };
   }
-  return { check, pathStage };
+  const needsBody = (path: string) =>
+    (endpoints.find((e) => e.matches(path))?.fields.size ?? 0) > 0;
+  return { check, pathStage, needsBody };
 }
 
 /** One file declared, with only the given fields, and a whole positive size within the cap. */
@@ -240,20 +244,26 @@ export function withFieldPolicy(
   const check = policy.check;
   const unchanged: BodyEdits = { changed: new Set() };
   const none: BodyPlan["cap"] = [];
-  // The policy reads every body, as JSON: one that is not could carry any field.
+  // The policy reads every body, as JSON: one that is not could carry any field. An endpoint
+  // that takes fields needs a body; one that takes none may go without.
   const alone: BodyPlan = { generates: false, cap: none, other: "refuse" };
-  // The rules' plans are few and made at load; each is mapped once.
-  const refusing = new Map<BodyPlan, BodyPlan>();
+  const needing: BodyPlan = { ...alone, needsBody: true };
+  // The rules' plans are few and made at load; each is mapped once, both ways.
+  const refusing = new Map<BodyPlan, [BodyPlan, BodyPlan]>();
   return {
     // The policy checks every top-level field a body sets.
     fields: "all",
     text: rules?.text ?? false,
     plan: (method, path) => {
       const inner = rules?.plan(method, path);
-      if (!inner) return alone;
-      let plan = refusing.get(inner);
-      if (!plan) refusing.set(inner, plan = { ...inner, other: "refuse" });
-      return plan;
+      const needs = policy.needsBody(path);
+      if (!inner) return needs ? needing : alone;
+      let plans = refusing.get(inner);
+      if (!plans) {
+        const plan = { ...inner, other: "refuse" } as const;
+        refusing.set(inner, plans = [plan, { ...plan, needsBody: true }]);
+      }
+      return plans[needs ? 1 : 0];
     },
     apply: (body, path, text, plan) =>
       check(body, path) ?? rules?.apply(body, path, text, plan) ??

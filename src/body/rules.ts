@@ -49,6 +49,12 @@ export interface BodyPlan {
    * `form` data for its `model` (any other type refused).
    */
   readonly other: "pass" | "refuse" | "form";
+  /**
+   * Whether a request to the endpoint must have a body: the rules need a field of it (a
+   * generating endpoint's `model`, or its output cap to clamp; a field the preset's policy
+   * reads). One without is refused with 400 rather than sent unread.
+   */
+  readonly needsBody?: boolean;
 }
 
 /**
@@ -252,11 +258,15 @@ export function compileBodyRules(
     if (plans.has(cap)) return plans.get(cap);
     const generates = cap !== undefined;
     const clamps = max !== undefined && generates && cap.length > 0;
+    // A model to check or a cap to clamp: without a body there is nothing to read them in.
+    const needsBody = generates && (models !== undefined || clamps);
     let plan: BodyPlan | undefined;
-    if (deny.length > 0) plan = { generates, cap: clamps ? cap : none, other: "refuse" };
-    else if (models) {
-      plan = { generates, cap: clamps ? cap : none, other: clamps ? "refuse" : "form" };
-    } else if (clamps) plan = { generates, cap, other: "refuse" };
+    if (deny.length > 0) {
+      plan = { generates, cap: clamps ? cap : none, other: "refuse", needsBody };
+    } else if (models) {
+      const other = clamps ? "refuse" : "form";
+      plan = { generates, cap: clamps ? cap : none, other, needsBody };
+    } else if (clamps) plan = { generates, cap, other: "refuse", needsBody };
     // Only the stream usage request is left, for OpenAI completions.
     else if (askUsage && generates) plan = { generates, cap: none, other: "pass" };
     plans.set(cap, plan);

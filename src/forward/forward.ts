@@ -26,6 +26,7 @@ import type { Delivery } from "../proxy/flight.ts";
 import { upstreamHeaders } from "../proxy/headers.ts";
 import { needlesOf, StreamRedactor } from "../proxy/redact.ts";
 import { send, UpstreamFailure } from "../proxy/send.ts";
+import type { ErrorShape } from "../proxy/sse.ts";
 import type { UpstreamVariables } from "../rules/resolve.ts";
 import type { Handler } from "../stage.ts";
 import type { UsageFormat } from "../config/presets/preset.ts";
@@ -49,6 +50,8 @@ export interface ForwardSettings {
   readonly pool?: KeySource;
   /** Whether usage is split into kinds (a route that prices it). */
   readonly kinds?: boolean;
+  /** The error shape of the last event of an event stream cut short (keyward's by default). */
+  readonly errorShape?: ErrorShape;
 }
 
 /** What the forward handler needs from the stages before it. */
@@ -169,6 +172,7 @@ async function attempt(
         ? (status) => status >= 300 || route.queryKey ? new StreamRedactor(needles) : undefined
         : undefined,
       tap: route.usage ? (status, type) => ending.tap(status, type) : undefined,
+      errorShape: route.errorShape,
       done: (delivery) => ending.done(delivery),
     });
     x.ttfbMs = sent.ttfbMs;

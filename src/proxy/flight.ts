@@ -14,8 +14,11 @@
  *   redirect bodies included, so the route's timeout and the client's hang-up govern them to
  *   their last byte).
  *
- * A relayed event stream goes on in whole events; when the upstream breaks it off, the
- * half-sent event is dropped and the client gets a final `event: error`.
+ * A relayed event stream goes on in whole events; when the upstream breaks it off or goes
+ * silent, the half-sent event is dropped, the client gets a final error event (in the error
+ * shape the sender names, see `sse.ts`), and a moment later ({@linkcode CUT_DELAY_MS}, time to
+ * read it) the body is cut: the stream errors, so the server aborts the response without its
+ * last chunk and a reader that ignores events sees a network error too, never a clean end.
  *
  * The flight knows nothing of routes or requests beyond the client's `Request`: when the
  * body has ended it hands a {@linkcode Delivery} to whoever sent it.
@@ -23,8 +26,14 @@
  * @module
  */
 import type { OutcomeCode } from "../outcome.ts";
-import { errorEvent, EventFramer } from "./sse.ts";
+import { cutEvent, type CutReason, type ErrorShape, EventFramer } from "./sse.ts";
 import { unwatch, watch, type Watched } from "./watchdog.ts";
+
+/**
+ * How long an event stream cut short stays open after its last event, so that the client reads
+ * the event before the stream errors (an error drops what a reader has not read yet).
+ */
+export const CUT_DELAY_MS = 200;
 
 /** The abort reason when the upstream is silent for longer than the route's timeout. */
 export class UpstreamTimeout extends Error {
@@ -39,6 +48,21 @@ export class BodyPastCap extends Error {
   constructor(cap: number) {
     super(`Upstream body is larger than ${cap} bytes`);
     this.name = "BodyPastCap";
+  }
+}
+
+/**
+ * The error a relayed body is cut with, after its last event: the server aborts the response
+ * (no last chunk), and it is no failure of the server's (a server's error hook may pass it over
+ * by its `name`).
+ */
+export class StreamCut extends Error {
+  constructor(reason: CutReason, options?: ErrorOptions) {
+    super(
+      `The stream was cut: the upstream ${reason === "broken" ? "broke it off" : "went silent"}`,
+      options,
+    );
+    this.name = "StreamCut";
   }
 }
 
@@ -125,6 +149,8 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
   #cap = Infinity;
   #scanned = 0;
   #events?: EventFramer;
+  #shape: ErrorShape = "keyward";
+  #cutTimer?: ReturnType<typeof setTimeout>;
 
   /**
    * Starts the clock: the upstream has `timeoutMs` to answer; `done` hears how the body
@@ -229,19 +255,23 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
 
   /**
    * Settings for the next relayed body: `tap` reads its bytes; `step` (a redactor) rewrites
-   * them, and the body is cut past `cap` bytes; `events` when it is an event stream the
-   * flight may end with an event of its own (plain text: no coding left on it).
+   * them, and the body is cut past `cap` bytes; `events` (an error shape) when it is an
+   * event stream the flight may end with an event of its own (plain text: no coding left on
+   * it).
    */
   relayOptions(
     tap: Tap | undefined,
     step: ChunkStep | undefined,
     cap: number,
-    events: boolean,
+    events: ErrorShape | undefined,
   ): void {
     this.#tap = tap;
     this.#step = step;
     this.#cap = cap;
-    if (events) this.#events = new EventFramer();
+    if (events) {
+      this.#events = new EventFramer();
+      this.#shape = events;
+    }
   }
 
   /** Wraps `body` in a stream that counts bytes, feeds the tap and keeps the idle clock. */
@@ -303,17 +333,11 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
         this.#end(BROKEN);
       } else if (reason instanceof UpstreamTimeout) {
         this.#outcome = "upstream_silent";
-        out.error(error);
+        this.#cut(out, "silent", error);
         this.#end(CUT);
-      } else if (this.#events) {
-        // The half-sent event is dropped; the client gets a clean last event and a clean end.
-        this.#outcome = "upstream_broken";
-        out.enqueue(errorEvent("bad_gateway", "The upstream broke off the stream"));
-        out.close();
-        this.#end(BROKEN);
       } else {
         this.#outcome = "upstream_broken";
-        out.error(error);
+        this.#cut(out, "broken", error);
         this.#end(BROKEN);
       }
     } catch {
@@ -322,8 +346,25 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
     }
   }
 
+  /**
+   * Ends the body short: an event stream with a last error event first (the half-sent event
+   * dropped), then any body with an error, so that it never looks complete.
+   */
+  #cut(out: ReadableStreamDefaultController<Uint8Array>, reason: CutReason, cause: unknown): void {
+    const error = new StreamCut(reason, { cause });
+    if (!this.#events) {
+      out.error(error);
+      return;
+    }
+    this.#send(out, cutEvent(this.#shape, reason));
+    // A stream that errors drops what its reader has not read yet (a browser's fetch does, as
+    // the streams standard says): the client is given a moment to read the event first.
+    this.#cutTimer = setTimeout(() => out.error(error), CUT_DELAY_MS);
+  }
+
   /** Stream source: the client hung up mid-body (or the sender discards the answer). */
   cancel(reason: unknown): void {
+    clearTimeout(this.#cutTimer);
     this.controller.abort(reason);
     this.#reader?.cancel(reason).catch(() => {});
     if (reason === DISCARDED) {

@@ -1,7 +1,9 @@
 /**
  * Header hygiene in both directions. Upstream requests carry neither the client's
- * credentials nor cookies, hop-by-hop headers, `host`, forwarding or trace headers; client
- * responses carry no hop-by-hop headers and no upstream cookies.
+ * credentials nor cookies, hop-by-hop headers, `host`, forwarding or trace headers, nor any
+ * header whose name holds an underscore (as nginx drops them by default: a backend that reads
+ * `_` as `-` would take `Transfer_Encoding` for framing, or `X_Api_Key` for a credential);
+ * client responses carry no hop-by-hop headers and no upstream cookies.
  *
  * @module
  */
@@ -104,8 +106,8 @@ function connectionNamed(incoming: Headers): Set<string> | undefined {
 }
 
 /**
- * Copies the client's request headers for the upstream, leaving out `drop` and any header
- * the client named in `Connection`.
+ * Copies the client's request headers for the upstream, leaving out `drop`, any header the
+ * client named in `Connection`, and any name with an underscore.
  *
  * @example
  * ```ts
@@ -117,6 +119,7 @@ function connectionNamed(incoming: Headers): Set<string> | undefined {
  *   "content-type": "application/json",
  *   connection: "keep-alive, x-trace",
  *   "x-trace": "1",
+ *   "transfer_encoding": "chunked", // read as framing by a backend that maps _ to -
  * });
  * const headers = upstreamHeaders(incoming, requestDropSet(["x-goog-api-key"]));
  * assert.deepEqual({ ...headers }, { "content-type": "application/json" });
@@ -127,7 +130,7 @@ export function upstreamHeaders(incoming: Headers, drop: ReadonlySet<string>): H
   const named = connectionNamed(incoming);
   // forEach, not for-of: the same combined pairs, without an iterator object per header.
   incoming.forEach((value, name) => {
-    if (!drop.has(name) && !named?.has(name)) out[name] = value;
+    if (!drop.has(name) && !named?.has(name) && !name.includes("_")) out[name] = value;
   });
   return out;
 }

@@ -1,25 +1,42 @@
 /**
  * Path safety: a request path is matched against allow lists only after it is proven to mean
- * the same thing to keyward and to the upstream. Dot segments, encoded slashes, backslashes,
- * NUL bytes and double encodings of them are refused, never forwarded.
+ * the same thing to keyward and to the upstream, and what goes upstream is the normal form of
+ * the path that was matched. Dot segments, encoded slashes, backslashes, NUL bytes and double
+ * encodings of them are refused, never forwarded; so are escaped unreserved characters
+ * (`%74asks` for `tasks`), which name the matched path only to an upstream that decodes them.
+ * Escapes of other characters stay, in upper case (RFC 3986, section 6.2.2.1).
  *
  * @module
  */
 
-/** The outcome of checking a path: its decoded form, or why it is refused. */
-export type PathCheck = { ok: true; decoded: string } | { ok: false; reason: string };
+/**
+ * The outcome of checking a path: its decoded form (what the allow list matches) and its
+ * normal form (what goes upstream), or why it is refused.
+ */
+export type PathCheck =
+  | { ok: true; decoded: string; normal: string }
+  | { ok: false; reason: string };
 
 const SUSPICIOUS = /%|\\|\/\.\.?(?:\/|$)|\/\/|\0/;
+/** An escape of an unreserved character: a letter, a digit, `-`, `.`, `_` or `~`. */
+const UNRESERVED_ESCAPE = /%(?:[46][1-9a-f]|[57][0-9a]|3[0-9]|2d|2e|5f|7e)/i;
+const LOWER_HEX_ESCAPE = /%[0-9A-F]?[a-f]/;
 
 /**
- * Checks a raw (still percent-encoded) URL path and decodes it for matching.
+ * Checks a raw (still percent-encoded) URL path, decodes it for matching, and gives its normal
+ * form for the upstream.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { checkPath } from "./path.ts";
  *
- * assert.deepEqual(checkPath("/v1/models/gpt%2D4o"), { ok: true, decoded: "/v1/models/gpt-4o" });
+ * assert.deepEqual(checkPath("/v1/models/gpt-4o%3amini"), {
+ *   ok: true,
+ *   decoded: "/v1/models/gpt-4o:mini", // what the allow list matches
+ *   normal: "/v1/models/gpt-4o%3Amini", // what the upstream receives
+ * });
+ * assert.equal(checkPath("/v1/%6dodels/gpt-4o").ok, false); // an escaped "m": refused
  * assert.equal(checkPath("/v1/..%2Ffiles").ok, false); // an encoded slash: refused
  * assert.equal(checkPath("/v1/../files").ok, false); // a dot segment: refused
  * ```
@@ -27,7 +44,7 @@ const SUSPICIOUS = /%|\\|\/\.\.?(?:\/|$)|\/\/|\0/;
 export function checkPath(raw: string): PathCheck {
   if (!raw.startsWith("/")) return { ok: false, reason: "Path must start with /" };
   // Fast path: nothing encoded and nothing that could be a dot segment or separator trick.
-  if (!SUSPICIOUS.test(raw)) return { ok: true, decoded: raw };
+  if (!SUSPICIOUS.test(raw)) return { ok: true, decoded: raw, normal: raw };
   if (raw.includes("\\")) return { ok: false, reason: "Backslashes are not allowed in paths" };
   if (raw.includes("//")) return { ok: false, reason: "Empty path segments are not allowed" };
   const segments = raw.split("/");
@@ -40,7 +57,20 @@ export function checkPath(raw: string): PathCheck {
     }
     decoded.push(result);
   }
-  return { ok: true, decoded: decoded.join("/") };
+  const escaped = UNRESERVED_ESCAPE.exec(raw);
+  if (escaped) {
+    const plain = decodeURIComponent(escaped[0]);
+    return {
+      ok: false,
+      reason: `Escaped unreserved characters are not allowed in paths: write ${
+        escaped[0]
+      } as "${plain}"`,
+    };
+  }
+  const normal = LOWER_HEX_ESCAPE.test(raw)
+    ? raw.replace(/%[0-9a-f]{2}/gi, (escape) => escape.toUpperCase())
+    : raw;
+  return { ok: true, decoded: decoded.join("/"), normal };
 }
 
 function decodeSegment(segment: string): string | { ok: false; reason: string } {

@@ -22,6 +22,7 @@ import { type ChunkStep, type Delivery, Flight, type Tap, UpstreamTimeout } from
 import { addHeaders, clientHeaders, type HeaderRecord } from "./headers.ts";
 import { wholeBody } from "./http1/client.ts";
 import type { Needles } from "./redact.ts";
+import type { ErrorShape } from "./sse.ts";
 
 /**
  * Redirect and error bodies are scanned up to this size (decoded). Past it the body is cut:
@@ -68,6 +69,11 @@ export interface SendOptions {
   step?: (status: number) => ChunkStep | undefined;
   /** The tap that reads the body of an answer with this status and type, if any. */
   tap?: (status: number, contentType: string | null) => Tap | undefined;
+  /**
+   * The error shape of the last event on an event stream cut short (the upstream broke it off
+   * or went silent): the route's provider's, so its SDK reads it; keyward's own by default.
+   */
+  errorShape?: ErrorShape;
   /** Hears once how the answer's body ended; never called when `send` throws. */
   done(delivery: Delivery): void;
 }
@@ -160,8 +166,16 @@ export async function send(url: URL, options: SendOptions): Promise<Sent> {
   const init = { status, headers };
   const tap = options.tap?.(status, upstream.headers.get("content-type"));
   const step = options.step?.(status);
+  const shape = options.errorShape ?? "keyward";
   if (step) {
-    const response = stepped(upstream, init, step, tap, flight, method, options.extraHeaders);
+    const response = stepped(
+      upstream,
+      init,
+      { step, tap, shape },
+      flight,
+      method,
+      options.extraHeaders,
+    );
     return { response, ttfbMs };
   }
   // Checked first: reading `upstream.body` would make a stream of the bytes.
@@ -189,7 +203,7 @@ export async function send(url: URL, options: SendOptions): Promise<Sent> {
     tap,
     undefined,
     Infinity,
-    events && !upstream.headers.has("content-encoding"),
+    events && !upstream.headers.has("content-encoding") ? shape : undefined,
   );
   return { response: new Response(flight.relay(upstream.body), init), ttfbMs };
 }
@@ -202,8 +216,7 @@ export async function send(url: URL, options: SendOptions): Promise<Sent> {
 function stepped(
   upstream: Response,
   init: { status: number; headers: HeaderRecord },
-  step: ChunkStep,
-  tap: Tap | undefined,
+  { step, tap, shape }: { step: ChunkStep; tap: Tap | undefined; shape: ErrorShape },
   flight: Flight,
   method: string,
   extra: HeaderRecord | undefined,
@@ -243,7 +256,7 @@ function stepped(
     tap,
     step,
     init.status >= 300 ? MAX_SCAN_BYTES : Infinity,
-    isEventStream(upstream.headers),
+    isEventStream(upstream.headers) ? shape : undefined,
   );
   return new Response(flight.relay(plain), init);
 }

@@ -1,8 +1,8 @@
 /**
  * Event boundaries in a relayed event stream, so that a stream the upstream breaks off can be
- * ended cleanly: the relay hands on whole events only (a client acts on an event when its
+ * ended honestly: the relay hands on whole events only (a client acts on an event when its
  * blank line arrives, so nothing reaches it later than it could be used), drops a half-sent
- * one, and ends with an `event: error` of its own.
+ * one, ends with an error event of its own in the provider's error shape, and is then cut.
  *
  * @module
  */
@@ -109,21 +109,80 @@ export class EventFramer {
 }
 
 /**
- * The last event the gateway writes when an upstream breaks a stream off: an SSE `error`
- * event whose data is keyward's JSON error.
+ * Whose error shape the last event of a cut stream takes: keyward's own, or that of the API the
+ * route's preset speaks (its SDKs read that one as the provider's error).
+ */
+export type ErrorShape = "keyward" | "openai" | "anthropic" | "gemini";
+
+/** Why the gateway ends a stream early: the upstream broke it off, or went silent. */
+export type CutReason = "broken" | "silent";
+
+const CUTS = {
+  broken: {
+    message: "The upstream broke off the stream",
+    keyward: "bad_gateway",
+    openai: "upstream_broken",
+    anthropic: "api_error",
+    gemini: [503, "UNAVAILABLE"],
+  },
+  silent: {
+    message: "The upstream went silent in the middle of the stream",
+    keyward: "gateway_timeout",
+    openai: "upstream_silent",
+    anthropic: "timeout_error",
+    gemini: [504, "DEADLINE_EXCEEDED"],
+  },
+} as const satisfies Record<CutReason, { keyward: ErrorType } & Record<string, unknown>>;
+
+/**
+ * The last event the gateway writes on an event stream it cuts short, in `shape`:
+ * - keyward: `event: error` with `{"error":{"type","message"}}`;
+ * - openai: `event: error` with `{"error":{"message","type","code"}}` (the `openai` SDK throws
+ *   it as an `APIError`);
+ * - anthropic: `event: error` with `{"type":"error","error":{"type","message"}}`, as Anthropic
+ *   sends it;
+ * - gemini: Gemini's error object `{"error":{"code","message","status"}}` on a `data:` line, as
+ *   Gemini sends it: `@google/genai` reads only events that begin with `data:` and throws this
+ *   one as an `ApiError`.
+ *
+ * The stream is then cut without its last chunk, so that a reader that ignores events sees a
+ * network error rather than a clean end.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { errorEvent } from "./sse.ts";
+ * import { cutEvent } from "./sse.ts";
  *
- * const event = new TextDecoder().decode(errorEvent("bad_gateway", "The upstream broke off"));
+ * const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
  * assert.equal(
- *   event,
- *   'event: error\ndata: {"error":{"type":"bad_gateway","message":"The upstream broke off"}}\n\n',
+ *   text(cutEvent("keyward", "broken")),
+ *   'event: error\ndata: {"error":{"type":"bad_gateway","message":"The upstream broke off the stream"}}\n\n',
+ * );
+ * assert.equal(
+ *   text(cutEvent("anthropic", "broken")),
+ *   'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"The upstream broke off the stream"}}\n\n',
  * );
  * ```
  */
-export function errorEvent(type: ErrorType, message: string): Uint8Array {
-  return encoder.encode(`event: error\ndata: ${JSON.stringify({ error: { type, message } })}\n\n`);
+export function cutEvent(shape: ErrorShape, reason: CutReason): Uint8Array {
+  const cut = CUTS[reason];
+  const message = cut.message;
+  switch (shape) {
+    case "openai": {
+      const error = { message, type: "server_error", code: cut.openai };
+      return encoder.encode(`event: error\ndata: ${JSON.stringify({ error })}\n\n`);
+    }
+    case "anthropic": {
+      const error = { type: "error", error: { type: cut.anthropic, message } };
+      return encoder.encode(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
+    }
+    case "gemini": {
+      const [code, status] = cut.gemini;
+      return encoder.encode(`data: ${JSON.stringify({ error: { code, message, status } })}\n\n`);
+    }
+    default: {
+      const error = { type: cut.keyward, message };
+      return encoder.encode(`event: error\ndata: ${JSON.stringify({ error })}\n\n`);
+    }
+  }
 }

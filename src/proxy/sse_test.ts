@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { errorEvent, EventFramer, eventsEnd, MAX_HELD_BYTES } from "./sse.ts";
+import {
+  cutEvent,
+  type CutReason,
+  type ErrorShape,
+  EventFramer,
+  eventsEnd,
+  MAX_HELD_BYTES,
+} from "./sse.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -48,10 +55,28 @@ Deno.test("what is held is reported and given back; a huge event is not held pas
   assert.equal(framer.push(big)?.length, big.length);
 });
 
-Deno.test("the error event carries keyward's JSON error", () => {
-  const text = decoder.decode(errorEvent("bad_gateway", "The upstream broke off the stream"));
-  assert.equal(
-    text,
-    'event: error\ndata: {"error":{"type":"bad_gateway","message":"The upstream broke off the stream"}}\n\n',
-  );
+Deno.test("the last event of a cut stream takes each provider's own error shape", () => {
+  const event = (shape: ErrorShape, reason: CutReason) => {
+    const text = decoder.decode(cutEvent(shape, reason));
+    assert.ok(text.endsWith("\n\n"), text);
+    const lines = text.slice(0, -2).split("\n");
+    const data = lines.find((line) => line.startsWith("data: "))!;
+    return { lines, data: JSON.parse(data.slice("data: ".length)) };
+  };
+  const broke = "The upstream broke off the stream";
+  assert.deepEqual(event("keyward", "broken"), {
+    lines: ["event: error", `data: {"error":{"type":"bad_gateway","message":"${broke}"}}`],
+    data: { error: { type: "bad_gateway", message: broke } },
+  });
+  assert.deepEqual(event("openai", "broken").data, {
+    error: { message: broke, type: "server_error", code: "upstream_broken" },
+  });
+  assert.equal(event("openai", "silent").lines[0], "event: error");
+  assert.deepEqual(event("anthropic", "silent").data.error.type, "timeout_error");
+  assert.equal(event("anthropic", "broken").data.type, "error");
+  // Gemini sends its error object as a plain data line, which is what @google/genai reads.
+  const gemini = event("gemini", "broken");
+  assert.equal(gemini.lines.length, 1);
+  assert.deepEqual(gemini.data, { error: { code: 503, message: broke, status: "UNAVAILABLE" } });
+  assert.equal(event("gemini", "silent").data.error.status, "DEADLINE_EXCEEDED");
 });

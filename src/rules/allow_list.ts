@@ -1,6 +1,9 @@
 /**
  * Allow lists compiled once into one regular expression per method (entries are parsed by
- * `config/allow_entry.ts`). `*` matches within one segment, `**` any number of segments (none included).
+ * `config/allow_entry.ts`). `*` matches within one segment, `**` any number of segments (none
+ * included). A path matches as written: a trailing slash matches only an entry that ends in
+ * one, or in `**` (a subtree takes what is below it, a trailing slash too), since an upstream
+ * may route `/x/` elsewhere than `/x` (Go's `ServeMux` takes `/x/` for a subtree).
  * A whole segment may instead say what an id looks like, so that a route with an id never
  * takes the literal route beside it (`/tasks/{ulid}` matches a task id, never
  * `/tasks/stream`): `{ulid}` a lowercase ULID, `{uuid}` a lowercase UUID, `{name:REGEX}` a
@@ -12,9 +15,11 @@ import { type AllowSegment, parseAllowEntry } from "../config/allow_entry.ts";
 
 /** The regular expression sources of a glob's segments (no `{name:REGEX}` among them). */
 function globToSources(segments: readonly AllowSegment[]): string[] {
-  const sources = segments.map((segment) => {
-    // Any number of segments, including none: "/a/**" matches "/a" and "/a/b/c".
-    if (segment.kind === "any") return "(?:/[^/]+)*";
+  const last = segments.length - 1;
+  const sources = segments.map((segment, i) => {
+    // Any number of segments, including none: "/a/**" matches "/a" and "/a/b/c"; last in an
+    // entry, a trailing slash too ("/a/b/").
+    if (segment.kind === "any") return i === last ? "(?:/[^/]+)*/?" : "(?:/[^/]+)*";
     if (segment.kind === "pattern") {
       throw new Error("A {name:REGEX} segment is matched segment by segment");
     }
@@ -62,8 +67,7 @@ function segmentMatcher(segments: readonly AllowSegment[]): (path: string) => bo
     return (text) => whole.test(text);
   });
   return (path) => {
-    const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-    const parts = trimmed.split("/");
+    const parts = path.split("/");
     if (parts[0] !== "" || parts.length - 1 !== tests.length) return false;
     for (let i = 0; i < tests.length; i++) if (!tests[i](parts[i + 1])) return false;
     return true;
@@ -73,9 +77,17 @@ function segmentMatcher(segments: readonly AllowSegment[]): (path: string) => bo
 /** Tells whether a method and decoded path are allowed. */
 export type AllowMatcher = (method: string, path: string) => boolean;
 
+/** Options for {@linkcode compileAllow}. */
+export interface AllowOptions {
+  /** Whether a `GET` entry allows `HEAD` too (default true). */
+  head?: boolean;
+}
+
 /**
- * Compiles an allow list. `GET` entries also allow `HEAD`; `*` allows every method.
- * A trailing slash on the request path is not significant. Entries without a
+ * Compiles an allow list. `GET` entries also allow `HEAD` (unless `head: false`); `*` allows
+ * every method.
+ * A trailing slash on the request path matches only an entry that ends in `/` or `**`. Entries
+ * without a
  * `{name:REGEX}` segment (built-in shapes included) share one regular expression per method,
  * their common leading segments written once.
  *
@@ -89,13 +101,18 @@ export type AllowMatcher = (method: string, path: string) => boolean;
  * assert.equal(allowed("HEAD", "/tasks/01j9z3m8k2c9v7b4n6q5r0t1wx"), true); // GET allows HEAD
  * assert.equal(allowed("GET", "/tasks/stream"), false); // not a ULID
  * assert.equal(allowed("GET", "/v1/chat/completions"), false);
+ * assert.equal(allowed("POST", "/v1/chat/completions/"), false); // a slash the entry lacks
  * ```
  */
-export function compileAllow(entries: readonly string[]): AllowMatcher {
+export function compileAllow(
+  entries: readonly string[],
+  options: AllowOptions = {},
+): AllowMatcher {
   const byMethod = new Map<string, string[][]>();
   const slowByMethod = new Map<string, ((path: string) => boolean)[]>();
+  const head = options.head ?? true;
   for (const entry of entries.map(parseAllowEntry)) {
-    const methods = entry.method === "GET" ? ["GET", "HEAD"] : [entry.method];
+    const methods = entry.method === "GET" && head ? ["GET", "HEAD"] : [entry.method];
     const slow = entry.segments.some((s) => s.kind === "pattern");
     const compiled = slow ? segmentMatcher(entry.segments) : globToSources(entry.segments);
     for (const method of methods) {
@@ -106,7 +123,7 @@ export function compileAllow(entries: readonly string[]): AllowMatcher {
   }
   const compiled = new Map<string, RegExp>();
   for (const [method, globs] of byMethod) {
-    compiled.set(method, new RegExp(`^${trieSource(globs)}/?$`));
+    compiled.set(method, new RegExp(`^${trieSource(globs)}$`));
   }
   const any = compiled.get("*");
   if (slowByMethod.size === 0) {

@@ -5,7 +5,8 @@ import { compileAllow } from "./allow_list.ts";
 Deno.test("compileAllow matches exact paths per method", () => {
   const allowed = compileAllow(["POST /v1/chat/completions"]);
   assert.equal(allowed("POST", "/v1/chat/completions"), true);
-  assert.equal(allowed("POST", "/v1/chat/completions/"), true);
+  // a trailing slash the entry lacks may reach another handler upstream: no match
+  assert.equal(allowed("POST", "/v1/chat/completions/"), false);
   assert.equal(allowed("GET", "/v1/chat/completions"), false);
   assert.equal(allowed("POST", "/v1/chat/completionsX"), false);
   assert.equal(allowed("POST", "/v1/chat"), false);
@@ -30,6 +31,25 @@ Deno.test("** matches any number of segments, none included", () => {
   assert.equal(allowed("GET", "/other/files/a"), false);
 });
 
+Deno.test("a trailing slash matches an entry that ends in one, or a subtree", () => {
+  const allowed = compileAllow(["POST /tokens/", "GET /files/**", "GET /x/{id:[a-z]+}/", "GET /"]);
+  assert.equal(allowed("POST", "/tokens/"), true);
+  assert.equal(allowed("POST", "/tokens"), false);
+  assert.equal(allowed("GET", "/files/"), true);
+  assert.equal(allowed("GET", "/files/a/b/"), true);
+  assert.equal(allowed("GET", "/x/abc/"), true);
+  assert.equal(allowed("GET", "/x/abc"), false);
+  assert.equal(allowed("GET", "/"), true);
+  assert.equal(allowed("GET", "//"), false);
+});
+
+Deno.test("head: false keeps HEAD out of GET entries", () => {
+  const allowed = compileAllow(["GET /tasks/{ulid}", "GET /a/**"], { head: false });
+  assert.equal(allowed("GET", `/tasks/${TASK}`), true);
+  assert.equal(allowed("HEAD", `/tasks/${TASK}`), false);
+  assert.equal(allowed("HEAD", "/a/b"), false);
+});
+
 Deno.test("GET allows HEAD, * allows every method, regex characters are literal", () => {
   const allowed = compileAllow(["GET /a.b", "* /any/**"]);
   assert.equal(allowed("HEAD", "/a.b"), true);
@@ -51,7 +71,8 @@ const TASK = "01j9z3m8k2c9v7b4n6q5r0t1wx";
 Deno.test("{ulid} matches an id and never the literal routes beside it", () => {
   const allowed = compileAllow(["GET /tasks/{ulid}", "GET /tasks/{ulid}/stream"]);
   assert.equal(allowed("GET", `/tasks/${TASK}`), true);
-  assert.equal(allowed("HEAD", `/tasks/${TASK}/`), true);
+  assert.equal(allowed("HEAD", `/tasks/${TASK}`), true);
+  assert.equal(allowed("GET", `/tasks/${TASK}/`), false);
   assert.equal(allowed("GET", `/tasks/${TASK}/stream`), true);
   for (
     const id of [
@@ -88,7 +109,8 @@ Deno.test("{name:REGEX} matches one whole segment, never across a slash", () => 
     "* /any/{x:a|b}/end",
   ]);
   assert.equal(allowed("GET", "/agents/ana/helper"), true);
-  assert.equal(allowed("GET", "/agents/ana/helper@v1/"), true);
+  assert.equal(allowed("GET", "/agents/ana/helper@v1"), true);
+  assert.equal(allowed("GET", "/agents/ana/helper@v1/"), false);
   assert.equal(allowed("GET", "/agents/ana/card"), false);
   assert.equal(allowed("GET", "/agents/ana/versions"), false);
   assert.equal(allowed("GET", "/agents/Ana/helper"), false);

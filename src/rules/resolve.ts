@@ -1,8 +1,15 @@
 /**
  * The resolve stage: works out where a request goes. In path mode, the part of the path under
  * the route's prefix joined to `upstream`; in target mode, the URL the client named. Either way
- * the path is checked for traversal tricks before any allow list sees it. It publishes
- * `upstream`: the URL to call and the decoded path the allow list is checked against.
+ * the path is checked for traversal tricks before any allow list sees it (`proxy/path.ts`), and
+ * the upstream is sent the normal form of the path that is matched, never another spelling of
+ * it. It publishes `upstream`: the URL to call and the decoded path the allow list is checked
+ * against.
+ *
+ * Dot segments: in path mode the server has resolved them in the request's URL already, as the
+ * URL standard does, so the path that is matched and forwarded is the resolved one. In target
+ * mode the client writes the URL, and a dot segment in its path (`/files/.`, `/chats/%2e`) is
+ * refused with 400 rather than resolved.
  *
  * @module
  */
@@ -67,8 +74,10 @@ export function resolveStage(route: ResolveSettings): Stage<unknown, UpstreamVar
           x.refuse(result.status === 400 ? "bad_target" : "target_not_allowed", result.message),
         );
       }
-      const check = checkPath(result.url.pathname);
+      // The path as written: the URL parser has resolved dot segments in `url.pathname`.
+      const check = checkPath(result.path);
       if (!check.ok) return Promise.resolve(x.refuse("bad_path", check.reason));
+      if (check.normal !== result.url.pathname) result.url.pathname = check.normal;
       if (drop) {
         const search = stripQuery(result.url.search, drop);
         if (search !== result.url.search) result.url.search = search;
@@ -100,7 +109,7 @@ export function resolveStage(route: ResolveSettings): Stage<unknown, UpstreamVar
     const check = checkPath(rest);
     if (!check.ok) return Promise.resolve(x.refuse("bad_path", check.reason));
     const search = drop ? stripQuery(requestUrl.search, drop) : requestUrl.search;
-    const url = new URL(head + basePath + rest + search);
+    const url = new URL(head + basePath + check.normal + search);
     return next({ upstream: { url, path: check.decoded } });
   };
 }

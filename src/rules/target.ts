@@ -9,9 +9,12 @@
 import { type HostRule, parseHostRule } from "../config/host_rule.ts";
 import { isLoopback } from "../config/loopback.ts";
 
-/** The outcome of resolving a target: the URL to call, or a refusal with its status. */
+/**
+ * The outcome of resolving a target: the URL to call and its path as the client wrote it
+ * (before the URL parser resolved dot segments in it), or a refusal with its status.
+ */
 export type TargetResult =
-  | { ok: true; url: URL }
+  | { ok: true; url: URL; path: string }
   | { ok: false; status: 400 | 403; message: string };
 
 /** A route's target settings. */
@@ -86,7 +89,8 @@ function checkTarget(raw: string, rules: readonly HostRule[]): TargetResult {
     return { ok: false, status: 400, message: "Target URL must use https" };
   }
   // The host as written must be the host as parsed: no IP spellings, escapes or IDNA tricks.
-  const writtenHost = /^[a-z]+:\/\/([^/?]*)/i.exec(raw)?.[1]?.toLowerCase();
+  const written = /^[a-z]+:\/\/([^/?]*)([^?]*)/i.exec(raw);
+  const writtenHost = written?.[1]?.toLowerCase();
   const defaultPort = url.protocol === "https:" ? "443" : "80";
   const normalisedWritten = writtenHost?.endsWith(`:${defaultPort}`)
     ? writtenHost.slice(0, -defaultPort.length - 1)
@@ -97,7 +101,7 @@ function checkTarget(raw: string, rules: readonly HostRule[]): TargetResult {
   if (!rules.some((rule) => hostMatches(rule, url.hostname, url.port))) {
     return { ok: false, status: 403, message: `Target host "${url.host}" is not allowed` };
   }
-  return { ok: true, url };
+  return { ok: true, url, path: written?.[2] || "/" };
 }
 
 function hostMatches(rule: HostRule, hostname: string, port: string): boolean {

@@ -79,7 +79,9 @@ function outOfDescriptors(error: unknown): boolean {
 }
 
 function onError(error: unknown): Response {
-  logEvent("handler_failed", { error: (error as Error)?.name ?? "Error" });
+  // A body the gateway cut on purpose (a stream the upstream broke off): no failure of ours.
+  const name = (error as Error)?.name ?? "Error";
+  if (name !== "StreamCut") logEvent("handler_failed", { error: name });
   return new Response("Internal Server Error", { status: 500 });
 }
 

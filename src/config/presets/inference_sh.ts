@@ -4,7 +4,11 @@
  * what a frontend needs to run things (run an app, start or continue an agent chat, read or
  * stream the resulting task or chat, upload one input file) and nothing else: every visitor
  * shares the owner's key, so anything that reads the account, changes it, or sends its
- * results elsewhere stays out. It is at least as strict as the SDK's own proxy policy.
+ * results elsewhere stays out. It lets every call of the SDK's client through and forwards
+ * nothing the SDK's own proxy policy refuses; where it is stricter (a dot segment in a target
+ * path, an ad-hoc `agent_config` without an app list, repeated keys), docs/configuration.md says
+ * so, and tests/inference_oracle_test.ts compares the two request by request. Methods match
+ * exactly, as that policy's do: a `GET` entry takes no `HEAD`.
  *
  * Ids. The API mints lowercase 26-character ULIDs, and many routes sit beside an id route
  * with a literal segment (`/tasks/stream` is the live feed of every task the key can read,
@@ -27,8 +31,9 @@
  *   the chat to another agent, which `body.apps` checks like a new chat.
  * - `GET /chats/{id}`, `/status`, `/messages`, `/stream`, `POST /chats/{id}/stop`,
  *   `POST /chats/messages/{id}/cancel`: follow, stop or cancel a chat the visitor holds.
- * - `POST /tools/{id}` (`result`, `action`): answer a client tool call the visitor's own page
- *   runs (a widget, a form).
+ * - `POST /tools/{id}` (`result`, or a widget's `action` and a form's `form_data`): answer a
+ *   client tool call the visitor's own page runs (a widget, a form), as the SDK's
+ *   `submitToolResult(id, resultOrAction)` sends it.
  * - `GET /agents/{namespace}/{name}`: an agent's public info (description, example prompts)
  *   the chat provider shows; checked against `body.apps`. Agent ids (`/agents/{ulid}/...`)
  *   and the routes beside a name (`card`, `versions`, `rules`) never match.
@@ -86,7 +91,7 @@ const fields: FieldPolicy = {
     [`/chats/${ID}/agent`]: { fields: ["agent"], ref: "agent" },
     [`/chats/${ID}/stop`]: { fields: [] },
     [`/chats/messages/${ID}/cancel`]: { fields: [] },
-    [`/tools/${ID}`]: { fields: ["result", "action"] },
+    [`/tools/${ID}`]: { fields: ["result", "action", "form_data"] },
   },
   pathRef: { glob: AGENT_INFO, prefix: "/agents/" },
   maxUpload: 100 * 1024 * 1024,
@@ -100,6 +105,8 @@ export const inferenceSh: Preset = {
     hosts: ["inference.sh", "*.inference.sh"],
   },
   key: { env: "INFERENCE_API_KEY", header: "authorization", format: "Bearer {key}" },
+  // The SDK's proxy matches methods exactly: a HEAD is no call of its client.
+  head: false,
   allow: [
     "POST /apps/run",
     `GET /tasks/${ID}`,

@@ -54,6 +54,11 @@ export interface Strip {
 
 /** What a preset fills in; a route's own values win over it, field by field. */
 export interface Preset {
+  /**
+   * Whether a `GET` entry of the route's allow list allows `HEAD` too (default true). A preset
+   * that stands in for an SDK's own proxy, which matches methods exactly, says false.
+   */
+  head?: boolean;
   /** Upstream base URL (path mode presets). */
   upstream?: string;
   /** Target mode defaults (browser SDK proxy protocols). */

@@ -18,6 +18,7 @@ import { compilePages } from "./observe/pages.ts";
 import { recordOf } from "./observe/record.ts";
 import { type GatewayHooks, routeLine } from "./pipeline.ts";
 import { QueueBoard } from "./queue/queue.ts";
+import { SessionBoard } from "./realtime/board.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 import { RouteTable } from "./route_table.ts";
 import { browserGuard } from "./rules/browser.ts";
@@ -45,6 +46,11 @@ export interface BuildOptions {
    * {@linkcode BuiltGateway.close} closes it; a store passed here is left open.
    */
   store?: LimitStore;
+  /**
+   * Whether the server can keep upgraded WebSockets open (true by default); false answers
+   * upgrades with 503 (a listener that would drop them).
+   */
+  upgrades?: boolean;
 }
 
 /** The Hono environment of keyward's app: each request's exchange. */
@@ -63,7 +69,9 @@ export interface BuiltGateway {
   store: LimitStore;
   /** Requests waiting in each route's queue (`limits.queue`), and the expected wait. */
   queues: QueueBoard;
-  /** Closes what the gateway opened (the store, unless it was passed in). */
+  /** The WebSocket sessions open now. */
+  sessions: SessionBoard;
+  /** Ends open sessions (1001) and closes what the gateway opened (its store, if it opened it). */
   close(): Promise<void>;
 }
 
@@ -113,6 +121,7 @@ export async function buildGateway(
   const routes = config.routes.map((route) => compileRoute(route, options.readers));
   const store = options.store ?? openStore(config.store);
   const queues = new QueueBoard();
+  const sessions = new SessionBoard();
   const snapshot = () => queues.snapshot();
   const pages = await compilePages(config, { routes, store, queues: snapshot });
   const auth: AuthContext = {
@@ -132,6 +141,8 @@ export async function buildGateway(
     watch: config.server?.alerts
       ? new (await import("./observe/alerts.ts")).Alerts(config.server.alerts, store)
       : undefined,
+    sessions,
+    upgrades: options.upgrades !== false && config.server?.websockets !== false,
   };
   const table = new RouteTable<Routed>();
   for (const route of routes) {
@@ -183,6 +194,9 @@ export async function buildGateway(
       headers: { "content-type": "application/json" },
     });
   });
-  const close = options.store ? () => Promise.resolve() : () => store.close();
-  return { app, routes, store, queues, close };
+  const close = async () => {
+    sessions.closeAll();
+    if (!options.store) await store.close();
+  };
+  return { app, routes, store, queues, sessions, close };
 }

@@ -16,6 +16,12 @@
  * 9. forward: the upstream call, its answer streamed back through the key redactor and the
  *    usage meter.
  *
+ * A WebSocket upgrade to one of the route's socket endpoints leaves the line after the limits
+ * stage (it counts as a request, and holds its slot while it is open) for its own: the socket
+ * stage in place of the body stage, then the same queue, budget and key stages, and a socket
+ * handler in place of the forward handler (see `realtime/line.ts`). On the openai preset, an
+ * ephemeral key request gets its own check after the body stage (`realtime/secrets.ts`).
+ *
  * Each stage's type says what it needs of those before it, so this order is checked when it
  * compiles. Stages a route's config does not use are left out, and their code is not loaded.
  *
@@ -40,6 +46,10 @@ import { allowStage } from "./rules/allow.ts";
 import { resolveStage } from "./rules/resolve.ts";
 import { Line } from "./stage.ts";
 import type { LimitStore } from "./store/store.ts";
+import type { SessionBoard } from "./realtime/board.ts";
+import type { UpstreamVariables } from "./rules/resolve.ts";
+import type { ClientVariables } from "./auth/auth.ts";
+import type { PlanVariables } from "./limits/limits.ts";
 
 /** Code hooks for what a config cannot say. */
 export interface GatewayHooks {
@@ -75,6 +85,13 @@ export interface LineContext {
   fetch?: typeof fetch;
   /** Hears each budget's standing after a change (`server.alerts`). */
   watch?: BudgetWatch;
+  /** The gateway's open WebSocket sessions (a route with socket endpoints adds to it). */
+  sessions?: SessionBoard;
+  /**
+   * Whether the server can keep an upgraded socket open; false makes upgrades 503 (a
+   * standalone listener that drops them, see `server/http.ts`). True when left out.
+   */
+  upgrades?: boolean;
 }
 
 /**
@@ -142,6 +159,64 @@ export async function routeLine(
   const pool = route.keys && route.keys.keys.length > 1 ? route.keys : undefined;
   const queue = queued ? await import("./queue/queue_stage.ts") : undefined;
   const budget = budgeted || jwt ? await import("./budget/budget.ts") : undefined;
+  const budgetSettings = {
+    route: route.name,
+    store,
+    outputMax,
+    format: route.usage,
+    ceiling: limits.ceiling,
+    watch: context.watch,
+  };
+  // One instance of each stage both lines share: a queue counts HTTP requests and sessions.
+  const queueStage = queue?.queueStage({
+    route: route.name,
+    store,
+    queue: context.queues.add(new RouteQueue(route.name, waitMs!)),
+    pool: pool?.health,
+    routeConcurrent: limits.ceiling?.concurrent,
+  });
+  const budgetStage = budget?.budgetStage(budgetSettings);
+  const key = keyStage(route, hooks.resolveKey);
+  const { sockets, secrets } = route.realtime;
+  const realtime = sockets ? await import("./realtime/line.ts") : undefined;
+  let socketLine: ((x: Exchange) => Promise<Response>) | undefined;
+  if (realtime) {
+    const { FrameRules } = await import("./realtime/rules.ts");
+    const { SessionBoard } = await import("./realtime/board.ts");
+    const max = budgeted ? outputMax : own.body?.max_tokens;
+    // Frames are read when something must be checked in them; otherwise they pass unread.
+    const frameRules = own.body?.models || max !== undefined || own.body?.deny || jwt
+      ? new FrameRules({ models: own.body?.models, max, deny: own.body?.deny })
+      : undefined;
+    socketLine = new Line<UpstreamVariables & ClientVariables & PlanVariables>()
+      .then(realtime.socketStage({
+        endpoints: sockets!,
+        rules: frameRules,
+        budgeted: Boolean(budgeted),
+      }))
+      .maybe(queueStage, () => queueStage!)
+      .maybe(budgetStage, () => budgetStage!)
+      .then(key)
+      .end(realtime.socketHandler({
+        route: route.name,
+        dropHeaders: route.dropHeaders,
+        headers: route.headers,
+        inject: route.inject,
+        timeoutMs: route.timeoutMs,
+        rules: frameRules,
+        usage: route.usage,
+        budget: budgeted ? budgetSettings : undefined,
+        outputMax: max ?? outputMax,
+        board: context.sessions ?? new SessionBoard(),
+      }));
+  }
+  const secretsStage = secrets
+    ? (await import("./realtime/secrets.ts")).secretsStage({
+      path: secrets,
+      models: own.body?.models,
+      budgeted: Boolean(budgeted),
+    })
+    : undefined;
 
   return new Line()
     .then(resolveStage(route))
@@ -155,6 +230,7 @@ export async function routeLine(
     .then(allowStage(route.allow, route.name))
     .maybe(rules.pathStage, () => rules.pathStage!)
     .then(limitsStage(route.name, limits, store, queued))
+    .maybe(socketLine, () => realtime!.socketFork(sockets!, socketLine!, context.upgrades))
     .then(bodyStage({
       rules: rules.rules,
       modelRules: rules.modelRules,
@@ -162,23 +238,9 @@ export async function routeLine(
       bodyTimeoutMs: context.bodyTimeoutMs,
       replay: pool !== undefined,
     }))
-    .maybe(queue, () =>
-      queue!.queueStage({
-        route: route.name,
-        store,
-        queue: context.queues.add(new RouteQueue(route.name, waitMs!)),
-        pool: pool?.health,
-        routeConcurrent: limits.ceiling?.concurrent,
-      }))
-    .maybe(budget, () =>
-      budget!.budgetStage({
-        route: route.name,
-        store,
-        outputMax,
-        format: route.usage,
-        ceiling: limits.ceiling,
-        watch: context.watch,
-      }))
-    .then(keyStage(route, hooks.resolveKey))
+    .maybe(secretsStage, () => secretsStage!)
+    .maybe(queueStage, () => queueStage!)
+    .maybe(budgetStage, () => budgetStage!)
+    .then(key)
     .end(forwardHandler({ ...route, pool }, context.fetch));
 }

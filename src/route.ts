@@ -20,6 +20,7 @@ import { requestDropSet } from "./proxy/headers.ts";
 import { queryDropSet } from "./proxy/query.ts";
 import { type AllowMatcher, compileAllow } from "./rules/allow_list.ts";
 import { compileTarget, type TargetConfig, type TargetResult } from "./rules/target.ts";
+import { type CompiledRealtime, compileRealtime } from "./realtime/endpoints.ts";
 
 /** A route ready to serve. */
 export interface CompiledRoute {
@@ -67,6 +68,8 @@ export interface CompiledRoute {
   readonly generate?: GenerateTable;
   /** Extra headers set on every upstream request. */
   readonly headers: readonly [string, string][];
+  /** Its realtime endpoints (WebSockets, ephemeral keys) that the allow list lets through. */
+  readonly realtime: CompiledRealtime;
 }
 
 /** Merges a route's key section over its preset's. */
@@ -127,6 +130,7 @@ export function compileRoute(
   const allowList = config.allow ?? preset?.allow ?? [];
   const keyNames = keyConfig ? injectionName(keyConfig) : {};
   const path = config.path.length > 1 ? config.path.replace(/\/+$/, "") : config.path;
+  const allow = compileAllow(allowList);
   return {
     name: config.name,
     path,
@@ -135,7 +139,7 @@ export function compileRoute(
     target: targetConfig ? compileTarget(targetConfig) : undefined,
     targetConfig,
     allowList,
-    allow: compileAllow(allowList),
+    allow,
     keyConfig,
     keys: keyConfig ? compileKeySource(keyConfig, readers) : undefined,
     inject: compileInjector(keyConfig ?? {}),
@@ -144,7 +148,8 @@ export function compileRoute(
       keyNames.header,
       targetConfig?.header,
       ...preset?.strip.headers ?? [],
-      ...preset?.clientToken?.map((source) => source.header) ?? [],
+      ...preset?.clientToken?.map((source) => "header" in source ? source.header : undefined) ??
+        [],
     ]),
     dropQuery: queryDropSet([keyNames.query, targetConfig?.query, ...preset?.strip.query ?? []]),
     readToken: preset?.clientToken
@@ -154,5 +159,7 @@ export function compileRoute(
     usage: config.usage ?? preset?.usage,
     generate: preset?.generate,
     headers: Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    // Target mode names its upstream per request: its sockets are not proxied.
+    realtime: upstreamText ? compileRealtime(preset?.realtime, allow) : {},
   };
 }

@@ -7,7 +7,14 @@
  */
 
 /** The npm packages the library itself imports (the rest of deno.json's are for tests). */
-export const RUNTIME_DEPENDENCIES: readonly string[] = ["hono", "zod", "yaml", "jose", "ioredis"];
+export const RUNTIME_DEPENDENCIES: readonly string[] = [
+  "hono",
+  "zod",
+  "yaml",
+  "jose",
+  "ioredis",
+  "ws",
+];
 
 /** The part of deno.json the package is made from. */
 export interface DenoJson {

@@ -9,6 +9,7 @@ import { buildGateway, type GatewayHooks } from "../../src/gateway.ts";
 import type { KeyReaders } from "../../src/keys/source.ts";
 import { Http1Client } from "../../src/proxy/http1/client.ts";
 import type { RequestRecord } from "../../src/observe/log.ts";
+import type { SessionBoard } from "../../src/realtime/board.ts";
 
 /** A running in-process gateway. */
 export interface TestGateway {
@@ -16,6 +17,8 @@ export interface TestGateway {
   url: string;
   /** Every finished request's log record. */
   logs: RequestRecord[];
+  /** The WebSocket sessions open now. */
+  sessions(): SessionBoard;
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -42,7 +45,7 @@ export async function startGateway(
   const logs: RequestRecord[] = [];
   // The client the standalone server uses, so these tests exercise it.
   const client = new Http1Client();
-  const { app, close } = await buildGateway(config, {
+  const { app, close, sessions } = await buildGateway(config, {
     hooks,
     upstreamFetch: options.upstreamFetch ?? client.fetch as typeof fetch,
     log: (record) => logs.push(structuredClone(record)),
@@ -58,6 +61,7 @@ export async function startGateway(
   return {
     url: `http://127.0.0.1:${addr.port}`,
     logs,
+    sessions: () => sessions,
     close: async () => {
       await server.shutdown();
       await close();

@@ -171,8 +171,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     stopping ??= (async () => {
       logEvent("stopping", { drain_ms: drainMs });
       for (const cleanup of cleanups) cleanup();
-      // Open sessions end now (1001, "going away"), both sides, each with its log line.
-      for (const board of boards) board.closeAll();
+      // Open sessions end now (1001, "going away"), both sides, each with its log line; their
+      // close frames leave before the listener's own shutdown closes the sockets.
+      let open = 0;
+      for (const board of boards) {
+        open += board.size;
+        board.closeAll();
+      }
+      if (open > 0) await new Promise((resolve) => setTimeout(resolve, 50));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, drainMs));
       await Promise.race([server.shutdown(), bound]);

@@ -32,6 +32,8 @@ export function fakeEnv(vars: Record<string, string>): KeyReaders["env"] {
 export interface StartOptions {
   /** The fetch for upstream calls; by default the standalone server's HTTP/1.1 client. */
   upstreamFetch?: typeof fetch;
+  /** Serve HTTPS with this certificate and key (PEM) instead of HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 /** Starts a gateway for `yaml`, reading keys and `${VAR}`s from `env` only. */
@@ -56,10 +58,11 @@ export async function startGateway(
     hostname: "127.0.0.1",
     port: 0,
     onListen: (addr) => ready.resolve(addr),
+    ...options.tls,
   }, (request, info) => app.fetch(request, info));
   const addr = await ready.promise;
   return {
-    url: `http://127.0.0.1:${addr.port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${addr.port}`,
     logs,
     sessions: () => sessions,
     close: async () => {

@@ -71,6 +71,8 @@ export interface BuiltGateway {
   queues: QueueBoard;
   /** The WebSocket sessions open now. */
   sessions: SessionBoard;
+  /** Whether a route serves `path` (a Node `upgrade` listener leaves other paths alone). */
+  handles(path: string): boolean;
   /** Ends open sessions (1001) and closes what the gateway opened (its store, if it opened it). */
   close(): Promise<void>;
 }
@@ -198,5 +200,6 @@ export async function buildGateway(
     sessions.closeAll();
     if (!options.store) await store.close();
   };
-  return { app, routes, store, queues, sessions, close };
+  const handles = (path: string) => table.find(path) !== undefined;
+  return { app, routes, store, queues, sessions, handles, close };
 }

@@ -345,6 +345,8 @@ export function socketHandler(settings: SocketHandlerSettings): Handler<SocketNe
           x.upstream.url.searchParams.get("intent") !== "transcription",
         onEnd: (end) => {
           board.delete(session);
+          // What Bun and Node got back is a stand-in: their servers answered the handshake.
+          x.status = 101;
           x.bytesIn = end.bytesIn;
           x.bytesOut = end.bytesOut;
           if (end.charge) x.charge = end.charge;

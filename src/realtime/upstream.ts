@@ -113,6 +113,16 @@ type WsConstructor = new (
 const REFUSAL_BYTES = 64 * 1024;
 const decoder = new TextDecoder();
 
+/** A promise and its resolver (`Promise.withResolvers` is not in Node 20). */
+function opening(): {
+  promise: Promise<UpstreamLink | UpstreamFailed>;
+  resolve: (value: UpstreamLink | UpstreamFailed) => void;
+} {
+  let resolve!: (value: UpstreamLink | UpstreamFailed) => void;
+  const promise = new Promise<UpstreamLink | UpstreamFailed>((done) => resolve = done);
+  return { promise, resolve };
+}
+
 let wsClass: Promise<WsConstructor | undefined> | undefined;
 
 /** npm `ws`'s WebSocket class, loaded once; undefined where it cannot be loaded. */
@@ -201,7 +211,7 @@ function openWithWs(
   url: string,
   init: UpstreamInit,
 ): Promise<UpstreamLink | UpstreamFailed> {
-  const { promise, resolve } = Promise.withResolvers<UpstreamLink | UpstreamFailed>();
+  const { promise, resolve } = opening();
   let socket: WsSocket;
   try {
     socket = new Ws(url, init.protocols, {
@@ -287,7 +297,7 @@ function openWithWs(
 
 /** The runtime's own WebSocket, with headers (Deno 2.5+, Bun). */
 function openNative(url: string, init: UpstreamInit): Promise<UpstreamLink | UpstreamFailed> {
-  const { promise, resolve } = Promise.withResolvers<UpstreamLink | UpstreamFailed>();
+  const { promise, resolve } = opening();
   const Native = globalThis.WebSocket as unknown as new (
     url: string,
     options: { headers: HeaderRecord; protocols: string[] },

@@ -26,7 +26,7 @@ import { DEFAULT_RULES_BODY_BYTES } from "../config/defaults.ts";
 import type { RouteCeilingConfig } from "../config/types.ts";
 import { type Rate, USD_UNITS } from "../config/units.ts";
 import type { Exchange } from "../exchange.ts";
-import { type PlanVariables, retryAfter, SLOT_TTL_MS, storeDown } from "../limits/limits.ts";
+import { type PlanVariables, retryAfter, slotTtl, storeDown } from "../limits/limits.ts";
 import type { UpstreamVariables } from "../rules/resolve.ts";
 import type { Stage } from "../stage.ts";
 import type { LimitStore } from "../store/store.ts";
@@ -179,7 +179,7 @@ export function budgetStage(
     const held: Held[] = [];
     try {
       if (grant?.limits) {
-        const refused = await countGrant(x, grant, store);
+        const refused = await countGrant(x, grant, store, slotTtl(x.request, x.plan));
         if (refused) return refused;
       }
       for (const budget of wanted) {
@@ -445,6 +445,7 @@ async function countGrant(
   x: Exchange,
   grant: Grant,
   store: LimitStore,
+  ttlMs: number,
 ): Promise<Response | undefined> {
   const { requests, concurrent } = grant.limits!;
   const subject = grant.subject;
@@ -463,7 +464,7 @@ async function countGrant(
   }
   if (concurrent) {
     const key = `grant:concurrent:${subject}`;
-    const slot = await store.acquire(key, concurrent, SLOT_TTL_MS);
+    const slot = await store.acquire(key, concurrent, ttlMs);
     if (slot === undefined) {
       return x.refuse(
         "concurrency_limit",

@@ -65,7 +65,22 @@ export const ACCEPTOR: unique symbol = Symbol.for("keyward.acceptor");
 const CONNECTING = 0;
 const OPEN = 1;
 
-/** Keeps a link's events (and frames) until the session attaches. */
+/**
+ * Keeps a link's events (and frames) until the session attaches.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PendingEvents } from "./accept.ts";
+ *
+ * const pending = new PendingEvents();
+ * pending.message("early"); // before anyone listens
+ * const heard: unknown[] = [];
+ * pending.attach({ message: (data) => void heard.push(data), closed: () => {} });
+ * pending.message("late");
+ * assert.deepEqual(heard, ["early", "late"]);
+ * ```
+ */
 export class PendingEvents implements ClientEvents {
   #events?: ClientEvents;
   #kept: (string | Uint8Array | { code: number; reason: string })[] = [];
@@ -97,6 +112,27 @@ export class PendingEvents implements ClientEvents {
 /**
  * A link over a WHATWG `WebSocket` on the server side (Deno's): frames sent before the socket
  * is open wait in a queue, counted as buffered.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { whatwgLink } from "./accept.ts";
+ *
+ * // a server echoing through a link
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+ *   const { socket, response } = Deno.upgradeWebSocket(request);
+ *   const link = whatwgLink(socket);
+ *   link.send("hello"); // queued until the socket opens
+ *   link.attach({ message: (data) => link.send(data), closed: () => {} });
+ *   return response;
+ * });
+ * const client = new WebSocket(`ws://127.0.0.1:${server.addr.port}/`);
+ * const first = await new Promise((resolve) => client.onmessage = (e) => resolve(e.data));
+ * assert.equal(first, "hello");
+ * client.close();
+ * await new Promise((resolve) => client.onclose = resolve);
+ * await server.shutdown();
+ * ```
  */
 export function whatwgLink(socket: WebSocket): ClientLink {
   socket.binaryType = "arraybuffer";

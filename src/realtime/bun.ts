@@ -5,9 +5,16 @@
  * gateway exports the handlers its sockets need:
  *
  * ```ts
- * Bun.serve({ fetch: gateway.fetch, websocket: gateway.websocket });
- * // beside an app's own sockets: the gateway's are told apart by their data
- * Bun.serve({ fetch: myFetch, websocket: gateway.websocket.with(myHandlers) });
+ * import { createGateway } from "../../mod.ts";
+ *
+ * type Serve = (options: Record<string, unknown>) => unknown;
+ * const Bun = (globalThis as { Bun?: { serve: Serve } }).Bun; // Bun's global, on Bun
+ * const gateway = await createGateway("routes.yaml");
+ * if (Bun) {
+ *   Bun.serve({ fetch: gateway.fetch, websocket: gateway.websocket });
+ *   // beside an app's own sockets (told apart by their data), keep the app's handlers too:
+ *   // Bun.serve({ fetch: appFetch, websocket: gateway.websocket.with(appHandlers) });
+ * }
  * ```
  *
  * Without a subprotocol of its own to name, Bun would echo the client's first one (which may

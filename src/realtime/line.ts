@@ -21,6 +21,7 @@ import type { BodyVariables, BodyView } from "../body/body.ts";
 import type { BudgetSettings } from "../budget/budget.ts";
 import { sessionBudget } from "../budget/session.ts";
 import type { SocketProtocol, UsageFormat } from "../config/presets/preset.ts";
+import { DEFAULT_SESSION_MS } from "../config/defaults.ts";
 import type { Exchange } from "../exchange.ts";
 import type { KeyInjector } from "../keys/inject.ts";
 import type { KeyVariables } from "../keys/select.ts";
@@ -260,7 +261,54 @@ const MESSAGES = {
 /**
  * The socket handler, the end of an upgrade's line: opens the upstream socket, accepts the
  * client's, and runs the session between them (see `session.ts`). The request is held until
- * the session ends.
+ * the session ends. An upstream that refuses the handshake with an HTTP answer gives the
+ * client that answer (the key redacted from it); one that cannot be reached is 502.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Exchange } from "../exchange.ts";
+ * import { compileInjector } from "../keys/inject.ts";
+ * import { Secret } from "../keys/secret.ts";
+ * import { requestDropSet } from "../proxy/headers.ts";
+ * import { SessionBoard } from "./board.ts";
+ * import { socketHandler } from "./line.ts";
+ *
+ * // a provider that refuses the key it is sent, echoing it
+ * const open = (_url: string, init: { headers: Record<string, string> }) =>
+ *   Promise.resolve({
+ *     outcome: "upstream_unreachable" as const,
+ *     status: 401,
+ *     contentType: "application/json",
+ *     body: new TextEncoder().encode(`{"error":"bad key ${init.headers.authorization}"}`),
+ *   });
+ * const handler = socketHandler({
+ *   route: "openai",
+ *   dropHeaders: requestDropSet([]),
+ *   headers: [],
+ *   inject: compileInjector({ header: "authorization", format: "Bearer {key}" }),
+ *   timeoutMs: 10_000,
+ *   outputMax: 4096,
+ *   board: new SessionBoard(),
+ *   open,
+ * });
+ * const path = "/v1/realtime";
+ * const request = new Request(`http://gateway/openai${path}?model=gpt-realtime`);
+ * const x = Object.assign(
+ *   new Exchange(request, undefined, "req-1", "", `/openai${path}`, () => {}),
+ *   {
+ *     upstream: { url: new URL(`https://api.openai.com${path}?model=gpt-realtime`), path },
+ *     client: { id: "alice", authenticated: true },
+ *     plan: {},
+ *     body: { send: null, declared: false, generates: false, facts: {}, release() {} },
+ *     key: { origin: "env:OPENAI_API_KEY", secret: new Secret("sk-live") },
+ *     socket: { protocol: "openai" as const, offered: [], beta: false },
+ *   },
+ * );
+ * const answer = await handler(x);
+ * assert.equal(answer.status, 401);
+ * assert.equal(await answer.text(), '{"error":"bad key Bearer [redacted]"}');
+ * ```
  */
 export function socketHandler(settings: SocketHandlerSettings): Handler<SocketNeeds> {
   const open = settings.open ?? openUpstream;
@@ -339,7 +387,7 @@ export function socketHandler(settings: SocketHandlerSettings): Handler<SocketNe
         charger: budget,
         needles,
         maxFrame,
-        sessionMs: x.plan.session,
+        sessionMs: x.plan.session ?? DEFAULT_SESSION_MS,
         idleMs: settings.timeoutMs,
         clampSession: plan.protocol === "openai" && rules?.max !== undefined &&
           x.upstream.url.searchParams.get("intent") !== "transcription",

@@ -3,9 +3,14 @@
  * never to a request handler: a framework's middleware (Express, Next.js, Remix, SvelteKit)
  * never sees it. The app hands the event to the gateway once:
  *
- * ```js
- * const server = app.listen(3000); // or http.createServer(handler).listen(3000)
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { createGateway } from "../../mod.ts";
+ *
+ * const gateway = await createGateway("routes.yaml");
+ * const server = createServer((req, res) => res.end("the app")); // or Express's app.listen()
  * server.on("upgrade", gateway.upgrade);
+ * if (import.meta.main) server.listen(3000);
  * ```
  *
  * The gateway takes only upgrades to a path one of its routes serves; any other is left for
@@ -177,9 +182,9 @@ async function refuse(socket: NodeUpgradeSocket, response: Response): Promise<vo
  * import { nodeUpgradeListener } from "./node.ts";
  *
  * // a stand-in for the gateway: it refuses every handshake
- * const fetch = () => Promise.resolve(Response.json({ error: "no" }, { status: 403 }));
+ * const gateway = () => Promise.resolve(Response.json({ error: "no" }, { status: 403 }));
  * const server = createServer((_req, res) => res.end("plain"));
- * server.on("upgrade", nodeUpgradeListener(fetch, (path) => path.startsWith("/openai/")));
+ * server.on("upgrade", nodeUpgradeListener(gateway, (path) => path.startsWith("/openai/")));
  * await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
  * const { port } = server.address() as { port: number };
  * const answer = await fetch(`http://127.0.0.1:${port}/openai/v1/realtime`, {

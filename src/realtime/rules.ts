@@ -62,7 +62,18 @@ export interface FrameContext {
 const object = (value: unknown): Json | undefined =>
   value !== null && typeof value === "object" && !Array.isArray(value) ? value as Json : undefined;
 
-/** `models/gemini-x` and `gemini-x` name the same Gemini model. */
+/**
+ * A Gemini model's bare name: `models/gemini-x` and `gemini-x` name the same model.
+ *
+ * @example
+ * ```ts
+ * import { bareModel } from "./rules.ts";
+ *
+ * if (bareModel("models/gemini-live-2.5-flash-preview") !== "gemini-live-2.5-flash-preview") {
+ *   throw new Error("not bare");
+ * }
+ * ```
+ */
 export function bareModel(model: string): string {
   return model.startsWith("models/") ? model.slice("models/".length) : model;
 }

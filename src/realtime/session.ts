@@ -112,7 +112,16 @@ const decoder = new TextDecoder();
 /** Any character outside ASCII (UTF-16 code units from 0x80 up). */
 const NON_ASCII = /[\u0080-\uffff]/;
 
-/** UTF-8 bytes of a string, without encoding it (ASCII, the usual case, is its length). */
+/**
+ * UTF-8 bytes of a string, without encoding it (ASCII, the usual case, is its length).
+ *
+ * @example
+ * ```ts
+ * import { utf8Length } from "./session.ts";
+ *
+ * if (utf8Length("héllo") !== 6) throw new Error("é is two bytes");
+ * ```
+ */
 export function utf8Length(text: string): number {
   if (!NON_ASCII.test(text)) return text.length;
   let bytes = 0;
@@ -128,14 +137,33 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-/** At most {@linkcode REASON_BYTES} bytes of `reason`, not cutting a character. */
+/**
+ * At most 123 bytes of `reason` (what a close frame holds), not cutting a character.
+ *
+ * @example
+ * ```ts
+ * import { shortReason } from "./session.ts";
+ *
+ * if (shortReason("é".repeat(100)) !== "é".repeat(61)) throw new Error("cut mid-character");
+ * ```
+ */
 export function shortReason(reason: string): string {
   if (utf8Length(reason) <= REASON_BYTES) return reason;
   const cut = decoder.decode(encoder.encode(reason).subarray(0, REASON_BYTES));
   return cut.replace(/\uFFFD+$/, "");
 }
 
-/** A close code the upstream sent, as the client may receive it. */
+/**
+ * A close code the upstream sent, as the client may receive it: "no code" (1005) is a normal
+ * close, an abnormal end (1006, 1015) an internal error (1011); the rest pass as they are.
+ *
+ * @example
+ * ```ts
+ * import { clientCode } from "./session.ts";
+ *
+ * if (clientCode(1006) !== 1011 || clientCode(4000) !== 4000) throw new Error("mapped wrong");
+ * ```
+ */
 export function clientCode(code: number): number {
   if (code === 1005) return 1000;
   if (code === 1006 || code === 1015 || code < 1000 || code === 1004) return 1011;

@@ -27,6 +27,7 @@ export type { LimitStore, Reservation, RouteCounts, WindowCount } from "./src/st
 export type { LogSink } from "./src/observe/log.ts";
 export type {
   AdminConfig,
+  AlertsConfig,
   AuthConfig,
   BodyRulesConfig,
   ClientConfig,
@@ -37,7 +38,10 @@ export type {
   KeyConfig,
   KeyOrigin,
   LimitsConfig,
+  PriceConfig,
+  RouteCeilingConfig,
   RouteConfig,
+  RouteLimitsConfig,
   ServerConfig,
   StoreConfig,
   TargetSettings,
@@ -46,4 +50,17 @@ export type {
 export { ConfigError } from "./src/config/load.ts";
 export type { ConfigIssue } from "./src/config/load.ts";
 export type { RequestRecord } from "./src/observe/log.ts";
+export type { SessionLog } from "./src/observe/log.ts";
+export type { BunServer } from "./src/library.ts";
+export type {
+  BunHandlers,
+  BunServerLike,
+  BunSocketLike,
+  BunWebSocket,
+} from "./src/realtime/bun.ts";
+export type {
+  NodeUpgradeListener,
+  NodeUpgradeRequest,
+  NodeUpgradeSocket,
+} from "./src/realtime/node.ts";
 export type { Rate } from "./src/config/units.ts";

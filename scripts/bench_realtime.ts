@@ -131,7 +131,10 @@ const text = JSON.stringify({
 });
 const audio = JSON.stringify({ type: "input_audio_buffer.append", audio: "A".repeat(16_000) });
 const binary = new Uint8Array(4096);
-const kinds = [["text 200 B", text], ["audio JSON 16 KB", audio], ["binary 4 KiB", binary]] as const;
+const kinds = [["text 200 B", text], ["audio JSON 16 KB", audio], [
+  "binary 4 KiB",
+  binary,
+]] as const;
 
 const results: Record<string, unknown>[] = [];
 for (const [kind, frame] of kinds) {

@@ -15,11 +15,17 @@ import { ConfigError } from "./config/load.ts";
 import type { ConnInfo } from "./auth/client_ip.ts";
 import { incoherent } from "./config/coherence.ts";
 import { defaultUpstream } from "./proxy/upstream.ts";
-import { bunEnv, type BunWebSocket, bunWebSocket, isBunServer } from "./realtime/bun.ts";
+import {
+  bunEnv,
+  type BunServerLike,
+  type BunWebSocket,
+  bunWebSocket,
+  isBunServer,
+} from "./realtime/bun.ts";
 import { type NodeUpgradeListener, nodeUpgradeListener } from "./realtime/node.ts";
 
 /** Bun's `Server`, as `Bun.serve` passes it to `fetch` (see {@linkcode Gateway.fetch}). */
-export type BunServer = Parameters<typeof bunEnv>[0];
+export type BunServer = BunServerLike;
 
 /** A config as YAML text, a path to a YAML file, or an object shaped like routes.yaml. */
 export type GatewayInput = string | URL | Record<string, unknown>;

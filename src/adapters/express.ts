@@ -27,6 +27,11 @@ import type { NodeUpgradeListener } from "../realtime/node.ts";
 import { type NodeRequest, serveNode } from "./node_bridge.ts";
 
 export type { NodeRequest };
+export type {
+  NodeUpgradeListener,
+  NodeUpgradeRequest,
+  NodeUpgradeSocket,
+} from "../realtime/node.ts";
 
 /**
  * An Express request handler; its `upgrade` is the Node server's `upgrade` listener for the

@@ -90,7 +90,7 @@ const MESSAGES = {
  * // with what the stages before it published: where it goes, its body, its key
  * const x = Object.assign(exchange, {
  *   upstream: { url: new URL("https://api.openai.com/v1/models"), path: "/v1/models" },
- *   body: { send: null, declared: false, facts: {}, release() {} },
+ *   body: { send: null, declared: false, generates: false, facts: {}, release() {} },
  *   key: { origin: "env:OPENAI_API_KEY", secret: new Secret("sk-live-123") },
  * });
  * const answer = await forward(x);

@@ -62,7 +62,7 @@ const HEARTBEAT = encoder.encode(": waiting for a turn\n\n");
  * const x = Object.assign(exchange, {
  *   client: { id: "alice", authenticated: true },
  *   plan: { concurrent: 1 },
- *   body: { send: null, declared: false, facts: {}, release() {} },
+ *   body: { send: null, declared: false, generates: false, facts: {}, release() {} },
  * });
  * const answer = await stage(x, () => Promise.resolve(new Response("from upstream")));
  * assert.equal(await answer.text(), "from upstream"); // a slot was free: no wait

@@ -93,8 +93,7 @@ export interface LockedGrants {
  *     preset: openai
  * `;
  * const grants = lockedGrants("routes.yaml", text, () => undefined); // usually the file's text
- * // the upstream, loopback for the WebSocket self-test, the listen address
- * assert.deepEqual(grants.net, ["api.openai.com", "127.0.0.1", "0.0.0.0"]);
+ * assert.deepEqual(grants.net, ["api.openai.com", "0.0.0.0"]); // the upstream, the listen address
  * assert.deepEqual(grants.env, ["OPENAI_API_KEY", "PORT"]);
  * assert.deepEqual(grants.read, ["routes.yaml"]);
  * ```
@@ -119,10 +118,8 @@ export function lockedGrants(
   const net = new Set<string>();
   const read = new Set<string>([configPath]);
   const readers = { env: () => undefined, file: () => undefined };
-  let sockets = false;
   for (const route of config.routes) {
     const compiled = compileRoute(route, readers);
-    if (compiled.realtime.sockets) sockets = true;
     if (compiled.upstream) net.add(hostOf(compiled.upstream));
     for (const host of compiled.targetConfig?.hosts ?? []) net.add(host);
     const key = compiled.keyConfig;
@@ -146,9 +143,6 @@ export function lockedGrants(
     } else read.add(store.path), write.add(store.path);
   }
   const ignored = store?.kind === "redis" ? [...IGNORED_ENV, ...REDIS_IGNORED_ENV] : IGNORED_ENV;
-  // Routes that proxy WebSockets: the server checks once, on loopback, whether its listener
-  // keeps upgraded sockets open (server/upgrade_check.ts).
-  if (sockets && config.server?.websockets !== false) net.add("127.0.0.1");
   net.add(config.server?.hostname ?? "0.0.0.0");
   for (const name of RUNTIME_ENV) named.add(name);
   return {
@@ -177,7 +171,7 @@ export function lockedGrants(
  *     preset: openai
  * `;
  * const flags = derivePermissions("routes.yaml", text, () => undefined);
- * assert.equal(flags[0], "--allow-net=api.openai.com,127.0.0.1,0.0.0.0");
+ * assert.equal(flags[0], "--allow-net=api.openai.com,0.0.0.0");
  * assert.equal(flags[1], "--allow-env=OPENAI_API_KEY,PORT");
  * ```
  */

@@ -6,7 +6,8 @@
  * (`serveHttpOnConnection`, see `http.ts`). In Deno 2.9 that server closes itself as soon as
  * its one connection has been upgraded, and closing it closes every WebSocket it upgraded: the
  * socket opens and is gone at once (the server sees close 1005, the client 1006). Where that
- * is so, the standalone server serves a config with WebSocket routes with plain `Deno.serve`
+ * is so (or where the process may not listen on loopback to find out: a binary locked to its
+ * config), the standalone server serves a config with WebSocket routes with plain `Deno.serve`
  * instead, which keeps sockets open but has neither header nor idle timeouts and stops
  * accepting when file descriptors run out (`http.ts` restarts it). A Deno that keeps
  * upgraded sockets open passes this check, and gets the protected listener back.
@@ -54,6 +55,9 @@ async function check(): Promise<boolean> {
     return false;
   }
   if (!serveOn) return false;
+  // Never a permission prompt: without loopback, the check is not made (and fails).
+  const loopback = Deno.permissions.querySync?.({ name: "net", host: "127.0.0.1" });
+  if (loopback && loopback.state !== "granted") return false;
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const abort = new AbortController();
   const accepted = listener.accept().then((conn) =>

@@ -14,6 +14,7 @@
  */
 import assert from "node:assert/strict";
 import WebSocketClient from "ws";
+import { mintToken } from "../src/auth/mint.ts";
 import { startGateway, type TestGateway } from "./helpers/gateway.ts";
 import { type RealtimeMock, startRealtimeMock } from "./helpers/realtime_mock.ts";
 import { connect } from "./helpers/socket_client.ts";
@@ -21,6 +22,7 @@ import { connect } from "./helpers/socket_client.ts";
 const KEY = "sk-upstream-Qw7Er2Ty9Ui4Op1As";
 const TOKEN = "kw_alice_Zx8Cv3Bn6";
 const LIVE = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+const JWT_SECRET = "jwt-secret-for-realtime-tests-0123456789";
 
 function yaml(mock: RealtimeMock): string {
   return `server:
@@ -72,6 +74,16 @@ routes:
     path: /plain
     preset: openai
     upstream: ${mock.url}
+  - name: jwt-openai
+    path: /jwt-openai
+    preset: openai
+    upstream: ${mock.url}
+    auth: { jwt: { secret: ${JWT_SECRET} } }
+  - name: jwt-gemini
+    path: /jwt-gemini
+    preset: gemini
+    upstream: ${mock.url}
+    auth: { jwt: { secret: ${JWT_SECRET} } }
 `;
 }
 
@@ -492,6 +504,49 @@ async function run(t: Deno.TestContext) {
       assert.match((await budgeted.json()).error.message, /counts tokens or dollars/);
     },
   );
+
+  await t.step("a client token's claims narrow the models a session may use", async () => {
+    const token = await mintToken({
+      secret: JWT_SECRET,
+      subject: "user-7",
+      models: ["gpt-realtime", "gemini-live-2.5-flash-preview"],
+    });
+    const ok = await connect(`${ws}/jwt-openai/v1/realtime?model=gpt-realtime`, [
+      "realtime",
+      `openai-insecure-api-key.${token}`,
+    ]);
+    await ok.next("session.created");
+    ok.ws.close();
+    await ok.closed;
+    assert.equal((await lineFor("/jwt-openai/v1/realtime"))?.client, "user-7");
+
+    const other = await fetch(`${gw.url}/jwt-openai/v1/realtime?model=gpt-realtime-mini`, {
+      headers: { ...HANDSHAKE, authorization: `Bearer ${token}` },
+    });
+    await other.body?.cancel();
+    assert.equal(other.status, 403, "a model the token does not allow, at the upgrade");
+
+    // Gemini names its model in the first frame: checked there.
+    const live = await connect(`${ws}/jwt-gemini${LIVE}?key=${token}`);
+    live.send({ setup: { model: "models/gemini-2.5-flash-native-audio-preview-12-2025" } });
+    const closed = await live.closed;
+    assert.equal(closed.code, 1008);
+    assert.match(closed.reason, /token does not allow/);
+
+    // A token with a budget of its own gets no ephemeral key (its spending would bypass it).
+    const budgeted = await mintToken({
+      secret: JWT_SECRET,
+      subject: "user-8",
+      limits: { tokens: "1000/day" },
+    });
+    const secret = await fetch(`${gw.url}/jwt-openai/v1/realtime/client_secrets`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${budgeted}`, "content-type": "application/json" },
+      body: JSON.stringify({ session: { type: "realtime", model: "gpt-realtime" } }),
+    });
+    assert.equal(secret.status, 403);
+    await secret.body?.cancel();
+  });
 
   await t.step("closing the gateway ends open sessions with 1001", async () => {
     const c = await connect(`${ws}/plain/v1/realtime?model=gpt-realtime`, ["realtime"]);

@@ -7,8 +7,8 @@
  * - its session's model (and its transcription model) must be one the route and the client's
  *   token allow;
  * - it lives at most 10 minutes (`expires_after.seconds` is capped at 600, OpenAI's default);
- * - on a route that counts tokens or dollars it is refused (403): a budget cannot hold what it
- *   spends.
+ * - on a route that counts tokens or dollars, or for a client token whose claims do, it is
+ *   refused (403): a budget cannot hold what it spends.
  *
  * What stays open: one key can open several sessions until it expires, a session may outlast
  * it, and a client may change the session's settings once connected (see docs/realtime.md).
@@ -105,7 +105,8 @@ export function secretsStage(
   const models = settings.models ? new Set(settings.models) : undefined;
   return async (x, next) => {
     if (x.request.method !== "POST" || x.upstream.path !== path) return next({ body: x.body });
-    if (budgeted) {
+    const claims = x.client.grant?.limits;
+    if (budgeted || claims?.tokens || claims?.spend) {
       return x.refuse(
         "secret_refused",
         "Ephemeral keys are not minted on a route that counts tokens or dollars: what they " +

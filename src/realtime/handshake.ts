@@ -123,8 +123,9 @@ export function forwardedProtocols(
  * The subprotocol the `101` names: the upstream's choice when it made one (it can only pick
  * from what was forwarded, all of which the client offered). When it chose none but the
  * client offered some, a browser would fail the handshake, so the first offered name that is
- * not a credential is named, else the client's own token protocol (a page that offered only
- * that one); with nothing offered, none.
+ * not a credential is named. A token protocol is never named: a page that offers nothing but
+ * its token gets a `101` naming none, which browsers refuse (offer `realtime` too, as the
+ * openai SDK does).
  *
  * @example
  * ```ts
@@ -133,11 +134,10 @@ export function forwardedProtocols(
  *
  * assert.equal(answeredProtocol("realtime", ["realtime", "openai-insecure-api-key.t"]), "realtime");
  * assert.equal(answeredProtocol("", []), "");
- * assert.equal(answeredProtocol("", ["openai-insecure-api-key.t"]), "openai-insecure-api-key.t");
+ * assert.equal(answeredProtocol("", ["openai-insecure-api-key.t"]), "");
  * ```
  */
 export function answeredProtocol(upstream: string, offered: readonly string[]): string {
   if (upstream && offered.includes(upstream)) return upstream;
-  if (offered.length === 0) return "";
-  return offered.find((name) => !name.startsWith(TOKEN_PROTOCOL)) ?? offered[0];
+  return offered.find((name) => !name.startsWith(TOKEN_PROTOCOL)) ?? "";
 }

@@ -55,4 +55,17 @@ export type {
 export { ConfigError } from "./src/config/issues.ts";
 export type { ConfigIssue } from "./src/config/issues.ts";
 export type { RequestRecord } from "./src/observe/log.ts";
+export type { SessionLog } from "./src/observe/log.ts";
+export type { BunServer } from "./src/library.ts";
+export type {
+  BunHandlers,
+  BunServerLike,
+  BunSocketLike,
+  BunWebSocket,
+} from "./src/realtime/bun.ts";
+export type {
+  NodeUpgradeListener,
+  NodeUpgradeRequest,
+  NodeUpgradeSocket,
+} from "./src/realtime/node.ts";
 export type { Rate } from "./src/config/units.ts";

@@ -16,6 +16,7 @@
  * @module
  */
 import { ERROR_STATUS, type ErrorType } from "./errors.ts";
+import type { SessionLog } from "./observe/log.ts";
 import { errorTypeOf, type OutcomeCode } from "./outcome.ts";
 import { addHeaders, addToHeaders, type HeaderRecord, headerRecord } from "./proxy/headers.ts";
 import type { Charge } from "./usage/meter.ts";
@@ -66,6 +67,8 @@ export class Exchange {
   charge?: Charge;
   /** What that usage cost, in units of 1e-8 USD, on a route that counts dollars. */
   cost?: number;
+  /** What a WebSocket session did, once it has ended (see `src/realtime/`). */
+  session?: SessionLog;
 
   #hooks: EndHook[] = [];
   readonly #log: EndHook;

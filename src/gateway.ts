@@ -20,6 +20,7 @@ import { compilePages } from "./observe/pages.ts";
 import { recordOf } from "./observe/record.ts";
 import { type GatewayHooks, routeLine } from "./pipeline.ts";
 import { QueueBoard } from "./queue/queue.ts";
+import { SessionBoard } from "./realtime/board.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 import { RouteTable } from "./route_table.ts";
 import { browserGuard } from "./rules/browser.ts";
@@ -60,6 +61,11 @@ export interface BuildOptions {
    * heads themselves, and a `Request` made in code needs no `Host`; off by default.
    */
   requireHost?: boolean;
+  /**
+   * Whether the server can keep upgraded WebSockets open (true by default); false answers
+   * upgrades with 503 (a listener that would drop them).
+   */
+  upgrades?: boolean;
 }
 
 /** The Hono environment of keyward's app: each request's exchange. */
@@ -78,7 +84,11 @@ export interface BuiltGateway {
   store: LimitStore;
   /** Requests waiting in each route's queue (`limits.queue`), and the expected wait. */
   queues: QueueBoard;
-  /** Closes what the gateway opened (the store, unless it was passed in). */
+  /** The WebSocket sessions open now. */
+  sessions: SessionBoard;
+  /** Whether a route serves `path` (a Node `upgrade` listener leaves other paths alone). */
+  handles(path: string): boolean;
+  /** Ends open sessions (1001) and closes what the gateway opened (its store, if it opened it). */
   close(): Promise<void>;
 }
 
@@ -128,6 +138,7 @@ export async function buildGateway(
   const routes = config.routes.map((route) => compileRoute(route, options.readers));
   const store = options.store ?? openStore(config.store);
   const queues = new QueueBoard();
+  const sessions = new SessionBoard();
   const snapshot = () => queues.snapshot();
   const pages = await compilePages(config, { routes, store, queues: snapshot });
   const trustForwarded = config.server?.trust_forwarded === true;
@@ -159,6 +170,8 @@ export async function buildGateway(
       : undefined,
     pricing: () =>
       pricing ??= import("./money/pricing.ts").then((money) => money.loadPricing(config.prices)),
+    sessions,
+    upgrades: options.upgrades !== false && config.server?.websockets !== false,
   };
   let pricing: Promise<Pricing> | undefined;
   const table = new RouteTable<Routed>();
@@ -219,6 +232,10 @@ export async function buildGateway(
       headers: { "content-type": "application/json" },
     });
   });
-  const close = options.store ? () => Promise.resolve() : () => store.close();
-  return { app, routes, store, queues, close };
+  const close = async () => {
+    sessions.closeAll();
+    if (!options.store) await store.close();
+  };
+  const handles = (path: string) => table.find(path) !== undefined;
+  return { app, routes, store, queues, sessions, handles, close };
 }

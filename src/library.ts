@@ -10,6 +10,17 @@ import { buildGateway, type BuildOptions, type GatewayHooks } from "./gateway.ts
 import type { ConnInfo } from "./auth/client_ip.ts";
 import { incoherent } from "./config/coherence.ts";
 import { defaultUpstream } from "./proxy/upstream.ts";
+import {
+  bunEnv,
+  type BunServerLike,
+  type BunWebSocket,
+  bunWebSocket,
+  isBunServer,
+} from "./realtime/bun.ts";
+import { type NodeUpgradeListener, nodeUpgradeListener } from "./realtime/node.ts";
+
+/** Bun's `Server`, as `Bun.serve` passes it to `fetch` (see {@linkcode Gateway.fetch}). */
+export type BunServer = BunServerLike;
 
 /** A config as YAML text, a path to a YAML file, or an object shaped like routes.yaml. */
 export type GatewayInput = string | URL | Record<string, unknown>;
@@ -33,9 +44,22 @@ export type GatewayOptions = Omit<BuildOptions, "hooks">;
 export interface Gateway {
   /**
    * Serves one request. `info` is what `Deno.serve` passes its handler (or the same shape):
-   * with it, `auth: none` routes know the client's address.
+   * with it, `auth: none` routes know the client's address. Under `Deno.serve` it accepts
+   * WebSocket upgrades itself; under `Bun.serve` too, given Bun's server as `info` (what
+   * `Bun.serve({ fetch: gateway.fetch, websocket: gateway.websocket })` does).
    */
-  fetch(request: Request, info?: ConnInfo): Promise<Response>;
+  fetch(request: Request, info?: ConnInfo | BunServer): Promise<Response>;
+  /**
+   * The `websocket` handlers of `Bun.serve`, for the sockets the gateway upgrades; joined
+   * with an app's own by `gateway.websocket.with(handlers)`.
+   */
+  websocket: BunWebSocket;
+  /**
+   * Node's `upgrade` listener: `server.on("upgrade", gateway.upgrade)` hands WebSocket
+   * handshakes to the gateway (Node never shows them to a request handler). Handshakes to
+   * paths no route serves are left to other listeners.
+   */
+  upgrade: NodeUpgradeListener;
   /** The Hono app behind `fetch`. */
   app: HonoApp;
   /** The validated config. */
@@ -109,8 +133,11 @@ export async function createGateway(
   const upstream = options.upstreamFetch ? undefined : defaultUpstream();
   const upstreamFetch = options.upstreamFetch ?? upstream?.fetch;
   const built = await buildGateway(config, { ...options, hooks, upstreamFetch });
+  const serve = (request: Request, env: unknown) => Promise.resolve(built.app.fetch(request, env));
   return {
-    fetch: (request, info) => Promise.resolve(built.app.fetch(request, info)),
+    fetch: (request, info) => serve(request, isBunServer(info) ? bunEnv(info, request) : info),
+    websocket: bunWebSocket,
+    upgrade: nodeUpgradeListener(serve, (path) => built.handles(path)),
     app: built.app,
     config,
     close: async () => {

@@ -74,6 +74,23 @@ export const OUTCOMES = {
   upstream_broken: ["bad_gateway", "the upstream broke the body off"],
   upstream_too_large: ["bad_gateway", "a scanned upstream body past its cap"],
   client_closed: ["bad_gateway", "the client hung up before the answer ended"],
+  // WebSocket sessions (a close code goes with each one that ends a session)
+  socket_unavailable: [
+    "server_busy",
+    "an upgrade this runtime or listener cannot accept (see docs/realtime.md)",
+  ],
+  bad_upgrade: ["invalid_request", "a WebSocket handshake that is malformed"],
+  frame_refused: ["forbidden", "a frame the rules refuse (model, claims, price, deny): 1008"],
+  frame_too_large: ["payload_too_large", "a frame past limits.body: 1009"],
+  session_time: ["request_timeout", "a session that reached limits.session: 1008"],
+  session_idle: ["request_timeout", "a session silent both ways for limits.timeout: 1000"],
+  client_slow: ["server_busy", "a client that could not keep up with its upstream: 1008"],
+  upstream_slow: ["bad_gateway", "an upstream that could not keep up with its client: 1013"],
+  server_stopping: ["server_busy", "the gateway stopped while the session was open: 1001"],
+  secret_refused: [
+    "forbidden",
+    "an ephemeral key asked for on a route that counts tokens or dollars",
+  ],
   // the gateway itself
   internal: ["internal_error", "the gateway failed"],
 } as const satisfies Record<string, readonly [ErrorType, string]>;

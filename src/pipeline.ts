@@ -16,6 +16,12 @@
  * 9. forward: the upstream call, its answer streamed back through the key redactor and the
  *    usage meter.
  *
+ * A WebSocket upgrade to one of the route's socket endpoints leaves the line after the limits
+ * stage (it counts as a request, and holds its slot while it is open) for its own: the socket
+ * stage in place of the body stage, then the same queue, budget and key stages, and a socket
+ * handler in place of the forward handler (see `realtime/line.ts`). On the openai preset, an
+ * ephemeral key request gets its own check after the body stage (`realtime/secrets.ts`).
+ *
  * Each stage's type says what it needs of those before it, so this order is checked when it
  * compiles. Stages a route's config does not use are left out, and their code is not loaded.
  *
@@ -41,6 +47,10 @@ import { allowStage } from "./rules/allow.ts";
 import { resolveStage } from "./rules/resolve.ts";
 import { Line } from "./stage.ts";
 import type { LimitStore } from "./store/store.ts";
+import type { SessionBoard } from "./realtime/board.ts";
+import type { UpstreamVariables } from "./rules/resolve.ts";
+import type { ClientVariables } from "./auth/auth.ts";
+import type { PlanVariables } from "./limits/limits.ts";
 
 /** Code hooks for what a config cannot say. */
 export interface GatewayHooks {
@@ -81,6 +91,13 @@ export interface LineContext {
    * tokens ask, and one of those needs it).
    */
   pricing?: () => Promise<Pricing>;
+  /** The gateway's open WebSocket sessions (a route with socket endpoints adds to it). */
+  sessions?: SessionBoard;
+  /**
+   * Whether the server can keep an upgraded socket open; false makes upgrades 503 (a
+   * standalone listener that drops them, see `server/http.ts`). True when left out.
+   */
+  upgrades?: boolean;
 }
 
 /**
@@ -155,6 +172,66 @@ export async function routeLine(
   if (bounds && budgeted) {
     void (await import("./budget/tokenize.ts")).prepareTokenizer(route.usage!, own.body?.models);
   }
+  const budgetSettings = {
+    route: route.name,
+    store,
+    outputMax,
+    format: route.usage,
+    ceiling: limits.ceiling,
+    watch: context.watch,
+    pricing,
+    bound: bounds?.boundRequest,
+  };
+  // One instance of each stage both lines share: a queue counts HTTP requests and sessions.
+  const queueStage = queue?.queueStage({
+    route: route.name,
+    store,
+    queue: context.queues.add(new RouteQueue(route.name, waitMs!)),
+    pool: pool?.health,
+    routeConcurrent: limits.ceiling?.concurrent,
+  });
+  const budgetStage = budget?.budgetStage(budgetSettings);
+  const key = keyStage(route, hooks.resolveKey);
+  const { sockets, secrets } = route.realtime;
+  const realtime = sockets ? await import("./realtime/line.ts") : undefined;
+  let socketLine: ((x: Exchange) => Promise<Response>) | undefined;
+  if (realtime) {
+    const { FrameRules } = await import("./realtime/rules.ts");
+    const { SessionBoard } = await import("./realtime/board.ts");
+    const max = budgeted ? outputMax : own.body?.max_tokens;
+    // Frames are read when something must be checked in them; otherwise they pass unread.
+    const frameRules = own.body?.models || max !== undefined || own.body?.deny || jwt
+      ? new FrameRules({ models: own.body?.models, max, deny: own.body?.deny })
+      : undefined;
+    socketLine = new Line<UpstreamVariables & ClientVariables & PlanVariables>()
+      .then(realtime.socketStage({
+        endpoints: sockets!,
+        rules: frameRules,
+        budgeted: Boolean(budgeted),
+      }))
+      .maybe(queueStage, () => queueStage!)
+      .maybe(budgetStage, () => budgetStage!)
+      .then(key)
+      .end(realtime.socketHandler({
+        route: route.name,
+        dropHeaders: route.dropHeaders,
+        headers: route.headers,
+        inject: route.inject,
+        timeoutMs: route.timeoutMs,
+        rules: frameRules,
+        usage: route.usage,
+        budget: budgeted ? budgetSettings : undefined,
+        outputMax: max ?? outputMax,
+        board: context.sessions ?? new SessionBoard(),
+      }));
+  }
+  const secretsStage = secrets
+    ? (await import("./realtime/secrets.ts")).secretsStage({
+      path: secrets,
+      models: own.body?.models,
+      budgeted: Boolean(budgeted),
+    })
+    : undefined;
 
   return new Line()
     .then(resolveStage(route))
@@ -168,6 +245,7 @@ export async function routeLine(
     .then(allowStage(route.allow, route.name))
     .maybe(rules.pathStage, () => rules.pathStage!)
     .then(limitsStage(route.name, limits, store, queued, config.server?.admin !== undefined))
+    .maybe(socketLine, () => realtime!.socketFork(sockets!, socketLine!, context.upgrades))
     .then(bodyStage({
       rules: rules.rules,
       modelRules: rules.modelRules,
@@ -175,25 +253,9 @@ export async function routeLine(
       bodyTimeoutMs: context.bodyTimeoutMs,
       replay: pool !== undefined,
     }))
-    .maybe(queue, () =>
-      queue!.queueStage({
-        route: route.name,
-        store,
-        queue: context.queues.add(new RouteQueue(route.name, waitMs!)),
-        pool: pool?.health,
-        routeConcurrent: limits.ceiling?.concurrent,
-      }))
-    .maybe(budget, () =>
-      budget!.budgetStage({
-        route: route.name,
-        store,
-        outputMax,
-        format: route.usage,
-        ceiling: limits.ceiling,
-        watch: context.watch,
-        pricing,
-        bound: bounds?.boundRequest,
-      }))
-    .then(keyStage(route, hooks.resolveKey))
+    .maybe(secretsStage, () => secretsStage!)
+    .maybe(queueStage, () => queueStage!)
+    .maybe(budgetStage, () => budgetStage!)
+    .then(key)
     .end(forwardHandler({ ...route, pool, kinds: limits.spend || jwt }, context.fetch));
 }

@@ -21,6 +21,7 @@ import { queryDropSet } from "./proxy/query.ts";
 import type { ErrorShape } from "./proxy/sse.ts";
 import { type AllowMatcher, compileAllow } from "./rules/allow_list.ts";
 import { compileTarget, type TargetConfig, type TargetResult } from "./rules/target.ts";
+import { type CompiledRealtime, compileRealtime } from "./realtime/endpoints.ts";
 
 /** A route ready to serve. */
 export interface CompiledRoute {
@@ -73,6 +74,8 @@ export interface CompiledRoute {
    * (OpenAI, Anthropic, Gemini), else keyward's own.
    */
   readonly errorShape: ErrorShape;
+  /** Its realtime endpoints (WebSockets, ephemeral keys) that the allow list lets through. */
+  readonly realtime: CompiledRealtime;
 }
 
 /** Merges a route's key section over its preset's. */
@@ -133,6 +136,7 @@ export function compileRoute(
   const allowList = config.allow ?? preset?.allow ?? [];
   const keyNames = keyConfig ? injectionName(keyConfig) : {};
   const path = config.path.length > 1 ? config.path.replace(/\/+$/, "") : config.path;
+  const allow = compileAllow(allowList, { head: preset?.head });
   return {
     name: config.name,
     path,
@@ -141,7 +145,7 @@ export function compileRoute(
     target: targetConfig ? compileTarget(targetConfig) : undefined,
     targetConfig,
     allowList,
-    allow: compileAllow(allowList, { head: preset?.head }),
+    allow,
     keyConfig,
     keys: keyConfig ? compileKeySource(keyConfig, readers) : undefined,
     inject: compileInjector(keyConfig ?? {}),
@@ -150,7 +154,8 @@ export function compileRoute(
       keyNames.header,
       targetConfig?.header,
       ...preset?.strip.headers ?? [],
-      ...preset?.clientToken?.map((source) => source.header) ?? [],
+      ...preset?.clientToken?.map((source) => "header" in source ? source.header : undefined) ??
+        [],
     ]),
     dropQuery: queryDropSet([keyNames.query, targetConfig?.query, ...preset?.strip.query ?? []]),
     readToken: preset?.clientToken
@@ -161,5 +166,7 @@ export function compileRoute(
     generate: preset?.generate,
     headers: Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
     errorShape: preset?.usage ?? "keyward",
+    // Target mode names its upstream per request: its sockets are not proxied.
+    realtime: upstreamText ? compileRealtime(preset?.realtime, allow) : {},
   };
 }

@@ -16,6 +16,7 @@ import { openStore } from "./store/open_store.ts";
 import { defaultUpstream } from "./proxy/upstream.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
 import { serveHttp } from "./server/http.ts";
+import { upgradesSurvivePerConnection } from "./server/upgrade_check.ts";
 import { checkStoreAccess } from "./server/store_access.ts";
 import { listenSignal } from "./server/signals.ts";
 
@@ -54,6 +55,15 @@ export interface RunningServer {
 
 const DEFAULT_DRAIN_MS = 30_000;
 
+/** Whether a built gateway proxies WebSockets (a route names a socket endpoint). */
+function servesSockets(gateway: BuiltGateway): boolean {
+  return gateway.routes.some((route) => route.realtime.sockets);
+}
+
+const PLAIN_REASON = "routes proxy WebSockets, and this Deno closes a socket upgraded on the " +
+  "per-connection listener: serving with Deno.serve, without header or idle timeouts " +
+  "(restarted if file descriptors run out); server.websockets: false keeps them";
+
 /**
  * Loads the config and serves it until shutdown.
  *
@@ -89,6 +99,13 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // Deno's server takes a request with no Host: the gateway answers it with 400.
   const build = { ...options, upstreamFetch, requireHost: options.requireHost ?? true };
   let gateway = await buildGateway(loaded.config, { ...build, store });
+  // The sessions of every gateway built (reloads too): shutting down ends those still open.
+  const boards = new Set([gateway.sessions]);
+  const wantsSockets = (next: BuiltGateway, config: Config) =>
+    config.server?.websockets !== false && servesSockets(next);
+  const plain = wantsSockets(gateway, loaded.config) && !(await upgradesSurvivePerConnection())
+    ? PLAIN_REASON
+    : undefined;
   let drainMs = loaded.config.server?.drain ?? DEFAULT_DRAIN_MS;
   const envPort = Deno.env.get("PORT");
   const port = options.port ?? (envPort ? Number(envPort) : undefined) ??
@@ -101,6 +118,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     hostname,
     reusePort: options.reusePort,
     timeouts: resolveTimeouts(loaded.config.server?.timeouts),
+    plain,
   }, (request, info) => gateway.app.fetch(request, info));
   const addr = server.addr;
 
@@ -122,7 +140,21 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       const timer = setTimeout(() => void old.close(), drainMs);
       Deno.unrefTimer(timer);
     }
-    gateway = await buildGateway(next.config, { ...build, store });
+    let candidate = await buildGateway(next.config, { ...build, store });
+    if (
+      !server.upgrades && wantsSockets(candidate, next.config) &&
+      !(await upgradesSurvivePerConnection())
+    ) {
+      // This listener would drop the sockets: they are answered 503 until a restart.
+      candidate = await buildGateway(next.config, { ...build, store, upgrades: false });
+      logEvent("websockets_need_restart", {
+        reason: "the reloaded routes proxy WebSockets, which this listener cannot keep open; " +
+          "upgrades are answered 503 until the server is restarted",
+      });
+    }
+    for (const board of boards) if (board.size === 0) boards.delete(board);
+    gateway = candidate;
+    boards.add(gateway.sessions);
     drainMs = next.config.server?.drain ?? DEFAULT_DRAIN_MS;
     server.setTimeouts(resolveTimeouts(next.config.server?.timeouts));
     logEvent("reloaded", { file: options.configPath, routes: gateway.routes.length });
@@ -135,6 +167,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     stopping ??= (async () => {
       logEvent("stopping", { drain_ms: drainMs });
       for (const cleanup of cleanups) cleanup();
+      // Open sessions end now (1001, "going away"), both sides, each with its log line; their
+      // close frames leave before the listener's own shutdown closes the sockets.
+      let open = 0;
+      for (const board of boards) {
+        open += board.size;
+        board.closeAll();
+      }
+      if (open > 0) await new Promise((resolve) => setTimeout(resolve, 50));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, drainMs));
       await Promise.race([server.shutdown(), bound]);

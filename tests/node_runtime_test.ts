@@ -4,6 +4,7 @@
  * under Node 20 and Bun, each with its key and upstream from process.env and its config
  * from a file path. Every answer is read by a raw client sending Accept-Encoding: gzip.
  * Visitors earn a token under Node and Bun, argon2id's WebAssembly travelling in the package.
+ * Realtime sessions run through Express's server (its `upgrade` event) and Bun.serve.
  */
 import assert from "node:assert/strict";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock_upstream.ts";
@@ -11,6 +12,8 @@ import { npmProject } from "./helpers/npm_project.ts";
 import { startApp } from "./helpers/app_process.ts";
 import { timedRequest } from "./helpers/timed_client.ts";
 import { checkPerClient, checkStreamed } from "./helpers/app_checks.ts";
+import { type RealtimeMock, startRealtimeMock } from "./helpers/realtime_mock.ts";
+import { connect } from "./helpers/socket_client.ts";
 
 const APPS = new URL("./testdata/npm_apps/", import.meta.url).pathname;
 const KEY = "sk-node-SECRET";
@@ -27,6 +30,8 @@ async function appFiles(): Promise<Record<string, string>> {
     "typed_app.ts",
     "tsconfig.json",
     "visitors_app.mjs",
+    "realtime_app.mjs",
+    "realtime.yaml",
   ];
   for (const name of names) {
     files[name] = await Deno.readTextFile(APPS + name);
@@ -57,6 +62,60 @@ async function exercise(
     const clients = app.logs.filter((line) => line.route === "limited").map((line) => line.client);
     assert.deepEqual(clients, ["127.0.0.2", "127.0.0.2", "127.0.0.2", "127.0.0.3"]);
     assert.equal(JSON.stringify(app.logs).includes(KEY), false);
+  } finally {
+    await app.stop();
+  }
+}
+
+/**
+ * A realtime session through an app (Express with `server.on("upgrade", ...)` on Node,
+ * Bun.serve with the gateway's websocket handlers on Bun): clamped, metered, the key upstream;
+ * then a page of an unlisted origin refused before any upstream socket.
+ */
+async function exerciseRealtime(cmd: string, dir: string, mock: RealtimeMock) {
+  const app = await startApp(cmd, ["realtime_app.mjs", "realtime.yaml"], dir, {
+    PATH: Deno.env.get("PATH")!,
+    HOME: dir,
+    KW_NODE_KEY: KEY,
+    MOCK_REALTIME: mock.url,
+  });
+  try {
+    const url = `${app.url.replace("http:", "ws:")}/api/openai/v1/realtime?model=gpt-realtime`;
+    const c = await connect(url, ["realtime", "openai-insecure-api-key.anyone"]);
+    assert.equal(c.ws.protocol, "realtime");
+    await c.next("session.created");
+    c.send({ type: "conversation.item.create", item: { content: [{ text: "hello from Node" }] } });
+    c.send({ type: "response.create" });
+    const done = await c.next("response.done");
+    assert.equal((done.response as { max_output_tokens: number }).max_output_tokens, 7);
+    c.ws.close(1000, "bye");
+    await c.closed;
+    const upstream = mock.log.findLast((e) => e.provider === "openai")!;
+    assert.equal(upstream.headers.authorization, `Bearer ${KEY}`);
+    assert.ok(await mock.closedWithin(upstream, 1000));
+
+    const before = mock.log.length;
+    const refused = await fetch(url.replace("ws:", "http:"), {
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        origin: "https://evil.example",
+      },
+    });
+    await refused.body?.cancel();
+    assert.equal(refused.status, 403);
+    assert.equal(mock.log.length, before);
+    if (cmd === "node") {
+      const own = await timedRequest(`${app.url}/hello`, { method: "GET" });
+      assert.equal(own.text, "own route", "the app's own routes are still its own");
+    }
+
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const line = app.logs.find((l) => l.status === 101) as { session?: { responses: number } };
+    assert.equal(line?.session?.responses, 1, JSON.stringify(app.logs));
+    assert.ok(await app.alive(), `the app died: ${app.stderr()}`);
   } finally {
     await app.stop();
   }
@@ -147,6 +206,7 @@ Deno.test("the npm package serves in real Express and Hono apps under Node 20 an
     await appFiles(),
   );
   const mock = await startMockUpstream();
+  const realtime = await startRealtimeMock(KEY);
   const { dir } = project;
   const bun = `${dir}/node_modules/.bin/bun`;
   try {
@@ -209,6 +269,14 @@ Deno.test("the npm package serves in real Express and Hono apps under Node 20 an
       });
     }
     await t.step(
+      "node: a realtime session through Express, its server's upgrade handed over",
+      () => exerciseRealtime("node", dir, realtime),
+    );
+    await t.step(
+      "bun: a realtime session through Bun.serve with the gateway's websocket handlers",
+      () => exerciseRealtime(bun, dir, realtime),
+    );
+    await t.step(
       "web-standard globals only: a Workers-style Hono app",
       () => serveOnWebGlobalsOnly(dir, mock),
     );
@@ -227,6 +295,7 @@ Deno.test("the npm package serves in real Express and Hono apps under Node 20 an
     });
   } finally {
     await mock.close();
+    await realtime.close();
     await project.remove();
   }
 });

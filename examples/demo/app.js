@@ -1,7 +1,8 @@
-// The demo page's script: the openai SDK and @inferencesh/sdk pointed at keyward. No key
-// is anywhere on this page; keyward adds it on the way out. The page has no accounts: the
-// openai route takes a visitor token, which visitor.js (served by keyward) earns with a
-// second of proof of work in Web Workers, renews, and adds to every request the SDK makes.
+// The demo page's script: the openai SDK and @inferencesh/sdk pointed at keyward, and a
+// realtime WebSocket to it. No key is anywhere on this page; keyward adds it on the way out. The
+// page has no accounts: the openai route takes a visitor token, which visitor.js (served by
+// keyward) earns with a second of proof of work in Web Workers, renews, and adds to every request
+// the SDK makes (and the socket offers it as a subprotocol).
 // (sdk.js is the demo's bundle of the openai and @inferencesh/sdk packages, made at start.)
 const { inference, OpenAI } = await import(new URL("/sdk.js", location.href).href);
 
@@ -155,6 +156,79 @@ $("run-form").addEventListener("submit", async (event) => {
   }
 });
 
+// Realtime: a native WebSocket to keyward's openai route (browsers cannot set headers on a
+// socket, so the page offers its visitor token as "openai-insecure-api-key.<token>"). keyward
+// opens OpenAI's socket with the key, clamps each response and refuses another model.
+let socket;
+const seen = [];
+
+function rtState(state) {
+  $("rt-state").textContent = state;
+  const open = state === "open";
+  $("rt-send").disabled = !open;
+  $("rt-switch").disabled = !open;
+  $("rt-connect").disabled = open || state === "connecting";
+}
+
+function rtEvent(type) {
+  seen.push(type);
+  $("rt-events").textContent = seen.slice(-4).join(", ");
+}
+
+$("rt-connect").addEventListener("click", async () => {
+  $("rt-error").hidden = true;
+  seen.length = 0;
+  rtState("connecting");
+  const url = `${G.replace(/^http/, "ws")}/openai/v1/realtime?model=gpt-realtime`;
+  // The visitor token goes in a subprotocol: the gateway reads it there and never forwards it.
+  const token = await visitorToken();
+  socket = new WebSocket(url, ["realtime", `openai-insecure-api-key.${token}`]);
+  socket.onopen = () => rtState("open");
+  socket.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    rtEvent(event.type);
+    if (event.type === "session.created") {
+      // Text only: this panel has no microphone or speaker.
+      socket.send(JSON.stringify({
+        type: "session.update",
+        session: { type: "realtime", output_modalities: ["text"] },
+      }));
+    }
+    if (event.type === "response.output_text.delta") $("rt-answer").textContent += event.delta;
+    if (event.type === "error") {
+      $("rt-error").textContent = `keyward refused the frame: ${event.error.code}: ` +
+        event.error.message;
+      $("rt-error").hidden = false;
+    }
+  };
+  socket.onclose = (event) => {
+    rtState(`closed ${event.code}${event.reason ? ` ${event.reason}` : ""}`);
+  };
+});
+
+$("rt-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  $("rt-answer").textContent = "";
+  socket.send(JSON.stringify({
+    type: "conversation.item.create",
+    item: {
+      type: "message",
+      role: "user",
+      content: [{ type: "input_text", text: $("rt-prompt").value }],
+    },
+  }));
+  socket.send(JSON.stringify({ type: "response.create" }));
+});
+
+// The route allows gpt-realtime only: keyward answers another model with an error event and
+// closes the socket (1008) before the provider sees it.
+$("rt-switch").addEventListener("click", () => {
+  socket.send(JSON.stringify({
+    type: "session.update",
+    session: { type: "realtime", model: "gpt-4o-realtime-preview" },
+  }));
+});
+
 // Earn the visitor token before the first question, so the answer does not wait for it.
 const started = performance.now();
 try {
@@ -171,4 +245,4 @@ try {
 }
 
 // Ready: the buttons work from now on.
-for (const id of ["send", "burst", "run"]) $(id).disabled = false;
+for (const id of ["send", "burst", "run", "rt-connect"]) $(id).disabled = false;

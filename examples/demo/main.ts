@@ -1,7 +1,9 @@
 /**
  * `deno task demo`: keyward, a small browser app on its own origin, and (for each provider
  * whose key is not set) a local stand-in provider, then one URL to open. The app chats with
- * streaming through the `openai` route and runs an inference.sh app through the target route,
+ * streaming through the `openai` route, holds a realtime session (text events over a
+ * WebSocket, no voice) through the same route, and runs an inference.sh app through the target
+ * route,
  * with the SDKs bundled for the browser here (`deno bundle --platform=browser`); it shows the
  * request id, the remaining rate limit and a readable error when a limit hits. The page has no
  * accounts: it earns a visitor token with the gateway's `/keyward/visitor.js` (a second of
@@ -43,6 +45,9 @@ export interface Demo {
 }
 
 const here = (file: string) => new URL(file, import.meta.url);
+/** The key the demo gives stand-in providers (they take any). */
+export const STAND_IN_KEY = "sk-demo-stand-in-key";
+
 /** Where page.html takes the demo's settings (gateway URL, stand-ins) as JSON. */
 const CONFIG_SLOT = /(<script id="config" type="application\/json">)\s*null\s*(<\/script>)/;
 
@@ -95,7 +100,7 @@ routes:
     preset: openai
     auth: visitor
 ${openai ? `    upstream: ${openai.url}\n` : ""}    limits: { requests: 10/min, body: 1mb }
-    body: { models: [gpt-4o-mini], max_tokens: 400 }
+    body: { models: [gpt-4o-mini, gpt-realtime], max_tokens: 400 }
   - name: inference
     path: /api/inference/proxy
     preset: inference.sh
@@ -151,10 +156,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     return new Response(script, { headers: { "content-type": "text/javascript; charset=utf-8" } });
   });
   const pageOrigin = `http://localhost:${page.port}`;
-  // Stand-ins answer any key; a real key is only ever read from the environment.
+  // Stand-ins answer any key; a real key is only ever read from the environment. (keyward
+  // redacts a key wherever it could echo back, so this one is no word the answers use.)
   const standInKey = (name: string) =>
     (name === "OPENAI_API_KEY" && needOpenai) || (name === "INFERENCE_API_KEY" && needInference)
-      ? "stand-in"
+      ? STAND_IN_KEY
       : undefined;
   // Visitor tokens of a demo need outlive nothing: without a configured secret, a fresh one.
   const visitorSecret = env("KEYWARD_VISITOR_SECRET") ??

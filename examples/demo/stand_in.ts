@@ -1,8 +1,9 @@
 /**
  * A local stand-in for the providers, used by the demo when their keys are not set: an
- * OpenAI-style chat completions endpoint that streams its answer word by word, and the few
- * inference.sh calls an app run makes (start a run, stream the task's updates). It answers
- * whatever key it gets; nothing here is a real provider.
+ * OpenAI-style chat completions endpoint that streams its answer word by word, an OpenAI-style
+ * realtime WebSocket that answers in text events word by word, and the few inference.sh calls
+ * an app run makes (start a run, stream the task's updates). It answers whatever key it gets;
+ * nothing here is a real provider.
  *
  * @module
  */
@@ -100,6 +101,69 @@ function chat(body: Record<string, unknown>): Response {
   return new Response(stream, { headers: { "content-type": "text/event-stream" } });
 }
 
+/**
+ * An OpenAI-style realtime session, voice-free: `session.created`, then for each
+ * `response.create` the last user text echoed back word by word as `response.output_text.delta`
+ * events, and `response.done` with usage.
+ */
+function realtime(request: Request): Response {
+  // The request cannot be read once upgraded.
+  const offered = request.headers.get("sec-websocket-protocol") ?? "";
+  const model = new URL(request.url).searchParams.get("model") ?? "gpt-realtime";
+  const { socket, response } = Deno.upgradeWebSocket(request);
+  if (/\brealtime\b/.test(offered)) response.headers.set("sec-websocket-protocol", "realtime");
+  const session: Record<string, unknown> = { type: "realtime", model, output_modalities: ["text"] };
+  let said = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const send = (event: Record<string, unknown>) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(event));
+  };
+  socket.onopen = () => send({ type: "session.created", session });
+  socket.onclose = () => clearTimeout(timer);
+  socket.onmessage = (message) => {
+    const event = JSON.parse(String(message.data));
+    if (event.type === "session.update") {
+      Object.assign(session, event.session);
+      send({ type: "session.updated", session });
+    } else if (event.type === "conversation.item.create") {
+      const content = event.item?.content ?? [];
+      said = content.map((part: { text?: string }) => part.text ?? "").join(" ");
+      send({ type: "conversation.item.added", item: event.item });
+    } else if (event.type === "response.create") {
+      const id = `resp_${ulid()}`;
+      const words = `The stand-in heard you say: "${said.slice(0, 200)}". This answer came as ` +
+        `realtime text events through keyward's WebSocket proxy.`;
+      const parts = words.split(/(?<= )/);
+      send({ type: "response.created", response: { id, status: "in_progress" } });
+      let i = 0;
+      const next = () => {
+        if (i < parts.length) {
+          send({ type: "response.output_text.delta", response_id: id, delta: parts[i++] });
+          timer = setTimeout(next, 60);
+          return;
+        }
+        send({ type: "response.output_text.done", response_id: id, text: words });
+        const input = Math.ceil(said.length / 4) + 4;
+        send({
+          type: "response.done",
+          response: {
+            id,
+            status: "completed",
+            max_output_tokens: event.response?.max_output_tokens ?? session.max_output_tokens,
+            usage: {
+              input_tokens: input,
+              output_tokens: parts.length,
+              total_tokens: input + parts.length,
+            },
+          },
+        });
+      };
+      next();
+    }
+  };
+  return response;
+}
+
 /** Starts the stand-in on 127.0.0.1 at a free port. */
 export async function startStandIn(): Promise<StandIn> {
   // Runs started here, by task id: what the app was asked.
@@ -111,6 +175,9 @@ export async function startStandIn(): Promise<StandIn> {
     onListen: (addr) => ready.resolve(addr),
   }, async (request) => {
     const path = new URL(request.url).pathname;
+    if (path === "/v1/realtime" && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      return realtime(request);
+    }
     const body = request.method === "POST" ? await request.json().catch(() => ({})) : {};
     if (path.endsWith("/chat/completions")) return chat(body);
     if (path === "/apps/run") {

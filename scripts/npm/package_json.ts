@@ -15,6 +15,7 @@ export const RUNTIME_DEPENDENCIES: readonly string[] = [
   "jose",
   "ioredis",
   "gpt-tokenizer",
+  "ws",
 ];
 
 /** The part of deno.json the package is made from. */

@@ -6,6 +6,7 @@
 import type { GatewayHooks } from "../gateway.ts";
 import { createGateway, type GatewayInput, type GatewayOptions } from "../library.ts";
 import type { ConnInfo } from "../auth/client_ip.ts";
+import type { NodeUpgradeListener } from "../realtime/node.ts";
 
 /** A `fetch`-shaped function that serves requests through one lazily built gateway. */
 export type FetchHandler = (request: Request, info?: ConnInfo) => Promise<Response>;
@@ -33,9 +34,46 @@ export function lazyFetch(
   hooks?: GatewayHooks,
   options?: GatewayOptions,
 ): FetchHandler {
+  return lazyGateway(config, hooks, options).fetch;
+}
+
+/** A lazily built gateway's request handler and Node `upgrade` listener, sharing it. */
+export interface LazyGateway {
+  /** Serves a request. */
+  fetch: FetchHandler;
+  /** Node's `upgrade` listener (see `realtime/node.ts`). */
+  upgrade: NodeUpgradeListener;
+}
+
+/**
+ * The fetch handler of {@linkcode lazyFetch} and a Node `upgrade` listener over the same
+ * gateway, built on first use by either.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lazyGateway } from "./lazy.ts";
+ *
+ * const gateway = lazyGateway("routes.yaml");
+ * const response = await gateway.fetch(new Request("http://localhost/healthz"));
+ * assert.equal(response.status, 200);
+ * // server.on("upgrade", gateway.upgrade) on a Node server hands it WebSocket handshakes
+ * ```
+ */
+export function lazyGateway(
+  config: GatewayInput,
+  hooks?: GatewayHooks,
+  options?: GatewayOptions,
+): LazyGateway {
   let gateway: ReturnType<typeof createGateway> | undefined;
-  return async (request, info) => {
-    gateway ??= createGateway(config, hooks, options);
-    return await (await gateway).fetch(request, info);
+  const built = () => gateway ??= createGateway(config, hooks, options);
+  return {
+    fetch: async (request, info) => await (await built()).fetch(request, info),
+    upgrade: (request, socket, head) => {
+      built().then(
+        (ready) => ready.upgrade(request, socket, head),
+        () => socket.destroy(),
+      );
+    },
   };
 }

@@ -150,7 +150,7 @@ async function namer(
   }
   if (auth === "token") {
     return (x) => {
-      const token = readToken(x.request.headers);
+      const token = readToken(x.request.headers, x.request.url);
       if (!token) {
         return x.refuse("no_credentials", "Send a token as Authorization: Bearer <token>", BEARER);
       }
@@ -163,7 +163,7 @@ async function namer(
     const visitors = context.visitors;
     if (!visitors) throw new Error("auth: visitor needs server.visitors");
     return (x) => {
-      const token = readToken(x.request.headers);
+      const token = readToken(x.request.headers, x.request.url);
       if (!token) {
         return x.refuse(
           "no_credentials",
@@ -179,7 +179,7 @@ async function namer(
     const verify = compileJwt(auth.jwt);
     const route = settings.route;
     return async (x) => {
-      const token = readToken(x.request.headers);
+      const token = readToken(x.request.headers, x.request.url);
       if (!token) {
         return x.refuse("no_credentials", "Send a JWT as Authorization: Bearer <token>", BEARER);
       }

@@ -44,6 +44,11 @@ export interface BodyView {
   readonly facts: BodyFacts;
   /** The answer a failed upload stands for (past the cap mid-stream, stalled), if any. */
   readonly refusal?: Response;
+  /**
+   * True for a WebSocket session, which has no body: what a body would say comes in its
+   * frames, where the frame rules read it (see `src/realtime/`).
+   */
+  readonly framed?: boolean;
   /** Lets go of the bytes once they are sent (a long answer does not keep them alive). */
   release(): void;
 }

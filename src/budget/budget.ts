@@ -26,7 +26,7 @@ import { DEFAULT_RULES_BODY_BYTES } from "../config/defaults.ts";
 import type { RouteCeilingConfig } from "../config/types.ts";
 import { type Rate, UNITS_PER_USD } from "../config/units.ts";
 import type { Exchange } from "../exchange.ts";
-import { type PlanVariables, retryAfter, SLOT_TTL_MS, storeDown } from "../limits/limits.ts";
+import { type PlanVariables, retryAfter, slotTtl, storeDown } from "../limits/limits.ts";
 import type { UpstreamVariables } from "../rules/resolve.ts";
 import type { Stage } from "../stage.ts";
 import type { LimitStore } from "../store/store.ts";
@@ -34,7 +34,7 @@ import type { BudgetWatch } from "./standing.ts";
 import type { Bounder, ModelPricing, Pricing, RequestBound } from "./worst_case.ts";
 
 /** Which budget an amount is held in. */
-type Kind = "tokens" | "spend";
+export type Kind = "tokens" | "spend";
 
 /** One amount held in a budget's window until the request ends. */
 export interface Held {
@@ -82,7 +82,7 @@ const NONE: readonly Held[] = [];
 const PATH_MODEL = /\/models\/([^/:]+)/;
 
 /** One budget a request falls under. */
-interface Wanted {
+export interface Wanted {
   key: string;
   kind: Kind;
   rate: Rate;
@@ -157,7 +157,9 @@ export function budgetStage(
     if (!grant && wanted.length === 0) return next({ reservation: NONE });
     const facts = x.body.facts;
     const model = facts.model ?? PATH_MODEL.exec(x.upstream.path)?.[1];
-    if (grant?.models && (model === undefined || !grant.models.has(model))) {
+    // A session that names its model in a frame has it checked there (src/realtime/).
+    const later = model === undefined && x.body.framed === true;
+    if (grant?.models && !later && (model === undefined || !grant.models.has(model))) {
       return x.refuse(
         "grant_refused",
         model === undefined
@@ -177,7 +179,7 @@ export function budgetStage(
     const held: Held[] = [];
     try {
       if (grant?.limits) {
-        const refused = await countGrant(x, grant, store);
+        const refused = await countGrant(x, grant, store, slotTtl(x.request, x.plan));
         if (refused) return refused;
       }
       for (const budget of wanted) {
@@ -223,8 +225,11 @@ export function budgetStage(
   };
 }
 
-/** The budgets a request falls under: the client's, the route's, its token's. */
-function budgetsOf(
+/**
+ * The budgets a request falls under: the client's, the route's, its token's (a realtime
+ * session is charged to the same ones, response by response: see `session.ts`).
+ */
+export function budgetsOf(
   route: string,
   client: string,
   plan: PlanVariables["plan"],
@@ -440,6 +445,7 @@ async function countGrant(
   x: Exchange,
   grant: Grant,
   store: LimitStore,
+  ttlMs: number,
 ): Promise<Response | undefined> {
   const { requests, concurrent } = grant.limits!;
   const subject = grant.subject;
@@ -458,7 +464,7 @@ async function countGrant(
   }
   if (concurrent) {
     const key = `grant:concurrent:${subject}`;
-    const slot = await store.acquire(key, concurrent, SLOT_TTL_MS);
+    const slot = await store.acquire(key, concurrent, ttlMs);
     if (slot === undefined) {
       return x.refuse(
         "concurrency_limit",

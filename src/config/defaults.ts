@@ -24,3 +24,9 @@ export const DEFAULT_TIMEOUT_MS = 300_000;
  * otherwise have to reserve the upstream's own maximum, and a budget should hold a few.
  */
 export const DEFAULT_BUDGET_MAX_TOKENS = 4096;
+
+/**
+ * The longest a WebSocket session stays open when its route sets no `limits.session`: an
+ * hour, as long as OpenAI's own realtime sessions last.
+ */
+export const DEFAULT_SESSION_MS = 60 * 60_000;

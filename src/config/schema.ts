@@ -134,6 +134,7 @@ const LimitsSchema = z.strictObject({
   queue: Duration.optional()
     .describe("wait this long for a turn instead of 429 (concurrent, cooling key pool)"),
   spend: SpendSchema.optional().describe("dollars per window, per client: $2/day"),
+  session: Duration.optional().describe("the longest a WebSocket session stays open: 10m"),
 });
 
 /** The owner's ceiling for all clients of a route together. */
@@ -342,6 +343,8 @@ const ServerSchema = z.strictObject({
   auth: AuthSchema.optional(),
   timeouts: TimeoutsSchema.optional(),
   drain: Duration.optional().describe("how long shutdown waits for in-flight requests"),
+  websockets: z.boolean().optional()
+    .describe("false: refuse WebSocket upgrades (503) and keep the listener's timeouts"),
   body_memory: Size.optional()
     .describe("bytes of request bodies held for body rules across all requests (64mb)"),
   alerts: z.strictObject({

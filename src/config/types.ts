@@ -75,6 +75,8 @@ export interface LimitsConfig {
   queue?: number;
   /** Dollars per window, in units of 1e-8 USD: reserved before, settled after, like tokens. */
   spend?: Rate;
+  /** The longest a WebSocket session stays open, in milliseconds (`limits.session`). */
+  session?: number;
 }
 
 /** `limits.route`: the owner's ceiling for all clients of a route together. */
@@ -215,6 +217,11 @@ export interface ServerConfig {
   timeouts?: TimeoutsConfig;
   /** Shutdown drain bound in milliseconds. */
   drain?: number;
+  /**
+   * False refuses WebSocket upgrades (503), so the standalone server keeps its protected
+   * listener even when routes name socket endpoints (see docs/realtime.md).
+   */
+  websockets?: boolean;
   /** Bytes of request bodies held whole for body rules, across all requests at once. */
   body_memory?: number;
   /** Budget alerts. */

@@ -15,12 +15,36 @@ import type { HeaderRecord } from "../proxy/headers.ts";
 import type { Stage } from "../stage.ts";
 import type { LimitStore } from "../store/store.ts";
 import { type LimitPlan, memberWindow, planFor, type RouteLimits } from "./plan.ts";
+import { DEFAULT_SESSION_MS } from "../config/defaults.ts";
+import { isWebSocketUpgrade } from "../realtime/handshake.ts";
 
 /** What the limits stage publishes. */
 export type PlanVariables = { plan: LimitPlan };
 
 /** In-flight slots not given back after this long are presumed lost with their instance. */
 export const SLOT_TTL_MS = 15 * 60_000;
+
+/**
+ * How long the in-flight slot of `x` may be held before it is presumed lost: a WebSocket
+ * session holds its slot while it is open, up to its `limits.session` (an hour by default), so
+ * its slot outlives that by a minute; any other request's, {@linkcode SLOT_TTL_MS}.
+ *
+ * @example
+ * ```ts
+ * import { slotTtl, SLOT_TTL_MS } from "./limits.ts";
+ *
+ * const plain = new Request("http://gateway/openai/v1/models");
+ * if (slotTtl(plain, {}) !== SLOT_TTL_MS) throw new Error("a request's slot");
+ * const socket = new Request("http://gateway/openai/v1/realtime", {
+ *   headers: { upgrade: "websocket" },
+ * });
+ * if (slotTtl(socket, { session: 600_000 }) !== 660_000) throw new Error("a session's slot");
+ * ```
+ */
+export function slotTtl(request: Request, plan: LimitPlan): number {
+  if (!isWebSocketUpgrade(request.headers)) return SLOT_TTL_MS;
+  return (plan.session ?? DEFAULT_SESSION_MS) + 60_000;
+}
 
 /** A `Retry-After` of at least a second for a wait of `ms`. */
 export function retryAfter(ms: number): HeaderRecord {
@@ -125,7 +149,7 @@ export function limitsStage(
       // With `limits.queue`, the queue stage takes the slot (after the body: it knows a stream).
       if (plan.concurrent && !queued) {
         const key = `concurrent:${id}`;
-        const slot = await store.acquire(key, plan.concurrent, SLOT_TTL_MS);
+        const slot = await store.acquire(key, plan.concurrent, slotTtl(x.request, plan));
         if (slot === undefined) {
           return x.refuse(
             "concurrency_limit",
@@ -137,7 +161,7 @@ export function limitsStage(
       }
       if (ceiling?.concurrent && !queued) {
         const key = `concurrent:${route}`;
-        const slot = await store.acquire(key, ceiling.concurrent, SLOT_TTL_MS);
+        const slot = await store.acquire(key, ceiling.concurrent, slotTtl(x.request, plan));
         if (slot === undefined) {
           return x.refuse(
             "concurrency_limit",

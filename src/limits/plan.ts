@@ -18,8 +18,10 @@ export interface LimitPlan {
   readonly spend?: Rate;
   /** Requests in flight at once. */
   readonly concurrent?: number;
-  /** Request body cap in bytes. */
+  /** Request body cap in bytes (and, on a WebSocket session, the largest client frame). */
   readonly body?: number;
+  /** The longest a WebSocket session stays open, in ms. */
+  readonly session?: number;
 }
 
 /** A route's limit plans. */
@@ -49,6 +51,7 @@ function plan(
     spend: limits?.spend,
     concurrent: limits?.concurrent,
     body: limits?.body,
+    session: limits?.session,
   };
 }
 
@@ -88,6 +91,7 @@ export function compileLimits(
       spend: own.spend ?? base.spend,
       concurrent: own.concurrent ?? base.concurrent,
       body: own.body ?? base.body,
+      session: own.session ?? base.session,
     });
   }
   const plans = [base, ...byClient.values()];

@@ -14,6 +14,7 @@ Deno.test("a client's own limits replace the route's field by field, for that cl
     spend: undefined,
     concurrent: 2,
     body: 1000,
+    session: undefined,
   });
   assert.equal(planFor(limits, "bob", true), limits.base);
   // An IP that happens to equal a client id is not that client.

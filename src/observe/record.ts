@@ -47,6 +47,7 @@ export function recordOf(x: Exchange & { client?: Client }): RequestRecord {
     detail: x.detail,
     aborted: x.aborted || undefined,
     retried: x.retried || undefined,
+    session: x.session,
   };
   return record;
 }

@@ -1,6 +1,6 @@
 /**
  * The platform on Deno (and Deno Deploy): `Deno.env`, `Deno.readTextFile`, `Deno.stdout`,
- * `Deno.unrefTimer`, the `unload` event, `Deno.openKv`.
+ * `Deno.unrefTimer`, the `unload` event, `Deno.openKv`, `Deno.upgradeWebSocket`.
  *
  * @module
  */
@@ -19,6 +19,7 @@ interface DenoLike {
   connectTls?(
     options: { hostname: string; port: number; alpnProtocols: string[]; caCerts?: string[] },
   ): Promise<Socket>;
+  upgradeWebSocket?(request: Request): { socket: WebSocket; response: Response };
 }
 
 interface TcpLike {
@@ -66,6 +67,11 @@ export function denoPlatform(deno: DenoLike): Platform {
     openKv: deno.openKv
       ? (path) => deno.openKv!(path)
       : () => Promise.reject(new Error("Deno KV is not available (run with --unstable-kv)")),
+    // Without `protocol`: Deno checks it against the offered list split on ", " exactly, and
+    // refuses "a,b" (how npm ws writes it); the caller names the subprotocol on the 101.
+    upgradeWebSocket: deno.upgradeWebSocket
+      ? (request) => deno.upgradeWebSocket!(request)
+      : undefined,
   };
 }
 

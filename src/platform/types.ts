@@ -99,4 +99,10 @@ export interface Platform {
   dial?(options: DialOptions): Promise<Socket>;
   /** Opens Deno KV; only Deno has it. */
   openKv?(path?: string): Promise<KvLike>;
+  /**
+   * Accepts a WebSocket handshake inside a `fetch` handler: the server-side socket and the
+   * `101` answer to return (Deno). Bun and Node upgrade at their servers instead (see
+   * `src/realtime/`).
+   */
+  upgradeWebSocket?(request: Request): { socket: WebSocket; response: Response };
 }

@@ -47,6 +47,12 @@ export const REQUEST_DROP: readonly string[] = [
   "sec-fetch-mode",
   "sec-fetch-dest",
   "sec-fetch-user",
+  // a WebSocket handshake's own headers: an upgrade is proxied as a session (src/realtime/),
+  // which opens its own; an offered subprotocol may hold the client's token
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
   // method overrides (Google's APIs honour the first): a POST the allow list let through
   // must not become a DELETE upstream
   "x-http-method-override",

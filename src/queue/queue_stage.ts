@@ -13,7 +13,7 @@ import type { ClientVariables } from "../auth/auth.ts";
 import { errorResponse } from "../errors.ts";
 import type { Exchange } from "../exchange.ts";
 import type { KeyHealth } from "../keys/health.ts";
-import { type PlanVariables, retryAfter, SLOT_TTL_MS, storeDown } from "../limits/limits.ts";
+import { type PlanVariables, retryAfter, slotTtl, storeDown } from "../limits/limits.ts";
 import type { BodyVariables } from "../body/body.ts";
 import type { Stage } from "../stage.ts";
 import type { LimitStore } from "../store/store.ts";
@@ -87,14 +87,14 @@ export function queueStage(
         return false;
       }
       if (concurrent && slot === undefined) {
-        slot = await store.acquire(key, concurrent, SLOT_TTL_MS);
+        slot = await store.acquire(key, concurrent, slotTtl(x.request, x.plan));
         if (slot === undefined) {
           lacking = "client";
           return false;
         }
       }
       if (routeConcurrent && routeSlot === undefined) {
-        routeSlot = await store.acquire(routeKey, routeConcurrent, SLOT_TTL_MS);
+        routeSlot = await store.acquire(routeKey, routeConcurrent, slotTtl(x.request, x.plan));
         if (routeSlot === undefined) {
           lacking = "route";
           return false;

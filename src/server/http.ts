@@ -10,6 +10,13 @@
  * `serveHttpOnConnection` is internal to Deno (`Deno[Deno.internal]`). Where it is missing the
  * server falls back to plain `Deno.serve`, without those protections, and says so in one line.
  *
+ * WebSockets: the per-connection server of Deno 2.9 closes a socket it upgraded as soon as it
+ * opens (see `upgrade_check.ts`). A config with WebSocket routes is therefore served with plain
+ * `Deno.serve` where that check fails (`plain`), and the line the server logs says which
+ * protections that costs. Plain `Deno.serve` stops accepting for good when an accept fails
+ * (no file descriptors left); here its loop is started again on the same address, so the
+ * server recovers once descriptors are free.
+ *
  * @module
  */
 import { logEvent } from "../observe/log.ts";
@@ -25,6 +32,11 @@ export interface HttpOptions {
   reusePort?: boolean;
   /** Header and idle timeouts, in milliseconds. */
   timeouts: ConnectionTimeouts;
+  /**
+   * Why to serve with plain `Deno.serve` (a config whose WebSocket routes the protected
+   * listener would drop); undefined for the protected listener.
+   */
+  plain?: string;
 }
 
 /** A running HTTP listener. */
@@ -37,6 +49,8 @@ export interface HttpServer {
   finished: Promise<void>;
   /** Changes the timeouts for connections accepted from now on (a reload). */
   setTimeouts(timeouts: ConnectionTimeouts): void;
+  /** Whether the listener keeps upgraded WebSockets open (plain `Deno.serve` does). */
+  upgrades: boolean;
 }
 
 type ServeOnConnection = (
@@ -104,8 +118,15 @@ function onError(error: unknown): Response {
  * ```
  */
 export function serveHttp(options: HttpOptions, handler: Deno.ServeHandler): HttpServer {
-  const serveOn = serveOnConnection();
-  if (!serveOn) return fallback(options, handler);
+  const serveOn = options.plain ? undefined : serveOnConnection();
+  if (!serveOn) {
+    logEvent("server_timeouts_unavailable", {
+      reason: options.plain ??
+        "this Deno has no serveHttpOnConnection; serving with Deno.serve, without " +
+          "header or idle timeouts, and it stops if file descriptors run out",
+    });
+    return fallback(options, handler);
+  }
 
   const listener = Deno.listen({
     hostname: options.hostname,
@@ -158,6 +179,7 @@ export function serveHttp(options: HttpOptions, handler: Deno.ServeHandler): Htt
     shutdown,
     finished: finished.promise,
     setTimeouts: (timeouts) => connections.setTimeouts(timeouts),
+    upgrades: false,
   };
 }
 
@@ -243,22 +265,60 @@ async function acceptLoop(
   }
 }
 
+/** Longest pause before plain `Deno.serve` is started again after its loop died. */
+const RESTART_MAX_MS = 5_000;
+
+/**
+ * Plain `Deno.serve`: no header or idle timeouts; its accept loop ends for good on an error
+ * (no file descriptors left), so it is started again on the same address, after a pause that
+ * grows while it keeps failing.
+ */
 function fallback(options: HttpOptions, handler: Deno.ServeHandler): HttpServer {
-  logEvent("server_timeouts_unavailable", {
-    reason: "this Deno has no serveHttpOnConnection; serving with Deno.serve, without " +
-      "header or idle timeouts, and it stops if file descriptors run out",
-  });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    port: options.port,
-    hostname: options.hostname,
-    reusePort: options.reusePort,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-  }, handler);
+  const finished = Promise.withResolvers<void>();
+  let stopping = false;
+  let current: Deno.HttpServer<Deno.NetAddr>;
+  let pause = 50;
+  const start = (port: number): Deno.HttpServer<Deno.NetAddr> => {
+    const server = Deno.serve({
+      port,
+      hostname: options.hostname,
+      reusePort: options.reusePort,
+      onListen: () => {},
+      // The loop logs its own end; the line below says what the server does about it.
+      onError: onError,
+    }, handler);
+    server.finished.then(() => {
+      if (stopping) finished.resolve();
+    }, (error) => {
+      if (stopping) return finished.resolve();
+      logEvent("server_restarting", {
+        error: (error as Error)?.message ?? String(error),
+        after_ms: pause,
+      });
+      const retry = () => {
+        if (stopping) return finished.resolve();
+        try {
+          current = start(addr.port);
+          pause = 50;
+        } catch {
+          pause = Math.min(RESTART_MAX_MS, pause * 2);
+          setTimeout(retry, pause);
+        }
+      };
+      setTimeout(retry, pause);
+    });
+    return server;
+  };
+  current = start(options.port);
+  const addr = current.addr;
   return {
-    addr: server.addr as Deno.NetAddr,
-    shutdown: () => server.shutdown(),
-    finished: server.finished,
+    addr,
+    shutdown: () => {
+      stopping = true;
+      return current.shutdown();
+    },
+    finished: finished.promise,
     setTimeouts: () => {},
+    upgrades: true,
   };
 }

@@ -275,8 +275,26 @@ function openaiKinds(usage: Json, input: number, output: number): UsageKinds {
   const outDetails = (usage.completion_tokens_details ?? usage.output_tokens_details ?? {}) as Json;
   const cached = num(details.cached_tokens);
   const written = num(details.cache_write_tokens);
-  const audio = num(details.audio_tokens);
-  const image = num(details.image_tokens);
+  let audio = num(details.audio_tokens);
+  let image = num(details.image_tokens);
+  let cachedAudio = 0;
+  let cachedImage = 0;
+  const cachedDetails = details.cached_tokens_details as Json | undefined;
+  if (cachedDetails && typeof cachedDetails === "object") {
+    // Realtime counts audio and images cached or not, and says which of the cached were which.
+    cachedAudio = Math.min(audio, num(cachedDetails.audio_tokens));
+    cachedImage = Math.min(image, num(cachedDetails.image_tokens));
+  } else if (audio + image + cached + written > input) {
+    // Media counted cached or not, without saying which: the dearest split that adds up to the
+    // input (media uncached first), never more than the input.
+    const fresh = Math.max(0, input - cached - written);
+    const audioFresh = Math.min(audio, fresh);
+    const imageFresh = Math.min(image, fresh - audioFresh);
+    cachedAudio = Math.min(audio - audioFresh, cached);
+    cachedImage = Math.min(image - imageFresh, cached - cachedAudio);
+  }
+  audio -= cachedAudio;
+  image -= cachedImage;
   const reasoning = num(outDetails.reasoning_tokens);
   const audioOut = num(outDetails.audio_tokens);
   const imageOut = num(outDetails.image_tokens);
@@ -284,10 +302,12 @@ function openaiKinds(usage: Json, input: number, output: number): UsageKinds {
     input: Math.max(0, input - cached - written - audio - image),
     output: Math.max(0, output - reasoning - audioOut - imageOut),
   };
-  put(kinds, "cached_input", cached);
+  put(kinds, "cached_input", Math.max(0, cached - cachedAudio - cachedImage));
   put(kinds, "cache_write", written);
   put(kinds, "audio_input", audio);
+  put(kinds, "cached_audio_input", cachedAudio);
   put(kinds, "image_input", image);
+  put(kinds, "cached_image_input", cachedImage);
   put(kinds, "reasoning", reasoning);
   put(kinds, "audio_output", audioOut);
   put(kinds, "image_output", imageOut);

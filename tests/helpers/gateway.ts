@@ -9,6 +9,7 @@ import { buildGateway, type GatewayHooks } from "../../src/gateway.ts";
 import type { KeyReaders } from "../../src/keys/source.ts";
 import { Http1Client } from "../../src/proxy/http1/client.ts";
 import type { RequestRecord } from "../../src/observe/log.ts";
+import type { SessionBoard } from "../../src/realtime/board.ts";
 
 /** A running in-process gateway. */
 export interface TestGateway {
@@ -16,6 +17,8 @@ export interface TestGateway {
   url: string;
   /** Every finished request's log record. */
   logs: RequestRecord[];
+  /** The WebSocket sessions open now. */
+  sessions(): SessionBoard;
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -29,6 +32,8 @@ export function fakeEnv(vars: Record<string, string>): KeyReaders["env"] {
 export interface StartOptions {
   /** The fetch for upstream calls; by default the standalone server's HTTP/1.1 client. */
   upstreamFetch?: typeof fetch;
+  /** Serve HTTPS with this certificate and key (PEM) instead of HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 /** Starts a gateway for `yaml`, reading keys and `${VAR}`s from `env` only. */
@@ -42,7 +47,7 @@ export async function startGateway(
   const logs: RequestRecord[] = [];
   // The client the standalone server uses, so these tests exercise it.
   const client = new Http1Client();
-  const { app, close } = await buildGateway(config, {
+  const { app, close, sessions } = await buildGateway(config, {
     hooks,
     upstreamFetch: options.upstreamFetch ?? client.fetch as typeof fetch,
     log: (record) => logs.push(structuredClone(record)),
@@ -53,11 +58,13 @@ export async function startGateway(
     hostname: "127.0.0.1",
     port: 0,
     onListen: (addr) => ready.resolve(addr),
+    ...options.tls,
   }, (request, info) => app.fetch(request, info));
   const addr = await ready.promise;
   return {
-    url: `http://127.0.0.1:${addr.port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${addr.port}`,
     logs,
+    sessions: () => sessions,
     close: async () => {
       await server.shutdown();
       await close();

@@ -4,6 +4,9 @@
  * out. The key travels in `x-goog-api-key`, which keeps it out of URLs and upstream access
  * logs.
  *
+ * The Live API (`BidiGenerateContent`, a WebSocket) is in, in API versions `v1`, `v1beta` and
+ * `v1alpha`, proxied as a session with the route's rules on its frames.
+ *
  * Borderline, decided from the API reference: Interactions are in whole (create, get, which
  * also resumes a stream, cancel and delete), as @google/genai's `interactions` calls them;
  * each names one interaction by an id only its creator was given. There is no listing to
@@ -39,6 +42,11 @@ const SNAKE_FIRST = [
   "generationConfig.max_output_tokens",
 ];
 
+/** The Live API's WebSocket method, by API version (`@google/genai` 3 dials `v1`). */
+const LIVE = ["v1", "v1beta", "v1alpha"].map((version) =>
+  `GET /ws/google.ai.generativelanguage.${version}.GenerativeService.BidiGenerateContent`
+);
+
 /** The `gemini` preset. */
 export const gemini: Preset = {
   upstream: "https://generativelanguage.googleapis.com",
@@ -53,6 +61,9 @@ export const gemini: Preset = {
       `POST /${version}/interactions/*/cancel`,
       `DELETE /${version}/interactions/*`,
     ]),
+    // The Live API, a WebSocket (proxied as a session, see src/realtime/). Its `Constrained`
+    // variant takes Google's own ephemeral tokens, which the gateway cannot stand in for.
+    ...LIVE,
   ],
   usage: "gemini",
   // Generating endpoints and their caps. Counting and embedding take no `generationConfig`
@@ -88,5 +99,8 @@ export const gemini: Preset = {
       "$quotaUser",
     ],
   },
-  clientToken: [{ header: "x-goog-api-key" }],
+  realtime: { sockets: Object.fromEntries(LIVE.map((entry) => [entry, "gemini"])) },
+  // The browser Live client sends its key in the query (`access_token` for tokens it thinks
+  // are ephemeral); both are stripped above.
+  clientToken: [{ header: "x-goog-api-key" }, { query: "key" }, { query: "access_token" }],
 };

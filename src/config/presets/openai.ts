@@ -10,6 +10,10 @@
  *   only what it made or was handed; keyward does not track which client made which.
  * - Out: anything that lists what the account holds (`GET /v1/conversations`, stored chat
  *   completions), since a listing shows every user's objects to any client.
+ * - Realtime: the WebSocket `GET /v1/realtime` is in, proxied as a session with the route's
+ *   rules on its frames; so is `POST /v1/realtime/client_secrets` (ephemeral keys for WebRTC),
+ *   with its model checked and its lifetime capped, but refused where tokens or dollars are
+ *   counted: what such a key spends never passes the gateway.
  *
  * @module
  */
@@ -46,6 +50,10 @@ export const openai: Preset = {
     "POST /v1/audio/translations",
     "GET /v1/models",
     "GET /v1/models/*",
+    // Realtime: the WebSocket (proxied as a session, see src/realtime/) and the ephemeral keys
+    // a browser's WebRTC connection needs (refused on routes that count tokens or dollars).
+    "GET /v1/realtime",
+    "POST /v1/realtime/client_secrets",
   ],
   usage: "openai",
   // Each generating endpoint's own cap field. Embeddings, moderations, images, speech and
@@ -57,6 +65,10 @@ export const openai: Preset = {
     "POST /v1/completions": ["max_tokens"],
     "POST /v1/responses": ["max_output_tokens"],
     "POST /v1/responses/compact": [],
+  },
+  realtime: {
+    sockets: { "GET /v1/realtime": "openai" },
+    secrets: "POST /v1/realtime/client_secrets",
   },
   strip: {
     headers: [

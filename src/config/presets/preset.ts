@@ -4,12 +4,45 @@
  * @module
  */
 
-/** One place a client's token may travel: a header, with an auth scheme before it or bare. */
-export interface TokenSource {
+/**
+ * One place a client's token may travel: a header (with an auth scheme before it, or bare), a
+ * WebSocket subprotocol that starts with a prefix (browsers cannot set headers on a socket),
+ * or a query parameter of a WebSocket upgrade (what a provider's browser client sends).
+ */
+export type TokenSource = HeaderTokenSource | ProtocolTokenSource | QueryTokenSource;
+
+/** A token in a request header. */
+export interface HeaderTokenSource {
   /** Header name, lower case. */
   header: string;
   /** Auth scheme before the token (`Bearer`, fal's `Key`), matched without regard to case. */
   scheme?: string;
+}
+
+/** A token in an offered WebSocket subprotocol: `openai-insecure-api-key.<token>`. */
+export interface ProtocolTokenSource {
+  /** What the subprotocol starts with; the token is the rest. */
+  protocol: string;
+}
+
+/** A token in a query parameter, read on WebSocket upgrades only (`?key=<token>`). */
+export interface QueryTokenSource {
+  /** Parameter name (the route must also strip it: see {@linkcode Strip.query}). */
+  query: string;
+}
+
+/** The kind of realtime protocol a WebSocket endpoint speaks, for the frame rules and meter. */
+export type SocketProtocol = "openai" | "gemini";
+
+/** A preset's WebSocket endpoints (see `src/realtime/`). */
+export interface RealtimeEndpoints {
+  /**
+   * Allow-list entries (`GET /v1/realtime`) that are WebSocket endpoints, and the protocol
+   * each speaks. A route proxies upgrades to those its allow list lets through.
+   */
+  sockets: Readonly<Record<string, SocketProtocol>>;
+  /** The endpoint minting ephemeral keys for the provider's realtime API, if it has one. */
+  secrets?: string;
 }
 
 /** What a visitor may send to one endpoint (see src/body/fields.ts). */
@@ -86,4 +119,6 @@ export interface Preset {
   generate: Readonly<Record<string, readonly string[]>>;
   /** The body fields visitors may set, per endpoint, compared as the upstream reads them. */
   fields?: FieldPolicy;
+  /** The provider's realtime WebSocket endpoints. */
+  realtime?: RealtimeEndpoints;
 }

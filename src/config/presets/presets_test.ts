@@ -107,9 +107,13 @@ Deno.test("every preset drops the client's credentials and account selectors, co
       assert.ok(route.dropHeaders.has(header), `${name} ${header}`);
     }
     for (const query of want.query) assert.ok(route.dropQuery?.has(query), `${name} ?${query}`);
-    // Wherever the route reads a client's token, that header is never forwarded.
+    // Wherever the route reads a client's token, that header or parameter is never forwarded.
     for (const source of PRESETS[name as keyof typeof PRESETS].clientToken ?? []) {
-      assert.ok(route.dropHeaders.has(source.header), `${name} token ${source.header}`);
+      if ("header" in source) {
+        assert.ok(route.dropHeaders.has(source.header), `${name} token ${source.header}`);
+      } else if ("query" in source) {
+        assert.ok(route.dropQuery?.has(source.query), `${name} token ?${source.query}`);
+      }
     }
   }
   const openaiRoute = compileRoute({ name: "o", path: "/o", preset: "openai" });

@@ -27,6 +27,8 @@ const JWT_SECRET = "jwt-secret-for-realtime-tests-0123456789";
 function yaml(mock: RealtimeMock): string {
   return `server:
   cors: { origins: ["http://app.example"] }
+prices:
+  gpt-realtime: { input: 100, output: 100 }
 clients:
   - { id: alice, token: ${TOKEN} }
 routes:
@@ -49,6 +51,12 @@ routes:
     upstream: ${mock.url}
     auth: token
     limits: { tokens: 20/day }
+  - name: spend
+    path: /spend
+    preset: openai
+    upstream: ${mock.url}
+    auth: token
+    limits: { spend: $0.002/day }
   - name: limited
     path: /limited
     preset: openai
@@ -375,6 +383,32 @@ async function run(t: Deno.TestContext) {
     assert.equal(again.status, 429);
     assert.ok(again.headers.has("retry-after"));
   });
+
+  await t.step(
+    "a spend budget: each response priced, the session closed once it is spent",
+    async () => {
+      const c = await connect(`${ws}/spend/v1/realtime?model=gpt-realtime`, offer);
+      await c.next("session.created");
+      c.send({
+        type: "conversation.item.create",
+        item: { content: [{ type: "input_text", text: "more than twenty tokens: ".repeat(4) }] },
+      });
+      c.send({ type: "response.create" });
+      const done = (await c.next("response.done")).response as { usage: { total_tokens: number } };
+      const error = (await c.next("error")).error as { code: string };
+      assert.equal(error.code, "budget_spent");
+      assert.equal((await c.closed).code, 1008);
+      const line = (await lineFor("/spend/v1/realtime"))!;
+      assert.equal(line.error, "spend_budget");
+      // $100 per million tokens, in and out alike: what the response reported, to the cent's 1e-8.
+      assert.equal(line.cost_usd, done.usage.total_tokens * 100 / 1e6);
+      const again = await fetch(`${gw.url}/spend/v1/realtime?model=gpt-realtime`, {
+        headers: { ...HANDSHAKE, authorization: `Bearer ${TOKEN}` },
+      });
+      await again.body?.cancel();
+      assert.equal(again.status, 429);
+    },
+  );
 
   await t.step("a session counts once in requests and holds its concurrent slot", async () => {
     const first = await connect(`${ws}/limited/v1/realtime?model=gpt-realtime`, offer);

@@ -45,6 +45,7 @@ async function exercise(
   args: string[],
   dir: string,
   mock: MockUpstream,
+  queue = false,
 ) {
   const app = await startApp(cmd, args, dir, {
     PATH: Deno.env.get("PATH")!,
@@ -57,6 +58,13 @@ async function exercise(
     await checkPerClient(`${app.url}/api/limited`);
     const own = await timedRequest(`${app.url}/hello`, { method: "GET" });
     assert.equal(own.text, "own route");
+    if (queue) {
+      // limits.queue: the second of two at once waits for the first's slot (2 s upstream).
+      const both = await Promise.all(
+        [0, 1].map(() => timedRequest(`${app.url}/api/queued/v1/slow`, { method: "GET" })),
+      );
+      assert.deepEqual(both.map((answer) => answer.status), [200, 200], both[1].text);
+    }
 
     assert.ok(await app.alive(), `the app died: ${app.stderr()}`);
     const clients = app.logs.filter((line) => line.route === "limited").map((line) => line.client);
@@ -212,7 +220,7 @@ Deno.test("the npm package serves in real Express and Hono apps under Node 20 an
   try {
     await t.step(
       "node: Express 5",
-      () => exercise("node", ["express_app.mjs", "routes.yaml"], dir, mock),
+      () => exercise("node", ["express_app.mjs", "routes.yaml"], dir, mock, true),
     );
     await t.step(
       "node: Express 5 behind compression()",

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { deferred } from "../deferred.ts";
 
 /** How often waiters try again when nothing in this process woke them. */
 export const POLL_MS = 100;
@@ -81,7 +82,7 @@ export class RouteQueue {
    */
   wait(take: () => Promise<boolean>, signal?: AbortSignal): Promise<WaitOutcome> {
     if (signal?.aborted) return Promise.resolve("aborted");
-    const { promise, resolve } = Promise.withResolvers<WaitOutcome>();
+    const { promise, resolve } = deferred<WaitOutcome>();
     let timer: ReturnType<typeof setTimeout> | undefined = undefined;
     const leave = (outcome: WaitOutcome) => {
       const index = this.#waiters.indexOf(waiter);

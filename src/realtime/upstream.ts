@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { deferred } from "../deferred.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
 
 /** What a session hears from its upstream. */
@@ -113,16 +114,6 @@ type WsConstructor = new (
 const REFUSAL_BYTES = 64 * 1024;
 const decoder = new TextDecoder();
 
-/** A promise and its resolver (`Promise.withResolvers` is not in Node 20). */
-function opening(): {
-  promise: Promise<UpstreamLink | UpstreamFailed>;
-  resolve: (value: UpstreamLink | UpstreamFailed) => void;
-} {
-  let resolve!: (value: UpstreamLink | UpstreamFailed) => void;
-  const promise = new Promise<UpstreamLink | UpstreamFailed>((done) => resolve = done);
-  return { promise, resolve };
-}
-
 let wsClass: Promise<WsConstructor | undefined> | undefined;
 
 /** npm `ws`'s WebSocket class, loaded once; undefined where it cannot be loaded. */
@@ -211,7 +202,7 @@ function openWithWs(
   url: string,
   init: UpstreamInit,
 ): Promise<UpstreamLink | UpstreamFailed> {
-  const { promise, resolve } = opening();
+  const { promise, resolve } = deferred<UpstreamLink | UpstreamFailed>();
   let socket: WsSocket;
   try {
     socket = new Ws(url, init.protocols, {
@@ -297,7 +288,7 @@ function openWithWs(
 
 /** The runtime's own WebSocket, with headers (Deno 2.5+, Bun). */
 function openNative(url: string, init: UpstreamInit): Promise<UpstreamLink | UpstreamFailed> {
-  const { promise, resolve } = opening();
+  const { promise, resolve } = deferred<UpstreamLink | UpstreamFailed>();
   const Native = globalThis.WebSocket as unknown as new (
     url: string,
     options: { headers: HeaderRecord; protocols: string[] },

@@ -17,6 +17,7 @@ import { defaultUpstream } from "./proxy/upstream.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";
 import { serveHttp } from "./server/http.ts";
 import { upgradesSurvivePerConnection } from "./server/upgrade_check.ts";
+import { PRESETS } from "./config/presets/mod.ts";
 import { checkStoreAccess } from "./server/store_access.ts";
 import { listenSignal } from "./server/signals.ts";
 
@@ -98,12 +99,18 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const upstreamFetch = options.upstreamFetch ?? client.fetch;
   // Deno's server takes a request with no Host: the gateway answers it with 400.
   const build = { ...options, upstreamFetch, requireHost: options.requireHost ?? true };
+  // The listener check (a loopback socket and a timer) runs while the gateway is built, for a
+  // config whose routes may proxy sockets (a preset with socket endpoints).
+  const survive = loaded.config.server?.websockets !== false &&
+      loaded.config.routes.some((route) => route.preset && PRESETS[route.preset].realtime)
+    ? upgradesSurvivePerConnection()
+    : undefined;
   let gateway = await buildGateway(loaded.config, { ...build, store });
   // The sessions of every gateway built (reloads too): shutting down ends those still open.
   const boards = new Set([gateway.sessions]);
   const wantsSockets = (next: BuiltGateway, config: Config) =>
     config.server?.websockets !== false && servesSockets(next);
-  const plain = wantsSockets(gateway, loaded.config) && !(await upgradesSurvivePerConnection())
+  const plain = wantsSockets(gateway, loaded.config) && !(await (survive ?? false))
     ? PLAIN_REASON
     : undefined;
   let drainMs = loaded.config.server?.drain ?? DEFAULT_DRAIN_MS;

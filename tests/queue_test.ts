@@ -27,6 +27,11 @@ async function holdingUpstream(holdMs: number) {
     peak = Math.max(peak, ++inFlight);
     try {
       await Promise.race([gate.promise, sleep(holdMs)]);
+      const content = body.messages?.[0]?.content;
+      if (content === "json anyway") {
+        // An upstream that answers a stream request with one JSON body (over 64 KiB of it).
+        return Response.json({ choices: [{ message: { content: "x".repeat(100_000) } }] });
+      }
       if (body.stream) {
         const events = 'data: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n';
         return new Response(events, { headers: { "content-type": "text/event-stream" } });
@@ -208,6 +213,29 @@ Deno.test("limits.queue: a waiting stream gets SSE heartbeats at once, then its 
     assert.deepEqual(upstream.seen, ["first", "streamed"]);
     await sleep(20);
     assert.equal(gateway.logs.at(-1)?.status, 200);
+  } finally {
+    upstream.release();
+    await gateway.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("limits.queue: a waiting stream answered with JSON gets it whole as one data event", async () => {
+  const upstream = await holdingUpstream(10_000);
+  const gateway = await startGateway(config(upstream.url, "{ concurrent: 1, queue: 5s }"), ENV);
+  try {
+    const first = chat(gateway, "first");
+    await until(() => Promise.resolve(upstream.seen.length === 1), "the first request upstream");
+    const streamed = await chat(gateway, "json anyway", { stream: true });
+    assert.equal(streamed.status, 200, "answered at once, with heartbeats");
+    upstream.release();
+    await (await first).body?.cancel();
+    upstream.release();
+    const text = await streamed.text();
+    assert.doesNotMatch(text, /event: error/);
+    const data = text.split("\n").find((line) => line.startsWith("data: "))!;
+    const answer = JSON.parse(data.slice("data: ".length));
+    assert.equal(answer.choices[0].message.content.length, 100_000);
   } finally {
     upstream.release();
     await gateway.close();

@@ -256,9 +256,13 @@ function heartbeatStream(
   });
 }
 
+/** The most of an error answer's body that goes into the `event: error` that ends a stream. */
+const ERROR_BYTES = 64 * 1024;
+
 /**
  * Ends a heartbeat stream with an answer that is not an event stream: a success as one `data:`
- * event, an error (the gateway's or the upstream's) as `event: error`.
+ * event holding its whole JSON body, an error (the gateway's or the upstream's, or a success
+ * that is not JSON) as `event: error`.
  */
 async function writeAnswer(
   controller: ReadableStreamDefaultController<Uint8Array>,
@@ -266,20 +270,29 @@ async function writeAnswer(
 ): Promise<void> {
   let text = "";
   try {
-    text = (await answer.text()).slice(0, 64 * 1024);
+    text = await answer.text();
   } catch {
     // nothing readable
   }
-  let data: string;
+  let event = "";
+  let data: string | undefined;
   try {
-    data = JSON.stringify(JSON.parse(text));
+    if (answer.status < 300) data = JSON.stringify(JSON.parse(text));
   } catch {
-    data = JSON.stringify({
-      error: { type: "upstream_error", message: `Status ${answer.status}` },
-    });
+    // not JSON: said as an error below
+  }
+  if (data === undefined) {
+    event = "event: error\n";
+    try {
+      data = JSON.stringify(JSON.parse(text.slice(0, ERROR_BYTES)));
+    } catch {
+      data = JSON.stringify({
+        error: { type: "upstream_error", message: `Status ${answer.status}` },
+      });
+    }
   }
   try {
-    controller.enqueue(encoder.encode(`event: error\ndata: ${data}\n\n`));
+    controller.enqueue(encoder.encode(`${event}data: ${data}\n\n`));
     controller.close();
   } catch {
     // the client is gone

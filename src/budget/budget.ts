@@ -385,6 +385,19 @@ function refusal(
       `(up to ${amount} tokens; ${left} left)`
     : `${budget.whose} of ${usd(limit)} per window cannot hold this request: it could cost ` +
       `up to ${usd(amount)}; ${usd(left)} of ${usd(limit)} left`;
+  return budgetRefusal(x, budget, message, resetMs);
+}
+
+/**
+ * The 429 of a spent budget: coded by its unit, with `Retry-After` at the window's end and
+ * `route` as the whose of a route-wide budget.
+ */
+export function budgetRefusal(
+  x: Exchange,
+  budget: Pick<Wanted, "kind" | "client">,
+  message: string,
+  resetMs: number,
+): Response {
   return x.refuse(
     budget.kind === "tokens" ? "token_budget" : "spend_budget",
     message,

@@ -12,9 +12,9 @@
  */
 import type { ClientVariables } from "../auth/auth.ts";
 import type { Exchange } from "../exchange.ts";
-import { type PlanVariables, retryAfter, storeDown } from "../limits/limits.ts";
+import { type PlanVariables, storeDown } from "../limits/limits.ts";
 import type { Usage } from "../usage/meter.ts";
-import { type BudgetSettings, budgetsOf, type Kind, usd } from "./budget.ts";
+import { budgetRefusal, type BudgetSettings, budgetsOf, type Kind, usd } from "./budget.ts";
 
 /** The budgets of one session. */
 export interface SessionBudget {
@@ -67,13 +67,7 @@ export function sessionBudget(
           const message = budget.kind === "tokens"
             ? `${budget.whose} of ${limit} per window is spent`
             : `${budget.whose} of ${usd(limit)} per window is spent`;
-          return x.refuse(
-            budget.kind === "tokens" ? "token_budget" : "spend_budget",
-            message,
-            retryAfter(resetMs),
-            undefined,
-            budget.client === null ? "route" : undefined,
-          );
+          return budgetRefusal(x, budget, message, resetMs);
         }
       } catch (error) {
         return storeDown(x, error);

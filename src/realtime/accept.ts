@@ -15,14 +15,10 @@
  */
 import type { HeaderRecord } from "../proxy/headers.ts";
 import { platform } from "../platform/mod.ts";
+import { PendingEvents, type SocketEvents } from "./socket_events.ts";
 
 /** What a session hears from its client. */
-export interface ClientEvents {
-  /** A frame: text as a string, binary as bytes. */
-  message(data: string | Uint8Array): void;
-  /** The client's socket closed (1005 without a code, 1006 without a close frame). */
-  closed(code: number, reason: string): void;
-}
+export type ClientEvents = SocketEvents;
 
 /** The session's way to the client. */
 export interface ClientLink {
@@ -64,50 +60,6 @@ export const ACCEPTOR: unique symbol = Symbol.for("keyward.acceptor");
 
 const CONNECTING = 0;
 const OPEN = 1;
-
-/**
- * Keeps a link's events (and frames) until the session attaches.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { PendingEvents } from "./accept.ts";
- *
- * const pending = new PendingEvents();
- * pending.message("early"); // before anyone listens
- * const heard: unknown[] = [];
- * pending.attach({ message: (data) => void heard.push(data), closed: () => {} });
- * pending.message("late");
- * assert.deepEqual(heard, ["early", "late"]);
- * ```
- */
-export class PendingEvents implements ClientEvents {
-  #events?: ClientEvents;
-  #kept: (string | Uint8Array | { code: number; reason: string })[] = [];
-
-  /** A frame from the client. */
-  message(data: string | Uint8Array): void {
-    if (this.#events) this.#events.message(data);
-    else this.#kept.push(data);
-  }
-
-  /** The client's socket closed. */
-  closed(code: number, reason: string): void {
-    if (this.#events) this.#events.closed(code, reason);
-    else this.#kept.push({ code, reason });
-  }
-
-  /** From now on events go to `events`; those kept go first. */
-  attach(events: ClientEvents): void {
-    const kept = this.#kept;
-    this.#kept = [];
-    this.#events = events;
-    for (const item of kept) {
-      if (typeof item === "string" || item instanceof Uint8Array) events.message(item);
-      else events.closed(item.code, item.reason);
-    }
-  }
-}
 
 /**
  * A link over a WHATWG `WebSocket` on the server side (Deno's): frames sent before the socket

@@ -23,7 +23,8 @@
  * @module
  */
 import type { ConnInfo } from "../auth/client_ip.ts";
-import { ACCEPTOR, type Acceptor, type ClientLink, PendingEvents } from "./accept.ts";
+import { ACCEPTOR, type Acceptor, type ClientLink } from "./accept.ts";
+import { PendingEvents } from "./socket_events.ts";
 
 /** The part of Bun's `Server` a session needs. */
 export interface BunServerLike {

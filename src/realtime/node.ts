@@ -20,7 +20,8 @@
  * @module
  */
 import type { HeaderRecord } from "../proxy/headers.ts";
-import { ACCEPTOR, type Acceptor, type ClientLink, PendingEvents } from "./accept.ts";
+import { ACCEPTOR, type Acceptor, type ClientLink } from "./accept.ts";
+import { PendingEvents } from "./socket_events.ts";
 
 /** Node's `IncomingMessage`, as far as an upgrade is read. */
 export interface NodeUpgradeRequest {

@@ -17,14 +17,10 @@
  */
 import { deferred } from "../deferred.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
+import { PendingEvents, type SocketEvents } from "./socket_events.ts";
 
 /** What a session hears from its upstream. */
-export interface UpstreamEvents {
-  /** A frame: text as a string, binary as bytes. */
-  message(data: string | Uint8Array): void;
-  /** The upstream's socket closed (`code` 1006 when it broke off without a close frame). */
-  closed(code: number, reason: string): void;
-}
+export type UpstreamEvents = SocketEvents;
 
 /** An open socket to the upstream. */
 export interface UpstreamLink {
@@ -131,32 +127,6 @@ function clientRoleCode(code: number): number {
   return valid ? code : 1000;
 }
 
-/** Keeps events until a session attaches. */
-class Early implements UpstreamEvents {
-  #events?: UpstreamEvents;
-  #kept: (string | Uint8Array | { code: number; reason: string })[] = [];
-
-  message(data: string | Uint8Array): void {
-    if (this.#events) this.#events.message(data);
-    else this.#kept.push(data);
-  }
-
-  closed(code: number, reason: string): void {
-    if (this.#events) this.#events.closed(code, reason);
-    else this.#kept.push({ code, reason });
-  }
-
-  attach(events: UpstreamEvents): void {
-    const kept = this.#kept;
-    this.#kept = [];
-    this.#events = events;
-    for (const item of kept) {
-      if (typeof item === "string" || item instanceof Uint8Array) events.message(item);
-      else events.closed(item.code, item.reason);
-    }
-  }
-}
-
 /**
  * Opens the upstream socket with npm `ws` (or the runtime's `WebSocket` where `ws` is
  * missing).
@@ -215,7 +185,7 @@ function openWithWs(
   } catch (error) {
     return Promise.resolve({ outcome: "upstream_unreachable", cause: (error as Error).name });
   }
-  const early = new Early();
+  const early = new PendingEvents();
   let open = false;
   socket.on("open", () => {
     open = true;
@@ -300,7 +270,7 @@ function openNative(url: string, init: UpstreamInit): Promise<UpstreamLink | Ups
     return Promise.resolve({ outcome: "upstream_unreachable", cause: (error as Error).name });
   }
   socket.binaryType = "arraybuffer";
-  const early = new Early();
+  const early = new PendingEvents();
   let open = false;
   const timer = setTimeout(() => {
     if (open) return;

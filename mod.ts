@@ -55,7 +55,7 @@ export type {
 export { ConfigError } from "./src/config/issues.ts";
 export type { ConfigIssue } from "./src/config/issues.ts";
 export type { RequestRecord } from "./src/observe/log.ts";
-export type { SessionLog } from "./src/observe/log.ts";
+export type { SessionLog } from "./src/session_log.ts";
 export type { BunServer } from "./src/library.ts";
 export type {
   BunHandlers,

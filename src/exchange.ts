@@ -16,7 +16,7 @@
  * @module
  */
 import { ERROR_STATUS, type ErrorType } from "./errors.ts";
-import type { SessionLog } from "./observe/log.ts";
+import type { SessionLog } from "./session_log.ts";
 import { errorTypeOf, type OutcomeCode } from "./outcome.ts";
 import { addHeaders, addToHeaders, type HeaderRecord, headerRecord } from "./proxy/headers.ts";
 import type { Charge } from "./usage/meter.ts";

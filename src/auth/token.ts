@@ -8,7 +8,7 @@
  */
 import type { ClientConfig } from "../config/types.ts";
 import type { TokenSource } from "../config/presets/preset.ts";
-import { isWebSocketUpgrade, offeredProtocols, TOKEN_PROTOCOL } from "../realtime/handshake.ts";
+import { isWebSocketUpgrade, offeredProtocols, TOKEN_PROTOCOL } from "../websocket_handshake.ts";
 import { sha256 } from "./sha256.ts";
 
 /** Finds the client a token belongs to. */

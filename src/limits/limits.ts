@@ -16,7 +16,7 @@ import type { Stage } from "../stage.ts";
 import type { LimitStore } from "../store/store.ts";
 import { type LimitPlan, memberWindow, planFor, type RouteLimits } from "./plan.ts";
 import { DEFAULT_SESSION_MS } from "../config/defaults.ts";
-import { isWebSocketUpgrade } from "../realtime/handshake.ts";
+import { isWebSocketUpgrade } from "../websocket_handshake.ts";
 
 /** What the limits stage publishes. */
 export type PlanVariables = { plan: LimitPlan };

@@ -6,6 +6,7 @@
  */
 import type { OutcomeCode } from "../outcome.ts";
 import { platform } from "../platform/mod.ts";
+import type { SessionLog } from "../session_log.ts";
 
 /** What one request did, as logged when it (and its response stream) ends. */
 export interface RequestRecord {
@@ -52,27 +53,6 @@ export interface RequestRecord {
   retried?: boolean;
   /** What a WebSocket session did (an upgrade's line is written when the session ends). */
   session?: SessionLog;
-}
-
-/**
- * What a WebSocket session did: an upgrade's line is written once, when the session ends, with
- * its duration, its bytes each way (`bytes_in`, `bytes_out`), its tokens and cost, and this.
- */
-export interface SessionLog {
-  /** Frames from the client. */
-  frames_in: number;
-  /** Frames to the client. */
-  frames_out: number;
-  /** Responses the upstream reported usage for. */
-  responses: number;
-  /** Who ended the session. */
-  closed_by: "client" | "upstream" | "gateway";
-  /** The close code the client sent or was sent. */
-  close_client?: number;
-  /** The close code the upstream sent or was sent. */
-  close_upstream?: number;
-  /** The model the session used, once known. */
-  model?: string;
 }
 
 /** Receives finished request records. */

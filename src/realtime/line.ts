@@ -39,7 +39,7 @@ import {
   handshakeProblem,
   isWebSocketUpgrade,
   offeredProtocols,
-} from "./handshake.ts";
+} from "../websocket_handshake.ts";
 import { SessionMeter } from "./meter.ts";
 import type { FrameContext, FrameRules } from "./rules.ts";
 import { Session } from "./session.ts";

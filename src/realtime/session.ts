@@ -25,7 +25,7 @@
  * @module
  */
 import type { SocketProtocol } from "../config/presets/preset.ts";
-import type { SessionLog } from "../observe/log.ts";
+import type { SessionLog } from "../session_log.ts";
 import type { OutcomeCode } from "../outcome.ts";
 import { platform } from "../platform/mod.ts";
 import { type Needles, redactBytes, redactText } from "../proxy/redact.ts";

@@ -30,7 +30,7 @@ export const KEPT_PROTOCOLS: readonly string[] = [
  *
  * @example
  * ```ts
- * import { isWebSocketUpgrade } from "./handshake.ts";
+ * import { isWebSocketUpgrade } from "./websocket_handshake.ts";
  *
  * if (!isWebSocketUpgrade(new Headers({ upgrade: "WebSocket" }))) throw new Error("missed");
  * if (isWebSocketUpgrade(new Headers({ upgrade: "h2c" }))) throw new Error("not a socket");
@@ -48,7 +48,7 @@ export function isWebSocketUpgrade(headers: Headers): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { offeredProtocols } from "./handshake.ts";
+ * import { offeredProtocols } from "./websocket_handshake.ts";
  *
  * const headers = new Headers({ "sec-websocket-protocol": "realtime,openai-beta.realtime-v1" });
  * assert.deepEqual(offeredProtocols(headers), ["realtime", "openai-beta.realtime-v1"]);
@@ -70,7 +70,7 @@ export function offeredProtocols(headers: Headers): string[] {
  *
  * @example
  * ```ts
- * import { handshakeProblem } from "./handshake.ts";
+ * import { handshakeProblem } from "./websocket_handshake.ts";
  *
  * const request = new Request("http://gateway/openai/v1/realtime", {
  *   headers: {
@@ -108,7 +108,7 @@ export function handshakeProblem(request: Request): string | undefined {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { forwardedProtocols } from "./handshake.ts";
+ * import { forwardedProtocols } from "./websocket_handshake.ts";
  *
  * const offered = ["realtime", "openai-insecure-api-key.tok", "openai-project.proj_1", "x-app.v2"];
  * assert.deepEqual(forwardedProtocols(offered), ["realtime", "x-app.v2"]);
@@ -132,7 +132,7 @@ export function forwardedProtocols(offered: readonly string[]): string[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { answeredProtocol } from "./handshake.ts";
+ * import { answeredProtocol } from "./websocket_handshake.ts";
  *
  * assert.equal(answeredProtocol("realtime", ["realtime", "openai-insecure-api-key.t"]), "realtime");
  * assert.equal(answeredProtocol("", []), "");

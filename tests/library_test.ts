@@ -171,3 +171,30 @@ routes:
     await upstream.close();
   }
 });
+
+Deno.test("hooks: a key the route sends in the query never shows in the URL a hook was given", async () => {
+  const mock = await startMockUpstream();
+  let seen: URL | undefined;
+  const gateway = await createGateway(
+    `
+routes:
+  - name: query_key
+    path: /api/ai
+    upstream: ${mock.url}
+    key: { env: KW_LIBRARY_QUERY_KEY, query: key }
+    allow: ["POST /v1/chat/completions"]
+`,
+    {
+      resolveKey(route) {
+        seen = route.upstreamUrl; // kept, as an app may keep it for its own logs
+        return "sk-query-Hq5Wm2Lp8";
+      },
+    },
+  );
+  const answer = await gateway.fetch(new Request("http://app/api/ai/v1/chat/completions", chat));
+  assert.equal(answer.status, 200);
+  await answer.body?.cancel();
+  await mock.close();
+  assert.equal(mock.requests[0].url, "/v1/chat/completions?key=sk-query-Hq5Wm2Lp8");
+  assert.ok(seen && !seen.href.includes("sk-query"), `${seen}`);
+});

@@ -136,7 +136,8 @@ async function attempt(
   fetch: typeof globalThis.fetch | undefined,
 ): Promise<Response> {
   const request = x.request;
-  const url = x.upstream.url;
+  // A key in the query goes on a copy: the exchange's URL is what hooks and the log see.
+  const url = route.queryKey ? new URL(x.upstream.url) : x.upstream.url;
   const headers = upstreamHeaders(request.headers, route.dropHeaders);
   for (const [name, value] of route.headers) headers[name] = value;
   // An explicit accept-encoding stops fetch from decompressing: bytes pass through as sent.

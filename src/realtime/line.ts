@@ -27,7 +27,7 @@ import type { KeyInjector } from "../keys/inject.ts";
 import type { KeyVariables } from "../keys/select.ts";
 import type { PlanVariables } from "../limits/limits.ts";
 import { upstreamHeaders } from "../proxy/headers.ts";
-import { needlesOf, redactBytes } from "../proxy/redact.ts";
+import { needlesOf, redactBytes, StreamRedactor } from "../proxy/redact.ts";
 import type { UpstreamVariables } from "../rules/resolve.ts";
 import type { Handler, Stage } from "../stage.ts";
 import { acceptorFor } from "./accept.ts";
@@ -338,8 +338,14 @@ export function socketHandler(settings: SocketHandlerSettings): Handler<SocketNe
     x.ttfbMs = Math.round((performance.now() - sent) * 10) / 10;
     if (!("send" in upstream)) {
       if (upstream.status !== undefined && upstream.status >= 300) {
-        // The provider refused the handshake: its answer, redacted, is the client's.
-        const body = needles && upstream.body ? redactBytes(upstream.body, needles) : upstream.body;
+        // The provider refused the handshake: its answer, redacted, is the client's. A cut
+        // answer may end in the start of a key, which the redactor holds back.
+        let body = upstream.body;
+        if (needles && body) {
+          body = upstream.cut
+            ? new StreamRedactor(needles).push(body) as Uint8Array<ArrayBuffer>
+            : redactBytes(body, needles);
+        }
         const answer: Record<string, string> = { ...x.headers };
         if (upstream.contentType) answer["content-type"] = upstream.contentType;
         const refusal = body as Uint8Array<ArrayBuffer> | undefined;

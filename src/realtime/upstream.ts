@@ -18,6 +18,7 @@
 import { deferred } from "../deferred.ts";
 import type { HeaderRecord } from "../proxy/headers.ts";
 import { PendingEvents, type SocketEvents } from "./socket_events.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** What a session hears from its upstream. */
 export type UpstreamEvents = SocketEvents;
@@ -62,6 +63,8 @@ export interface UpstreamFailed {
   contentType?: string;
   /** Its body, up to 64 KiB (to be redacted before the client sees it). */
   body?: Uint8Array<ArrayBuffer>;
+  /** True when the body went on past what was read. */
+  cut?: boolean;
   /** The error's name, for the log. */
   cause?: string;
 }
@@ -223,27 +226,25 @@ function openWithWs(
     const chunks: Uint8Array[] = [];
     let size = 0;
     let done = false;
+    let cut = false;
     const finish = () => {
       if (done) return;
       done = true;
       request.destroy();
-      const body = new Uint8Array(size);
-      let at = 0;
-      for (const chunk of chunks) {
-        body.set(chunk, at);
-        at += chunk.byteLength;
-      }
+      const body = concatBytes(chunks);
       const type = response.headers["content-type"];
       resolve({
         outcome: "upstream_unreachable",
         status: response.statusCode,
         contentType: Array.isArray(type) ? type[0] : type,
         body,
+        cut,
         cause: `HTTP ${response.statusCode}`,
       });
     };
     response.on("data", (chunk) => {
       const room = REFUSAL_BYTES - size;
+      if (chunk.byteLength > room) cut = true;
       if (room <= 0) return finish();
       const part = chunk.subarray(0, room);
       chunks.push(part);

@@ -10,7 +10,7 @@ import type { Config, RouteLimitsConfig } from "./config/types.ts";
 import { rateText } from "./config/units.ts";
 import { originOf } from "./money/price_list.ts";
 import { loadPrices, type PriceBook } from "./money/prices.ts";
-import { formatUsd, spendRateText } from "./money/usd.ts";
+import { formatUsd, spendRateText } from "./usd.ts";
 import type { KeyReaders } from "./keys/source.ts";
 import { type CompiledRoute, compileRoute } from "./route.ts";
 import { resolveTimeouts } from "./config/timeouts.ts";

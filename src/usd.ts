@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Rate, rateText } from "../config/units.ts";
+import { type Rate, rateText } from "./config/units.ts";
 
 /** Which way {@linkcode formatUsd} rounds an amount it shortens. */
 export type Rounding = "up" | "down";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decimalOf, MAX_UNITS, parseSpendRate, parseUsd } from "../config/units.ts";
+import { decimalOf, MAX_UNITS, parseSpendRate, parseUsd } from "./config/units.ts";
 import { formatUsd } from "./usd.ts";
 
 Deno.test("parseUsd reads dollars with or without $, to the unit of 1e-8", () => {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { utf8Length } from "./text_bound.ts";
+import { utf8Length } from "../bytes.ts";
 
 /**
  * Where a pre-token must end: after a letter, before `" "` + letter or before punctuation

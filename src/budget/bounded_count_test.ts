@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { boundedCount, cuts } from "./bounded_count.ts";
-import { utf8Length } from "./text_bound.ts";
+import { utf8Length } from "../bytes.ts";
 import { type Counter, type Encoding, loadEncoding } from "./tokenize.ts";
 
 const encodings: [Encoding, Counter][] = [];

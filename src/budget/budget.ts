@@ -24,11 +24,12 @@ import type { Grant } from "../auth/grant.ts";
 import type { BodyVariables } from "../body/body.ts";
 import { DEFAULT_RULES_BODY_BYTES } from "../config/defaults.ts";
 import type { RouteCeilingConfig } from "../config/types.ts";
-import { type Rate, UNITS_PER_USD } from "../config/units.ts";
+import type { Rate } from "../config/units.ts";
 import type { Exchange } from "../exchange.ts";
 import { type PlanVariables, retryAfter, slotTtl, storeDown } from "../limits/limits.ts";
 import type { UpstreamVariables } from "../rules/resolve.ts";
 import type { Stage } from "../stage.ts";
+import { formatUsd } from "../usd.ts";
 import type { LimitStore } from "../store/store.ts";
 import type { BudgetWatch } from "./standing.ts";
 import type { Bounder, ModelPricing, Pricing, RequestBound } from "./worst_case.ts";
@@ -89,16 +90,6 @@ export interface Wanted {
   client: string | null;
   /** How a refusal names it. */
   whose: string;
-}
-
-/** `$0.0042`: an amount for people, rounded up, with the digits that tell it apart. */
-export function usd(units: number): string {
-  if (units === 0) return "$0";
-  const dollars = units / UNITS_PER_USD;
-  if (dollars >= 1) return `$${(Math.ceil(dollars * 100) / 100).toFixed(2)}`;
-  const digits = Math.min(8, Math.max(2, 2 - Math.floor(Math.log10(dollars)) + 1));
-  const step = 10 ** digits;
-  return `$${(Math.ceil(dollars * step) / step).toFixed(digits).replace(/(\.\d\d\d*?)0+$/, "$1")}`;
 }
 
 /** Gives back reservations of a request that did not go ahead. */
@@ -383,8 +374,10 @@ function refusal(
   const message = budget.kind === "tokens"
     ? `${budget.whose} of ${limit} per window cannot hold this request ` +
       `(up to ${amount} tokens; ${left} left)`
-    : `${budget.whose} of ${usd(limit)} per window cannot hold this request: it could cost ` +
-      `up to ${usd(amount)}; ${usd(left)} of ${usd(limit)} left`;
+    : `${budget.whose} of ${formatUsd(limit)} per window cannot hold this request: it could ` +
+      `cost up to ${formatUsd(amount, "up")}; ${formatUsd(left, "down")} of ${
+        formatUsd(limit)
+      } left`;
   return budgetRefusal(x, budget, message, resetMs);
 }
 

@@ -14,7 +14,8 @@ import type { ClientVariables } from "../auth/auth.ts";
 import type { Exchange } from "../exchange.ts";
 import { type PlanVariables, storeDown } from "../limits/limits.ts";
 import type { Usage } from "../usage/meter.ts";
-import { budgetRefusal, type BudgetSettings, budgetsOf, type Kind, usd } from "./budget.ts";
+import { formatUsd } from "../usd.ts";
+import { budgetRefusal, type BudgetSettings, budgetsOf, type Kind } from "./budget.ts";
 
 /** The budgets of one session. */
 export interface SessionBudget {
@@ -66,7 +67,7 @@ export function sessionBudget(
           if (count < limit) continue;
           const message = budget.kind === "tokens"
             ? `${budget.whose} of ${limit} per window is spent`
-            : `${budget.whose} of ${usd(limit)} per window is spent`;
+            : `${budget.whose} of ${formatUsd(limit)} per window is spent`;
           return budgetRefusal(x, budget, message, resetMs);
         }
       } catch (error) {

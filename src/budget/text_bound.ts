@@ -11,34 +11,7 @@
  *
  * @module
  */
-
-/**
- * UTF-8 bytes of `text[start, end)` as `TextEncoder` would write them (a lone surrogate
- * becomes U+FFFD, 3 bytes), counted without encoding.
- *
- * @example
- * ```ts
- * import { utf8Length } from "./text_bound.ts";
- *
- * if (utf8Length("héllo 👋") !== 11) throw new Error("miscounted");
- * ```
- */
-export function utf8Length(text: string, start = 0, end: number = text.length): number {
-  let bytes = end - start;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < end) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 2; // a pair: 2 code units, 4 bytes
-        i++;
-      } else bytes += 2;
-    } else bytes += 2;
-  }
-  return bytes;
-}
+import { utf8Length } from "../bytes.ts";
 
 const NOT_ASCII = /[\u0080-\uffff]/;
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { nfkcBound, utf8Length } from "./text_bound.ts";
+import { utf8Length } from "../bytes.ts";
+import { nfkcBound } from "./text_bound.ts";
 
 let seed = 13;
 const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;

@@ -12,7 +12,7 @@ import { equalDigests, presentedToken } from "../auth/token.ts";
 import { sha256 } from "../auth/sha256.ts";
 import type { ClientConfig, RouteLimitsConfig } from "../config/types.ts";
 import { type Rate, rateText, UNITS_PER_USD } from "../config/units.ts";
-import { spendRateText } from "../money/usd.ts";
+import { spendRateText } from "../usd.ts";
 import { type KeyView, routeKeys } from "../keys/status.ts";
 import type { KeySource } from "../keys/source.ts";
 import { compileLimits, memberWindow, planFor } from "../limits/plan.ts";

@@ -8,7 +8,7 @@
  */
 import { sha256 } from "../auth/sha256.ts";
 import { UNITS_PER_USD } from "../config/units.ts";
-import { formatUsd } from "../money/usd.ts";
+import { formatUsd } from "../usd.ts";
 import type { RouteSeries, SeriesPoint } from "./route_stats.ts";
 import type { RouteStatus, StatusReport, Usage } from "./status.ts";
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { concatBytes } from "../bytes.ts";
+import { concatBytes, indexOfBytes } from "../bytes.ts";
 
 /** What stands where a key was. */
 export const REDACTED = "[redacted]";
@@ -86,22 +86,6 @@ export function redactText(value: string, needles: Needles): string {
   return value;
 }
 
-/** Where `needle` starts in `data` at or after `from`, or -1. */
-function find(data: Uint8Array, needle: Uint8Array, from: number): number {
-  const first = needle[0];
-  const last = data.length - needle.length;
-  for (
-    let at = data.indexOf(first, from);
-    at !== -1 && at <= last;
-    at = data.indexOf(first, at + 1)
-  ) {
-    let i = 1;
-    while (i < needle.length && data[at + i] === needle[i]) i++;
-    if (i === needle.length) return at;
-  }
-  return -1;
-}
-
 /** The earliest match of any needle at or after `from` (the longest one at a tie). */
 function earliest(
   data: Uint8Array,
@@ -110,7 +94,7 @@ function earliest(
 ): [number, number] | undefined {
   let best: [number, number] | undefined;
   for (const needle of needles) {
-    const at = find(data, needle, from);
+    const at = indexOfBytes(data, needle, from);
     if (at === -1) continue;
     if (!best || at < best[0] || (at === best[0] && needle.length > best[1])) {
       best = [at, needle.length];

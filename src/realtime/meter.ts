@@ -13,11 +13,7 @@
  */
 import type { SocketProtocol } from "../config/presets/preset.ts";
 import { type Charge, type Usage, usageOf } from "../usage/meter.ts";
-
-type Json = Record<string, unknown>;
-
-const object = (value: unknown): Json | undefined =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? value as Json : undefined;
+import { type Json, object } from "../budget/tally.ts";
 
 /**
  * A realtime response's usage in the shape of the Responses API (`input_tokens_details`,

@@ -19,8 +19,7 @@
  * @module
  */
 import type { SocketProtocol } from "../config/presets/preset.ts";
-
-type Json = Record<string, unknown>;
+import { type Json, object } from "../budget/tally.ts";
 
 /** Why a frame was refused: what the `error` event and the close reason say. */
 export interface FrameRefusal {
@@ -58,9 +57,6 @@ export interface FrameContext {
   /** On a route that counts dollars: whether a model has a price. */
   readonly priced?: (model: string) => boolean;
 }
-
-const object = (value: unknown): Json | undefined =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? value as Json : undefined;
 
 /**
  * A Gemini model's bare name: `models/gemini-x` and `gemini-x` name the same model.

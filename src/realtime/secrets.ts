@@ -19,6 +19,8 @@ import type { ClientVariables } from "../auth/auth.ts";
 import type { BodyVariables } from "../body/body.ts";
 import type { UpstreamVariables } from "../rules/resolve.ts";
 import type { Stage } from "../stage.ts";
+import { type Json, object } from "../budget/tally.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** The longest an ephemeral key may live, in seconds. */
 export const MAX_SECRET_SECONDS = 600;
@@ -35,11 +37,6 @@ export interface SecretsSettings {
   readonly budgeted: boolean;
 }
 
-type Json = Record<string, unknown>;
-
-const object = (value: unknown): Json | undefined =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? value as Json : undefined;
-
 async function bytesOf(send: BodyVariables["body"]["send"]): Promise<Uint8Array | undefined> {
   if (send === null) return new Uint8Array();
   if (send instanceof Uint8Array) return send.byteLength > MAX_BODY ? undefined : send;
@@ -50,13 +47,7 @@ async function bytesOf(send: BodyVariables["body"]["send"]): Promise<Uint8Array 
     if (size > MAX_BODY) return undefined;
     parts.push(part);
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.byteLength;
-  }
-  return bytes;
+  return concatBytes(parts);
 }
 
 /**

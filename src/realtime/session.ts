@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { indexOfBytes, utf8Length } from "../bytes.ts";
 import type { SocketProtocol } from "../config/presets/preset.ts";
 import type { SessionLog } from "../session_log.ts";
 import type { OutcomeCode } from "../outcome.ts";
@@ -34,6 +35,7 @@ import type { ClientEvents, ClientLink } from "./accept.ts";
 import type { SessionMeter } from "./meter.ts";
 import type { FrameContext, FrameRefusal, FrameRules } from "./rules.ts";
 import type { UpstreamEvents, UpstreamLink } from "./upstream.ts";
+import { type Json, object } from "../budget/tally.ts";
 
 /** Bytes queued towards one side before the session stops reading the other (or closes). */
 export const HIGH_WATER = 1024 * 1024;
@@ -109,34 +111,6 @@ export interface SessionSettings {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** Any character outside ASCII (UTF-16 code units from 0x80 up). */
-const NON_ASCII = /[\u0080-\uffff]/;
-
-/**
- * UTF-8 bytes of a string, without encoding it (ASCII, the usual case, is its length).
- *
- * @example
- * ```ts
- * import { utf8Length } from "./session.ts";
- *
- * if (utf8Length("héllo") !== 6) throw new Error("é is two bytes");
- * ```
- */
-export function utf8Length(text: string): number {
-  if (!NON_ASCII.test(text)) return text.length;
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
 /**
  * At most 123 bytes of `reason` (what a close frame holds), not cutting a character.
  *
@@ -184,18 +158,6 @@ function holdsJson(bytes: Uint8Array): boolean {
   return false;
 }
 
-/** Whether `needle` (ASCII) occurs in `bytes`. */
-function contains(bytes: Uint8Array, needle: Uint8Array): boolean {
-  const first = needle[0];
-  const last = bytes.length - needle.length;
-  for (let at = bytes.indexOf(first); at !== -1 && at <= last; at = bytes.indexOf(first, at + 1)) {
-    let i = 1;
-    while (i < needle.length && bytes[at + i] === needle[i]) i++;
-    if (i === needle.length) return true;
-  }
-  return false;
-}
-
 const GEMINI_MARKS = ["usageMetadata", "turnComplete", "interrupted"].map((mark) =>
   encoder.encode(`"${mark}"`)
 );
@@ -222,8 +184,6 @@ function untrack(session: Session): void {
     clock = undefined;
   }
 }
-
-type Json = Record<string, unknown>;
 
 /**
  * A session between a client link and an upstream link.
@@ -464,8 +424,8 @@ export class Session {
   #geminiMessage(data: string | Uint8Array): void {
     const meter = this.#settings.meter!;
     if (typeof data === "string") data = encoder.encode(data);
-    const marked = GEMINI_MARKS.some((mark) => contains(data as Uint8Array, mark));
-    if (!marked && (meter.running || !contains(data, GEMINI_TURN))) return;
+    const marked = GEMINI_MARKS.some((mark) => indexOfBytes(data as Uint8Array, mark, 0) !== -1);
+    if (!marked && (meter.running || indexOfBytes(data, GEMINI_TURN, 0) === -1)) return;
     const message = parse(decoder.decode(data));
     if (!message) return;
     const usage = meter.read(message);
@@ -606,8 +566,7 @@ export class Session {
 
 function parse(text: string): Json | undefined {
   try {
-    const value = JSON.parse(text);
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+    return object(JSON.parse(text));
   } catch {
     return undefined;
   }

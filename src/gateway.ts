@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { errorResponse } from "./errors.ts";
 import { Hono } from "hono";
 import type { AuthContext } from "./auth/auth.ts";
 import { compileTokens } from "./auth/token.ts";
@@ -227,10 +228,7 @@ export async function buildGateway(
     const x = c.get("exchange");
     const message = "The gateway failed to handle the request";
     if (x) return x.refuse("internal", message, undefined, undefined, error.name);
-    return new Response(JSON.stringify({ error: { type: "internal_error", message } }), {
-      status: 500,
-      headers: { "content-type": "application/json" },
-    });
+    return errorResponse("internal_error", message);
   });
   const close = async () => {
     sessions.closeAll();

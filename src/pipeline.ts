@@ -213,7 +213,6 @@ export async function routeLine(
       .maybe(budgetStage, () => budgetStage!)
       .then(key)
       .end(realtime.socketHandler({
-        route: route.name,
         dropHeaders: route.dropHeaders,
         headers: route.headers,
         inject: route.inject,

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { pathModel } from "../config/presets/gemini.ts";
 import type { UsageFormat } from "../config/presets/mod.ts";
 import type { BodyRulesConfig } from "../config/types.ts";
 import { compileAllow } from "../rules/allow_list.ts";
@@ -109,9 +110,6 @@ const STREAM_FIELDS = ["stream", "stream_options"];
 
 /** OpenAI endpoints whose streams report usage only when `stream_options` asks. */
 const COMPLETIONS = /\/(chat\/)?completions$/;
-
-/** Gemini names the model in the path: `/v1beta/models/gemini-2.0-flash:generateContent`. */
-const PATH_MODEL = /\/models\/([^/:]+)/;
 
 /** Parses `max_tokens` or `generationConfig.maxOutputTokens`. */
 function capField(path: string): CapField {
@@ -276,7 +274,7 @@ export function compileBodyRules(
 
   const checkModel = (model: string | undefined, path: string, required: boolean) => {
     if (!models) return undefined;
-    model ??= PATH_MODEL.exec(path)?.[1];
+    model ??= pathModel(path);
     if (model === undefined) {
       return required ? refusal("invalid_request", "The request names no model") : undefined;
     }

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { pathModel } from "../config/presets/gemini.ts";
 import type { ClientVariables } from "../auth/auth.ts";
 import type { Grant } from "../auth/grant.ts";
 import type { BodyVariables } from "../body/body.ts";
@@ -79,9 +80,6 @@ export interface BudgetSettings {
 }
 
 const NONE: readonly Held[] = [];
-/** Gemini names the model in the path: `/v1beta/models/gemini-2.0-flash:generateContent`. */
-const PATH_MODEL = /\/models\/([^/:]+)/;
-
 /** One budget a request falls under. */
 export interface Wanted {
   key: string;
@@ -147,7 +145,7 @@ export function budgetStage(
     const wanted = budgetsOf(route, client, x.plan, ceiling, grant);
     if (!grant && wanted.length === 0) return next({ reservation: NONE });
     const facts = x.body.facts;
-    const model = facts.model ?? PATH_MODEL.exec(x.upstream.path)?.[1];
+    const model = facts.model ?? pathModel(x.upstream.path);
     // A session that names its model in a frame has it checked there (src/realtime/).
     const later = model === undefined && x.body.framed === true;
     if (grant?.models && !later && (model === undefined || !grant.models.has(model))) {
@@ -325,7 +323,11 @@ async function worstCase(
       tokens: text + output,
     };
   }
-  const price = model !== undefined ? pricing?.lookup(model) : undefined;
+  // A price is looked up only where it is read: dollars, or the context window of input
+  // that cannot be bounded.
+  const price = model !== undefined && (spends || bound.input.unbounded)
+    ? pricing?.lookup(model)
+    : undefined;
   if (bound.input.unbounded) {
     const window = price?.contextWindow;
     if (window === undefined) {

@@ -17,10 +17,17 @@ import { GEMINI } from "./overheads.ts";
 import { pdfPages } from "./pdf_pages.ts";
 import { type Json, list, multiplier, object, type Tally } from "./tally.ts";
 
+/** The snake_case name of each lowerCamel field name asked for, worked out once. */
+const SNAKE = new Map<string, string>();
+
 /** A field by its lowerCamel name or its snake_case one (both, if both are set). */
 function field(o: Json | undefined, camel: string): unknown[] {
   if (!o) return [];
-  const snake = camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  let snake = SNAKE.get(camel);
+  if (snake === undefined) {
+    snake = camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    SNAKE.set(camel, snake);
+  }
   const found: unknown[] = [];
   if (o[camel] !== undefined && o[camel] !== null) found.push(o[camel]);
   if (snake !== camel && o[snake] !== undefined && o[snake] !== null) found.push(o[snake]);

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { pathModel } from "../config/presets/gemini.ts";
 import type { UsageFormat } from "../config/presets/preset.ts";
 import { messagesInput } from "./anthropic_input.ts";
 import { boundedCount } from "./bounded_count.ts";
@@ -103,8 +104,6 @@ export interface RequestBound {
   tokens: number;
 }
 
-/** Gemini names the model in the path: `/v1beta/models/gemini-2.5-flash:generateContent`. */
-const PATH_MODEL = /\/models\/([^/:]+)/;
 const DEFAULT_DEADLINE_MS = 10;
 
 /** The endpoint a path of `format` goes to. */
@@ -238,11 +237,11 @@ export function boundRequest(
   context: BoundContext,
 ): RequestBound | Promise<RequestBound> {
   const endpoint = endpointOf(context.format, context.path);
-  const pathModel = PATH_MODEL.exec(context.path)?.[1];
+  const inPath = pathModel(context.path);
   if (endpoint === "free") {
     return {
       endpoint,
-      model: context.model ?? pathModel,
+      model: context.model ?? inPath,
       input: { text: 0, audio: 0 },
       output: { tokens: 0, audio: false, image: false },
       tokens: 0,
@@ -250,17 +249,17 @@ export function boundRequest(
   }
   const cap = outputCap(context);
   if (endpoint === "other") {
-    return byBytes(endpoint, body.byteLength, cap, context.model ?? pathModel);
+    return byBytes(endpoint, body.byteLength, cap, context.model ?? inPath);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder().decode(body));
   } catch {
-    return byBytes(endpoint, body.byteLength, cap, context.model ?? pathModel);
+    return byBytes(endpoint, body.byteLength, cap, context.model ?? inPath);
   }
   const json = object(parsed);
-  if (!json) return byBytes(endpoint, body.byteLength, cap, context.model ?? pathModel);
-  const model = context.model ?? (typeof json.model === "string" ? json.model : pathModel);
+  if (!json) return byBytes(endpoint, body.byteLength, cap, context.model ?? inPath);
+  const model = context.model ?? (typeof json.model === "string" ? json.model : inPath);
   const encoding = context.format === "openai" ? encodingFor(model) : undefined;
   if (!encoding) return compute(endpoint, json, context, model);
   const exact = counterFor(encoding);

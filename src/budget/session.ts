@@ -14,6 +14,7 @@ import type { ClientVariables } from "../auth/auth.ts";
 import type { Exchange } from "../exchange.ts";
 import { type PlanVariables, storeDown } from "../limits/limits.ts";
 import type { Usage } from "../usage/meter.ts";
+import { windowOf } from "../store/store.ts";
 import { formatUsd } from "../usd.ts";
 import { budgetRefusal, type BudgetSettings, budgetsOf, type Kind } from "./budget.ts";
 
@@ -93,7 +94,7 @@ export function sessionBudget(
           key: budget.key,
           used: count,
           budget: limit,
-          window: Date.now() - (Date.now() % windowMs),
+          window: windowOf(windowMs).start,
           windowMs,
         }).catch(() => {});
       }

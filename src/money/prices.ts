@@ -152,13 +152,6 @@ export interface PriceBook {
   models(at?: number): ModelPrice[];
 }
 
-/**
- * Names the table does not match by its rules, and the name they stand for. Google's moving
- * aliases (`gemini-flash-latest`) are not here: what they point at changes without notice,
- * so price them in `prices:`.
- */
-export const MODEL_ALIASES: Readonly<Record<string, string>> = {};
-
 let snapshotLoad: Promise<PriceSnapshot> | undefined;
 
 /**
@@ -357,8 +350,7 @@ export function compilePrices(
 
   const find = (model: string): Entry | undefined => {
     const name = modelName(model);
-    const alias = MODEL_ALIASES[name.toLowerCase()] ?? name;
-    for (const candidate of new Set([alias, dashedDates(alias)])) {
+    for (const candidate of new Set([name, dashedDates(name)])) {
       const lower = candidate.toLowerCase();
       const entry = entries.find((entry) => entry.matches(candidate, lower));
       if (entry) return entry;

@@ -28,6 +28,12 @@ export class Alerts implements BudgetWatch {
   readonly #at: readonly number[];
   readonly #store: LimitStore;
   readonly #fetch: typeof fetch;
+  /**
+   * Fractions known to be announced (here or by another instance), with when their claim
+   * ends: once a budget is past a fraction, its later requests ask the store no more.
+   */
+  readonly #announced = new Map<string, number>();
+  #sweepAt = 1024;
 
   /** Alerts to `config.webhook`, claimed in `store`. */
   constructor(config: AlertsConfig, store: LimitStore, fetcher: typeof fetch = fetch) {
@@ -64,16 +70,27 @@ export class Alerts implements BudgetWatch {
     const { used, budget, key, window, windowMs } = standing;
     for (const fraction of this.#at) {
       if (used < fraction * budget) break;
+      const claim = `alert:${key}@${window}:${fraction}`;
+      const now = Date.now();
+      if ((this.#announced.get(claim) ?? 0) > now) continue;
+      const ttl = Math.max(window + windowMs - now + 60_000, 1000);
       try {
-        const ttl = window + windowMs - Date.now() + 60_000;
-        if (!await this.#store.claim(`alert:${key}@${window}:${fraction}`, Math.max(ttl, 1000))) {
-          continue;
-        }
+        const mine = await this.#store.claim(claim, ttl);
+        this.#remember(claim, now + ttl, now);
+        if (!mine) continue;
       } catch {
         continue; // the store is down: the next change will try again
       }
       void this.#post(standing, fraction);
     }
+  }
+
+  #remember(claim: string, until: number, now: number): void {
+    if (this.#announced.size >= this.#sweepAt) {
+      for (const [id, end] of this.#announced) if (end <= now) this.#announced.delete(id);
+      this.#sweepAt = Math.max(1024, this.#announced.size * 2);
+    }
+    this.#announced.set(claim, until);
   }
 
   async #post(standing: Standing, fraction: number): Promise<void> {

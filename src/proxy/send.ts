@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { errorResponse } from "../errors.ts";
 import type { OutcomeCode } from "../outcome.ts";
 import { decoderFor, gunzipped } from "./coding.ts";
@@ -243,7 +244,7 @@ function stepped(
     tap?.feed(whole);
     const first = step.push(whole);
     const rest = step.end();
-    const clean = rest ? joined(first, rest) : first;
+    const clean = rest ? concatBytes([first, rest]) : first;
     flight.delivered(clean.byteLength);
     return new Response(clean as Uint8Array<ArrayBuffer>, init);
   }
@@ -259,13 +260,6 @@ function stepped(
     isEventStream(upstream.headers) ? shape : undefined,
   );
   return new Response(flight.relay(plain), init);
-}
-
-function joined(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }
 
 /** Adds `no-transform` to a response's `cache-control`: proxies and middleware leave it as is. */

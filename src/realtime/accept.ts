@@ -58,12 +58,84 @@ export interface AcceptorSource {
 /** Where an environment object (`fetch`'s second argument) carries its acceptor. */
 export const ACCEPTOR: unique symbol = Symbol.for("keyward.acceptor");
 
-const CONNECTING = 0;
 const OPEN = 1;
+
+/** What a {@linkcode PendingLink} needs of the client's socket once it is open. */
+export interface OpenSocket {
+  /** Sends a frame. */
+  send(data: string | Uint8Array): void;
+  /** Closes the socket. */
+  close(code: number, reason: string): void;
+  /** Bytes the socket has queued and not yet written. */
+  buffered(): number;
+}
+
+/**
+ * A link to a client whose socket opens after the handshake is accepted (Deno opens it once
+ * the `101` is sent, Bun and Node once their servers have answered): frames sent before then
+ * wait in a queue, counted as buffered; a close waits too, and frames sent after it are
+ * dropped. Events wait until the session attaches; the runtime feeds them to `events`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PendingLink } from "./accept.ts";
+ *
+ * const link = new PendingLink();
+ * link.send("early"); // queued until the socket opens
+ * assert.equal(link.buffered(), 5);
+ * const sent: unknown[] = [];
+ * link.open({ send: (data) => void sent.push(data), close: () => {}, buffered: () => 0 });
+ * link.send("late");
+ * assert.deepEqual(sent, ["early", "late"]);
+ * ```
+ */
+export class PendingLink implements ClientLink {
+  /** Where the runtime hands the client's events. */
+  readonly events: PendingEvents = new PendingEvents();
+  #socket?: OpenSocket;
+  #queue: (string | Uint8Array)[] = [];
+  #queued = 0;
+  #closing?: { code: number; reason: string };
+
+  /** Sends a frame, or queues it until the socket opens. */
+  send(data: string | Uint8Array): void {
+    if (this.#socket) this.#socket.send(data);
+    else if (!this.#closing) {
+      this.#queue.push(data);
+      this.#queued += typeof data === "string" ? data.length : data.byteLength;
+    }
+  }
+
+  /** Closes the socket, or once it opens. */
+  close(code: number, reason: string): void {
+    if (this.#socket) this.#socket.close(code, reason);
+    else this.#closing ??= { code, reason };
+  }
+
+  /** Bytes queued here and in the socket. */
+  buffered(): number {
+    return (this.#socket?.buffered() ?? 0) + this.#queued;
+  }
+
+  /** Hands the client's events to `events`. */
+  attach(events: ClientEvents): void {
+    this.events.attach(events);
+  }
+
+  /** The socket is open: what waited goes now. */
+  open(socket: OpenSocket): void {
+    this.#socket = socket;
+    for (const data of this.#queue) socket.send(data);
+    this.#queue = [];
+    this.#queued = 0;
+    if (this.#closing) socket.close(this.#closing.code, this.#closing.reason);
+  }
+}
 
 /**
  * A link over a WHATWG `WebSocket` on the server side (Deno's): frames sent before the socket
- * is open wait in a queue, counted as buffered.
+ * is open wait in a queue, counted as buffered; frames sent once it is closing are dropped.
  *
  * @example
  * ```ts
@@ -88,39 +160,25 @@ const OPEN = 1;
  */
 export function whatwgLink(socket: WebSocket): ClientLink {
   socket.binaryType = "arraybuffer";
-  const events = new PendingEvents();
-  let queue: (string | Uint8Array)[] = [];
-  let queued = 0;
-  let closing: { code: number; reason: string } | undefined;
-  socket.onopen = () => {
-    for (const data of queue) socket.send(data);
-    queue = [];
-    queued = 0;
-    if (closing) socket.close(closing.code, closing.reason);
-  };
+  const link = new PendingLink();
+  socket.onopen = () =>
+    link.open({
+      send: (data) => {
+        if (socket.readyState === OPEN) socket.send(data);
+      },
+      close: (code, reason) => {
+        if (socket.readyState === OPEN) socket.close(code, reason);
+      },
+      buffered: () => socket.bufferedAmount,
+    });
   socket.onmessage = (event) => {
     const data = event.data;
-    events.message(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
+    link.events.message(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
   };
   // Deno may report a close twice (a clean one, then a broken pipe): the session ends once.
-  socket.onclose = (event) => events.closed(event.code, event.reason);
+  socket.onclose = (event) => link.events.closed(event.code, event.reason);
   socket.onerror = () => {};
-  return {
-    send(data) {
-      const state = socket.readyState;
-      if (state === OPEN) socket.send(data);
-      else if (state === CONNECTING && !closing) {
-        queue.push(data);
-        queued += typeof data === "string" ? data.length : data.byteLength;
-      }
-    },
-    close(code, reason) {
-      if (socket.readyState === CONNECTING) closing ??= { code, reason };
-      else if (socket.readyState === OPEN) socket.close(code, reason);
-    },
-    buffered: () => socket.bufferedAmount + queued,
-    attach: (next) => events.attach(next),
-  };
+  return link;
 }
 
 /** Deno's acceptor: `Deno.upgradeWebSocket`, the subprotocol set on the `101` itself. */

@@ -23,8 +23,7 @@
  * @module
  */
 import type { ConnInfo } from "../auth/client_ip.ts";
-import { ACCEPTOR, type Acceptor, type ClientLink } from "./accept.ts";
-import { PendingEvents } from "./socket_events.ts";
+import { ACCEPTOR, type Acceptor, PendingLink } from "./accept.ts";
 
 /** The part of Bun's `Server` a session needs. */
 export interface BunServerLike {
@@ -71,57 +70,22 @@ export interface BunWebSocket extends BunHandlers {
 /** Where a gateway socket's state sits in `ws.data`. */
 const DATA = Symbol.for("keyward.socket");
 
-/** One gateway socket on Bun, before and after it opened. */
-class BunLink {
-  readonly events = new PendingEvents();
-  socket?: BunSocketLike;
-  queue: (string | Uint8Array)[] = [];
-  queued = 0;
-  closing?: { code: number; reason: string };
-
-  opened(socket: BunSocketLike): void {
-    this.socket = socket;
-    for (const data of this.queue) socket.send(data);
-    this.queue = [];
-    this.queued = 0;
-    if (this.closing) socket.close(this.closing.code, this.closing.reason);
-  }
-
-  link(): ClientLink {
-    return {
-      send: (data) => {
-        if (this.socket) this.socket.send(data);
-        else if (!this.closing) {
-          this.queue.push(data);
-          this.queued += typeof data === "string" ? data.length : data.byteLength;
-        }
-      },
-      close: (code, reason) => {
-        if (this.socket) this.socket.close(code, reason);
-        else this.closing ??= { code, reason };
-      },
-      buffered: () => (this.socket?.getBufferedAmount() ?? 0) + this.queued,
-      attach: (events) => this.events.attach(events),
-    };
-  }
-}
-
-const linkOf = (ws: BunSocketLike): BunLink | undefined =>
-  (ws.data as Record<symbol, BunLink> | undefined)?.[DATA];
+const linkOf = (ws: BunSocketLike): PendingLink | undefined =>
+  (ws.data as Record<symbol, PendingLink> | undefined)?.[DATA];
 
 /** The acceptor for requests that came through Bun's `server`. */
 function bunAcceptor(server: BunServerLike): Acceptor {
   return {
     accept(request, protocol, headers) {
-      const state = new BunLink();
+      const link = new PendingLink();
       const upgraded = server.upgrade(request, {
-        data: { [DATA]: state },
+        data: { [DATA]: link },
         // Always named: without it Bun echoes the client's first offer (maybe its token).
         headers: { ...headers, "sec-websocket-protocol": protocol },
       });
       if (!upgraded) throw new Error("Bun did not upgrade the request");
       // Bun ignores what fetch returns once it upgraded.
-      return { response: new Response(null), link: state.link() };
+      return { response: new Response(null), link };
     },
   };
 }
@@ -168,7 +132,11 @@ export function bunEnv(
 
 const own: Required<BunHandlers> = {
   open(ws) {
-    linkOf(ws)?.opened(ws);
+    linkOf(ws)?.open({
+      send: (data) => void ws.send(data),
+      close: (code, reason) => ws.close(code, reason),
+      buffered: () => ws.getBufferedAmount(),
+    });
   },
   message(ws, message) {
     linkOf(ws)?.events.message(typeof message === "string" ? message : new Uint8Array(message));

@@ -12,8 +12,6 @@ import type { AllowMatcher } from "../rules/allow_list.ts";
 export interface SocketEndpoints {
   /** The protocol the endpoint at `path` speaks, or undefined when it is no socket. */
   readonly at: (path: string) => SocketProtocol | undefined;
-  /** The endpoints as `GET /path` entries (for the route table and docs). */
-  readonly entries: readonly string[];
 }
 
 /** A route's realtime endpoints once its allow list is applied. */
@@ -58,12 +56,10 @@ export function compileRealtime(
 ): CompiledRealtime {
   if (!preset) return {};
   const byPath = new Map<string, SocketProtocol>();
-  const entries: string[] = [];
   for (const [entry, protocol] of Object.entries(preset.sockets)) {
     const [method, path] = split(entry);
     if (!allow(method, path)) continue;
     byPath.set(path, protocol);
-    entries.push(entry);
   }
   let secrets: string | undefined;
   if (preset.secrets) {
@@ -71,7 +67,7 @@ export function compileRealtime(
     if (allow(method, path)) secrets = path;
   }
   return {
-    sockets: byPath.size > 0 ? { at: (path) => byPath.get(path), entries } : undefined,
+    sockets: byPath.size > 0 ? { at: (path) => byPath.get(path) } : undefined,
     secrets,
   };
 }

@@ -220,8 +220,6 @@ export function socketStage(
 
 /** What the socket handler needs of a route. */
 export interface SocketHandlerSettings {
-  /** The route's name. */
-  readonly route: string;
   /** Request headers never forwarded on the route. */
   readonly dropHeaders: ReadonlySet<string>;
   /** Extra headers set on every upstream request. */
@@ -283,7 +281,6 @@ const MESSAGES = {
  *     body: new TextEncoder().encode(`{"error":"bad key ${init.headers.authorization}"}`),
  *   });
  * const handler = socketHandler({
- *   route: "openai",
  *   dropHeaders: requestDropSet([]),
  *   headers: [],
  *   inject: compileInjector({ header: "authorization", format: "Bearer {key}" }),

@@ -20,8 +20,7 @@
  * @module
  */
 import type { HeaderRecord } from "../proxy/headers.ts";
-import { ACCEPTOR, type Acceptor, type ClientLink } from "./accept.ts";
-import { PendingEvents } from "./socket_events.ts";
+import { ACCEPTOR, type Acceptor, PendingLink } from "./accept.ts";
 
 /** Node's `IncomingMessage`, as far as an upgrade is read. */
 export interface NodeUpgradeRequest {
@@ -123,42 +122,6 @@ function wsServer() {
   });
 }
 
-/** A link to a `ws` server socket that is not there yet (the 101 is being written). */
-function nodeLink(): { link: ClientLink; bind(ws: WsServerSocket): void } {
-  const events = new PendingEvents();
-  let socket: WsServerSocket | undefined;
-  let queue: (string | Uint8Array)[] = [];
-  let queued = 0;
-  let closing: { code: number; reason: string } | undefined;
-  return {
-    link: {
-      send: (data) => {
-        if (socket) socket.send(data);
-        else if (!closing) {
-          queue.push(data);
-          queued += typeof data === "string" ? data.length : data.byteLength;
-        }
-      },
-      close: (code, reason) => {
-        if (socket) socket.close(code, reason);
-        else closing ??= { code, reason };
-      },
-      buffered: () => (socket?.bufferedAmount ?? 0) + queued,
-      attach: (next) => events.attach(next),
-    },
-    bind(ws) {
-      socket = ws;
-      ws.on("message", (data, isBinary) => events.message(isBinary ? data : decoder.decode(data)));
-      ws.on("close", (code, reason) => events.closed(code, decoder.decode(reason)));
-      ws.on("error", () => {});
-      for (const data of queue) ws.send(data);
-      queue = [];
-      queued = 0;
-      if (closing) ws.close(closing.code, closing.reason);
-    },
-  };
-}
-
 /** Writes `response` on a raw socket as an HTTP/1.1 answer, then closes it. */
 async function refuse(socket: NodeUpgradeSocket, response: Response): Promise<void> {
   const body = new Uint8Array(await response.arrayBuffer());
@@ -210,7 +173,20 @@ export function nodeUpgradeListener(
     const taken = new WeakSet<Response>();
     const acceptor: Acceptor = {
       accept(_request, protocol, extra) {
-        const { link, bind } = nodeLink();
+        const link = new PendingLink();
+        const bind = (ws: WsServerSocket) => {
+          ws.on(
+            "message",
+            (data, isBinary) => link.events.message(isBinary ? data : decoder.decode(data)),
+          );
+          ws.on("close", (code, reason) => link.events.closed(code, decoder.decode(reason)));
+          ws.on("error", () => {});
+          link.open({
+            send: (data) => ws.send(data),
+            close: (code, reason) => ws.close(code, reason),
+            buffered: () => ws.bufferedAmount,
+          });
+        };
         const response = new Response(null);
         taken.add(response);
         void wsServer().then(({ wss, choices }) => {

@@ -18,8 +18,9 @@ import {
 export class MemoryStore implements LimitStore {
   readonly #windows = new Map<string, { count: number; end: number }>();
   readonly #slots = new Map<string, number>();
-  readonly #claims = new Map<string, number>();
   #sweepAt = 1024;
+  readonly #claims = new Map<string, number>();
+  #claimSweepAt = 1024;
   readonly #routes = new Map<string, RouteCounts & { end: number }>();
   #routeSweepAt = 1024;
   readonly #sets = new Map<string, { members: Set<string>; end: number }>();
@@ -59,7 +60,10 @@ export class MemoryStore implements LimitStore {
     const id = `${route}@${bucketMs}@${start}`;
     let entry = this.#routes.get(id);
     if (!entry) {
-      if (this.#routes.size >= this.#routeSweepAt) this.#sweepRoutes(Date.now());
+      if (this.#routes.size >= this.#routeSweepAt) {
+        const now = Date.now();
+        this.#routeSweepAt = sweep(this.#routes, (entry) => entry.end <= now);
+      }
       entry = {
         requests: 0,
         errors: 0,
@@ -95,11 +99,6 @@ export class MemoryStore implements LimitStore {
     );
   }
 
-  #sweepRoutes(now: number) {
-    for (const [id, entry] of this.#routes) if (entry.end <= now) this.#routes.delete(id);
-    this.#routeSweepAt = Math.max(1024, this.#routes.size * 2);
-  }
-
   reserve(key: string, amount: number, limit: number, windowMs: number): Promise<Reservation> {
     const { start, resetMs } = windowOf(windowMs);
     const count = this.#windows.get(`${key}@${start}`)?.count ?? 0;
@@ -120,8 +119,8 @@ export class MemoryStore implements LimitStore {
     const now = Date.now();
     const until = this.#claims.get(key);
     if (until !== undefined && until > now) return Promise.resolve(false);
-    if (this.#claims.size >= this.#sweepAt) {
-      for (const [id, end] of this.#claims) if (end <= now) this.#claims.delete(id);
+    if (this.#claims.size >= this.#claimSweepAt) {
+      this.#claimSweepAt = sweep(this.#claims, (end) => end <= now);
     }
     this.#claims.set(key, now + ttlMs);
     return Promise.resolve(true);
@@ -134,8 +133,7 @@ export class MemoryStore implements LimitStore {
     let entry = this.#sets.get(id);
     if (!entry) {
       if (this.#sets.size >= this.#setSweepAt) {
-        for (const [key, old] of this.#sets) if (old.end <= now) this.#sets.delete(key);
-        this.#setSweepAt = Math.max(1024, this.#sets.size * 2);
+        this.#setSweepAt = sweep(this.#sets, (old) => old.end <= now);
       }
       entry = { members: new Set(), end: start + windowMs };
       this.#sets.set(id, entry);
@@ -167,17 +165,22 @@ export class MemoryStore implements LimitStore {
     let entry = this.#windows.get(id);
     if (!entry) {
       if (amount === 0) return { count: 0, resetMs };
-      if (this.#windows.size >= this.#sweepAt) this.#sweep(now);
+      if (this.#windows.size >= this.#sweepAt) {
+        this.#sweepAt = sweep(this.#windows, (old) => old.end <= now);
+      }
       entry = { count: 0, end: start + windowMs };
       this.#windows.set(id, entry);
     }
     entry.count += amount;
     return { count: entry.count, resetMs };
   }
+}
 
-  #sweep(now: number) {
-    for (const [id, entry] of this.#windows) if (entry.end <= now) this.#windows.delete(id);
-    // Grow the threshold with the live set, so sweeping stays amortised O(1) per add.
-    this.#sweepAt = Math.max(1024, this.#windows.size * 2);
-  }
+/**
+ * Deletes the entries of `map` that have `ended`; returns the size at which to sweep next
+ * (twice what is left, 1,024 at least), so sweeping stays amortised O(1) per insert.
+ */
+function sweep<V>(map: Map<string, V>, ended: (value: V) => boolean): number {
+  for (const [id, value] of map) if (ended(value)) map.delete(id);
+  return Math.max(1024, map.size * 2);
 }

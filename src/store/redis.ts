@@ -30,6 +30,26 @@ import {
   windowOf,
 } from "./store.ts";
 import { ACQUIRE, ADD, ADD_ROUTE, NOTE, RESERVE, SETTLE } from "./redis_scripts.ts";
+
+/**
+ * The scripts, each on one key, as commands of the client: ioredis sends a script's text once
+ * and its SHA1 after that (EVALSHA, the text again only when a server does not know it).
+ */
+const SCRIPTS = {
+  kwAdd: ADD,
+  kwReserve: RESERVE,
+  kwSettle: SETTLE,
+  kwAcquire: ACQUIRE,
+  kwAddRoute: ADD_ROUTE,
+  kwNote: NOTE,
+};
+
+type Scripted = {
+  [K in keyof typeof SCRIPTS]: (key: string, ...args: (string | number)[]) => Promise<unknown>;
+};
+
+/** A client with the scripts defined on it. */
+type Client = (Redis | Cluster) & Scripted;
 import { redisKey } from "./redis_keys.ts";
 
 /** Where the Redis store connects: one server's URL, or the startup nodes of a cluster. */
@@ -54,7 +74,7 @@ const CONNECTION: RedisOptions = {
 /** Counters in Redis, shared by every instance that points at it. */
 export class RedisStore implements LimitStore, Reachable {
   readonly #target: RedisTarget;
-  #client?: Promise<Redis | Cluster>;
+  #client?: Promise<Client>;
   /** The client whose connection is watched; none once closed. */
   #live?: Redis | Cluster;
   #watcher?: StoreWatcher;
@@ -78,7 +98,7 @@ export class RedisStore implements LimitStore, Reachable {
   }
 
   /** The client, loaded on first use: gateways without Redis never load its module. */
-  #redis(): Promise<Redis | Cluster> {
+  #redis(): Promise<Client> {
     return this.#client ??= import("ioredis").then(({ Redis, Cluster }) => {
       const target = this.#target;
       const client = typeof target === "string"
@@ -90,11 +110,14 @@ export class RedisStore implements LimitStore, Reachable {
           clusterRetryStrategy: () => 200,
           slotsRefreshTimeout: 1_000,
         });
+      for (const [name, lua] of Object.entries(SCRIPTS)) {
+        client.defineCommand(name, { numberOfKeys: 1, lua });
+      }
       // Connection errors surface on the commands that need the connection.
       client.on("error", () => {});
       this.#live = client;
       this.#watchConnection(client);
-      return client;
+      return client as Client;
     });
   }
 
@@ -160,7 +183,7 @@ export class RedisStore implements LimitStore, Reachable {
     const redis = await this.#redis();
     const count = amount === 0
       ? Number(await redis.get(id) ?? 0)
-      : Number(await redis.eval(ADD, 1, id, amount, windowMs + 1_000));
+      : Number(await redis.kwAdd(id, amount, windowMs + 1_000));
     return { count, resetMs };
   }
 
@@ -171,7 +194,7 @@ export class RedisStore implements LimitStore, Reachable {
   async acquire(key: string, max: number, ttlMs: number): Promise<string | undefined> {
     const slot = newSlotId();
     const redis = await this.#redis();
-    const taken = await redis.eval(ACQUIRE, 1, redisKey(key, ":slots"), max, ttlMs, slot);
+    const taken = await redis.kwAcquire(redisKey(key, ":slots"), max, ttlMs, slot);
     return Number(taken) === 1 ? slot : undefined;
   }
 
@@ -190,9 +213,7 @@ export class RedisStore implements LimitStore, Reachable {
     if (keep <= 0) return;
     const redis = await this.#redis();
     const { requests, errors, tokens, spend } = counts;
-    await redis.eval(
-      ADD_ROUTE,
-      1,
+    await redis.kwAddRoute(
       routeKey(route, bucketMs, start),
       requests,
       errors,
@@ -234,9 +255,7 @@ export class RedisStore implements LimitStore, Reachable {
   ): Promise<Reservation> {
     const { start, resetMs } = windowOf(windowMs);
     const redis = await this.#redis();
-    const [ok, count] = await redis.eval(
-      RESERVE,
-      1,
+    const [ok, count] = await redis.kwReserve(
       redisKey(key, `@${start}`),
       amount,
       limit,
@@ -247,7 +266,7 @@ export class RedisStore implements LimitStore, Reachable {
 
   async settle(key: string, delta: number, _windowMs: number, window: number): Promise<void> {
     if (delta === 0) return;
-    await (await this.#redis()).eval(SETTLE, 1, redisKey(key, `@${window}`), delta);
+    await (await this.#redis()).kwSettle(redisKey(key, `@${window}`), delta);
   }
 
   async claim(key: string, ttlMs: number): Promise<boolean> {
@@ -259,7 +278,7 @@ export class RedisStore implements LimitStore, Reachable {
   async note(set: string, member: string, windowMs: number): Promise<void> {
     const { start, resetMs } = windowOf(windowMs);
     const redis = await this.#redis();
-    await redis.eval(NOTE, 1, membersKey(set, start), member, MEMBERS_CAP, resetMs + 1_000);
+    await redis.kwNote(membersKey(set, start), member, MEMBERS_CAP, resetMs + 1_000);
   }
 
   async members(set: string, windowMs: number, limit?: number): Promise<string[]> {

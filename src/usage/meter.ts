@@ -16,10 +16,13 @@ import { USAGE_KINDS, type UsageKind } from "../config/usage_kinds.ts";
 export { USAGE_KINDS, type UsageKind } from "../config/usage_kinds.ts";
 
 /** The kinds on the input side (they add up to {@linkcode Usage.input}). */
-export const INPUT_KINDS: readonly UsageKind[] = USAGE_KINDS.slice(0, 10);
+export const INPUT_KINDS: readonly UsageKind[] = USAGE_KINDS.slice(
+  0,
+  USAGE_KINDS.indexOf("output"),
+);
 
 /** The kinds on the output side (they add up to {@linkcode Usage.output}). */
-export const OUTPUT_KINDS: readonly UsageKind[] = USAGE_KINDS.slice(10);
+export const OUTPUT_KINDS: readonly UsageKind[] = USAGE_KINDS.slice(USAGE_KINDS.indexOf("output"));
 
 /**
  * Usage split into disjoint kinds for pricing; a kind the upstream did not report is absent

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Config } from "../config/types.ts";
+import { rateText } from "../config/units.ts";
 import { ATTEMPTS_PER_SECOND } from "./puzzle.ts";
 
 /** Finds the line of a setting. */
@@ -15,20 +16,9 @@ const UNITS: [number, string][] = [[86_400_000, "d"], [3_600_000, "h"], [60_000,
   1000,
   "s",
 ]];
-const RATE_UNITS: [number, string][] = [[86_400_000, "day"], [3_600_000, "hour"], [
-  60_000,
-  "min",
-], [1000, "s"]];
-
 function life(ms: number): string {
   const [factor, unit] = UNITS.find(([factor]) => ms % factor === 0) ?? [1, "ms"];
   return `${ms / factor}${unit}`;
-}
-
-function rate(limit: number, windowMs: number): string {
-  const [factor, unit] = RATE_UNITS.find(([factor]) => windowMs % factor === 0) ?? [1000, "s"];
-  const count = windowMs / factor;
-  return `${limit}/${count === 1 ? "" : count}${unit}`;
 }
 
 /**
@@ -78,7 +68,7 @@ export function visitorNotes(
   const { limit, windowMs } = visitors.per_address;
   const notes = [
     "",
-    `visitors: ${how}; per_address ${rate(limit, windowMs)} (per IPv4 /24, IPv6 /64); ` +
+    `visitors: ${how}; per_address ${rateText({ limit, windowMs })} (per IPv4 /24, IPv6 /64); ` +
     `tokens live ${life(visitors.ttl)}`,
     "visitors: GET /keyward/visitor/challenge, POST /keyward/visitor/token, " +
     "GET /keyward/visitor.js",

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import type { Hono } from "hono";
 import type { Client, VisitorAuth } from "../auth/auth.ts";
 import { clientAddress, type ConnInfo } from "../auth/client_ip.ts";
@@ -421,12 +422,7 @@ async function readSmallJson(x: Exchange): Promise<Record<string, unknown> | Res
   } catch {
     return x.refuse("body_unreadable", "The request body could not be read");
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
+  const bytes = concatBytes(chunks);
   try {
     const body = JSON.parse(new TextDecoder().decode(bytes));
     if (body && typeof body === "object" && !Array.isArray(body)) return body;

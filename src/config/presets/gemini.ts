@@ -104,3 +104,21 @@ export const gemini: Preset = {
   // are ephemeral); both are stripped above.
   clientToken: [{ header: "x-goog-api-key" }, { query: "key" }, { query: "access_token" }],
 };
+
+const PATH_MODEL = /\/models\/([^/:]+)/;
+
+/**
+ * The model a Gemini path names (`/v1beta/models/gemini-2.0-flash:generateContent`), if any.
+ *
+ * @example
+ * ```ts
+ * import { pathModel } from "./gemini.ts";
+ *
+ * if (pathModel("/v1beta/models/gemini-2.0-flash:generateContent") !== "gemini-2.0-flash") {
+ *   throw new Error("missed the model");
+ * }
+ * ```
+ */
+export function pathModel(path: string): string | undefined {
+  return PATH_MODEL.exec(path)?.[1];
+}

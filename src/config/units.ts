@@ -169,20 +169,44 @@ const AMOUNT = /^\$?(\d+)(?:\.(\d+))?$/;
  * ```
  */
 export function parseUsd(text: string | number): number {
-  const written = typeof text === "number" ? decimalOf(text) : text.trim();
-  const match = written === undefined ? null : AMOUNT.exec(written);
-  if (!match) {
+  const units = unitsOf(text, AMOUNT);
+  if (units === undefined) {
     throw new Error(`Cannot parse amount "${text}": use dollars such as $2 or $0.50`);
   }
-  const decimals = match[2] ?? "";
-  if (decimals.length > 8) {
+  if (units === "too fine") {
     throw new Error(`Cannot parse amount "${text}": use at most 8 decimals`);
   }
-  const units = BigInt(match[1]) * BigInt(UNITS_PER_USD) + BigInt(decimals.padEnd(8, "0"));
   if (units > BigInt(MAX_UNITS)) {
     throw new Error(`Cannot parse amount "${text}": amounts stop at $90,071,992`);
   }
   return Number(units);
+}
+
+/**
+ * A decimal (text `pattern` reads as whole part and decimals, or a YAML number) in exact units
+ * of 1e-8: undefined when it is none, `"too fine"` past 8 decimals.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unitsOf } from "./units.ts";
+ *
+ * assert.equal(unitsOf("2.5"), 250_000_000n);
+ * assert.equal(unitsOf(0.075), 7_500_000n);
+ * assert.equal(unitsOf("0.000000001"), "too fine");
+ * assert.equal(unitsOf("two"), undefined);
+ * ```
+ */
+export function unitsOf(
+  written: string | number,
+  pattern: RegExp = /^(\d+)(?:\.(\d+))?$/,
+): bigint | "too fine" | undefined {
+  const text = typeof written === "number" ? decimalOf(written) : written.trim();
+  const match = text === undefined ? null : pattern.exec(text);
+  if (!match) return undefined;
+  const decimals = match[2] ?? "";
+  if (decimals.length > 8) return "too fine";
+  return BigInt(match[1]) * BigInt(UNITS_PER_USD) + BigInt(decimals.padEnd(8, "0"));
 }
 
 /**

@@ -22,7 +22,7 @@
  * @module
  */
 import { compileMatch, type Matcher, type MatchRule } from "./match.ts";
-import { decimalOf } from "../config/units.ts";
+import { unitsOf } from "../config/units.ts";
 import { USAGE_KINDS, type UsageKind } from "../usage/meter.ts";
 
 /** A kind of token priced apart: the kinds of usage (see `USAGE_KINDS` in usage/meter.ts). */
@@ -206,18 +206,16 @@ export async function loadPrices(overrides?: Record<string, PriceConfig>): Promi
  * ```
  */
 export function parsePrice(value: PriceValue, where = "price"): bigint {
-  const text = typeof value === "number" ? decimalOf(value) : value.trim();
-  const match = text === undefined ? null : /^(\d+)(?:\.(\d+))?$/.exec(text);
-  if (!match) {
+  const units = unitsOf(value);
+  if (units === undefined) {
     throw new Error(
       `Cannot read ${where} ${JSON.stringify(value)}: use USD per 1M tokens, such as 0.15`,
     );
   }
-  const decimals = match[2] ?? "";
-  if (decimals.length > 8) {
+  if (units === "too fine") {
     throw new Error(`Cannot read ${where} ${JSON.stringify(value)}: use at most 8 decimals`);
   }
-  return BigInt(match[1]) * 100_000_000n + BigInt(decimals.padEnd(8, "0"));
+  return units;
 }
 
 /**

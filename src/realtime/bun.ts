@@ -73,6 +73,15 @@ const DATA = Symbol.for("keyward.socket");
 const linkOf = (ws: BunSocketLike): PendingLink | undefined =>
   (ws.data as Record<symbol, PendingLink> | undefined)?.[DATA];
 
+const acceptors = new WeakMap<BunServerLike, Acceptor>();
+
+/** The acceptor of Bun's `server`, made once per server (every request of it is given one). */
+function acceptorOf(server: BunServerLike): Acceptor {
+  let acceptor = acceptors.get(server);
+  if (!acceptor) acceptors.set(server, acceptor = bunAcceptor(server));
+  return acceptor;
+}
+
 /** The acceptor for requests that came through Bun's `server`. */
 function bunAcceptor(server: BunServerLike): Acceptor {
   return {
@@ -126,7 +135,7 @@ export function bunEnv(
 ): ConnInfo & { remoteAddr: { hostname?: string }; [ACCEPTOR]: Acceptor } {
   return {
     remoteAddr: { hostname: server.requestIP?.(request)?.address },
-    [ACCEPTOR]: bunAcceptor(server),
+    [ACCEPTOR]: acceptorOf(server),
   };
 }
 

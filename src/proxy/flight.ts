@@ -17,7 +17,7 @@
  * A relayed event stream goes on in whole events; when the upstream breaks it off or goes
  * silent, the half-sent event is dropped, the client gets a final error event (in the error
  * shape the sender names, see `sse.ts`), and a moment later ({@linkcode CUT_DELAY_MS}, time to
- * read it) the body is cut: the stream errors, so the server aborts the response without its
+ * read it, counted from when the server took it) the body is cut: the stream errors, so the server aborts the response without its
  * last chunk and a reader that ignores events sees a network error too, never a clean end.
  *
  * The flight knows nothing of routes or requests beyond the client's `Request`: when the
@@ -30,10 +30,11 @@ import { cutEvent, type CutReason, type ErrorShape, EventFramer } from "./sse.ts
 import { unwatch, watch, type Watched } from "./watchdog.ts";
 
 /**
- * How long an event stream cut short stays open after its last event, so that the client reads
- * the event before the stream errors (an error drops what a reader has not read yet).
+ * How long an event stream cut short stays open once the server has taken its last event, so
+ * that the client reads the event before the stream errors (a browser's fetch drops what the
+ * page has not read yet when the body errors, and a busy page may take a while to read).
  */
-export const CUT_DELAY_MS = 200;
+export const CUT_DELAY_MS = 1000;
 
 /** The abort reason when the upstream is silent for longer than the route's timeout. */
 export class UpstreamTimeout extends Error {
@@ -151,6 +152,8 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
   #events?: EventFramer;
   #shape: ErrorShape = "keyward";
   #cutTimer?: ReturnType<typeof setTimeout>;
+  /** The error a cut event stream ends with, once the server has taken its last event. */
+  #cutError?: StreamCut;
 
   /**
    * Starts the clock: the upstream has `timeoutMs` to answer; `done` hears how the body
@@ -282,6 +285,13 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
 
   /** Stream source: hands on the upstream's next chunk (stepped, in whole events). */
   async pull(out: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    const cut = this.#cutError;
+    if (cut) {
+      // The server took the last event and asks for more: the client is given time to read it.
+      this.#cutError = undefined;
+      this.#cutTimer = setTimeout(() => out.error(cut), CUT_DELAY_MS);
+      return;
+    }
     try {
       // Until something can go: a chunk may be all held back (a partial key or event).
       for (;;) {
@@ -356,10 +366,11 @@ export class Flight implements Watched, UnderlyingDefaultSource<Uint8Array> {
       out.error(error);
       return;
     }
-    this.#send(out, cutEvent(this.#shape, reason));
     // A stream that errors drops what its reader has not read yet (a browser's fetch does, as
-    // the streams standard says): the client is given a moment to read the event first.
-    this.#cutTimer = setTimeout(() => out.error(error), CUT_DELAY_MS);
+    // the streams standard says): the stream errors only after the server has taken the event
+    // (its next pull) and the client has had a moment to read it.
+    this.#send(out, cutEvent(this.#shape, reason));
+    this.#cutError = error;
   }
 
   /** Stream source: the client hung up mid-body (or the sender discards the answer). */

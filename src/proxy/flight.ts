@@ -16,9 +16,10 @@
  *
  * A relayed event stream goes on in whole events; when the upstream breaks it off or goes
  * silent, the half-sent event is dropped, the client gets a final error event (in the error
- * shape the sender names, see `sse.ts`), and a moment later ({@linkcode CUT_DELAY_MS}, time to
- * read it, counted from when the server took it) the body is cut: the stream errors, so the server aborts the response without its
- * last chunk and a reader that ignores events sees a network error too, never a clean end.
+ * shape the sender names, see `sse.ts`), and a moment after the server has taken that event
+ * ({@linkcode CUT_DELAY_MS}, time to read it) the body is cut: the stream errors, so the server
+ * aborts the response without its last chunk and a reader that ignores events sees a network
+ * error too, never a clean end.
  *
  * The flight knows nothing of routes or requests beyond the client's `Request`: when the
  * body has ended it hands a {@linkcode Delivery} to whoever sent it.
